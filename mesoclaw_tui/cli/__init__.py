@@ -1,0 +1,1 @@
+"""The click entry point. Imports nothing heavy at module level: headless commands start fast."""

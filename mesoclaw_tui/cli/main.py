@@ -1,0 +1,129 @@
+"""`mesoclaw`: the app with no subcommand, headless subcommands otherwise.
+
+Errors become one line on stderr and an exit code that means something: 2 for bad input (nothing
+changed), 1 for other failures, 130 for Ctrl+C. Never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import click
+
+from .. import __version__
+from ..core.types import MesoclawError, MesoclawFailure
+
+T = TypeVar("T")
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class ExitCode(Exception):
+    """Leave with this code after the command has printed what it had to say."""
+
+    def __init__(self, code: int, message: str = ""):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(func)
+
+
+def run_with_service(ctx: click.Context, action: Callable[[Any], Awaitable[T]]) -> T:
+    """Open the RouterService for the database chosen by --db / MESOCLAW_HOME, run, close."""
+    from ..service import RouterService
+
+    async def go() -> T:
+        service = await RouterService.open(ctx.find_root().params.get("db"))
+        try:
+            return await action(service)
+        finally:
+            await service.close()
+
+    return asyncio.run(go())
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", type=click.Path(dir_okay=False), envvar="MESOCLAW_DB",
+              help="Database file (default: the user data dir, or $MESOCLAW_HOME).")
+@click.version_option(__version__, prog_name="mesoclaw")
+@click.pass_context
+def cli(ctx: click.Context, db: str | None) -> None:
+    """mesoclaw: chat with LLMs in the terminal; a router picks the model for every request.
+
+    With no command, opens the full-screen app.
+    """
+    if ctx.invoked_subcommand is None:
+        from ..tui.launch import launch
+
+        launch(db)
+
+
+def _register() -> None:
+    from . import router as router_cli
+
+    cli.add_command(router_cli.router)
+    for module_name in ("ask", "providers", "schedule", "serve"):
+        try:
+            module = __import__(f"{__package__}.{module_name}", fromlist=["register"])
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__package__}.{module_name}":
+                raise
+            continue
+        module.register(cli)
+
+
+_register()
+
+
+def _say(message: str) -> None:
+    click.echo(f"mesoclaw: {message}", err=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        cli.main(args=argv, prog_name="mesoclaw", standalone_mode=False)
+    except ExitCode as exc:
+        if exc.message:
+            _say(exc.message)
+        return exc.code
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
+        return EXIT_USAGE
+    except click.UsageError as exc:
+        hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
+        _say(f"{exc.format_message()}{hint}")
+        return EXIT_USAGE
+    except MesoclawError as exc:
+        _say(str(exc))
+        return EXIT_USAGE
+    except MesoclawFailure as exc:
+        _say(str(exc))
+        return EXIT_FAILURE
+    except (KeyboardInterrupt, click.Abort):
+        _say("interrupted")
+        return EXIT_INTERRUPTED
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        _say(exc.format_message())
+        return exc.exit_code
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # the promise: never a traceback to a user
+        _say(f"unexpected error: {type(exc).__name__}: {exc}")
+        return EXIT_FAILURE
+    return EXIT_OK
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

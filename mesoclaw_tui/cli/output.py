@@ -1,0 +1,73 @@
+"""Printing for the CLI: JSON for scripts, Rich tables for people (plain when NO_COLOR or piped)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+TIER_STYLES = {"low": "green", "medium": "yellow", "high": "red"}
+
+
+def emit_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def is_plain() -> bool:
+    return bool(os.environ.get("NO_COLOR")) or not sys.stdout.isatty()
+
+
+def console(stderr: bool = False):
+    from rich.console import Console
+
+    plain = is_plain()
+    width = None if sys.stdout.isatty() else max(120, int(os.environ.get("COLUMNS", "0") or 0))
+    return Console(stderr=stderr, no_color=plain, highlight=False, width=width,
+                   color_system=None if plain else "auto", emoji=False)
+
+
+def table(*columns: str, title: str | None = None):
+    from rich import box
+    from rich.table import Table
+
+    t = Table(title=title, box=None if is_plain() else box.SIMPLE_HEAD, title_justify="left",
+              pad_edge=False, show_edge=False)
+    for column in columns:
+        t.add_column(column, overflow="fold")
+    return t
+
+
+def tier(value: str) -> str:
+    style = TIER_STYLES.get(value)
+    return f"[{style}]{value}[/]" if style and not is_plain() else value
+
+
+def mark(ok: bool) -> str:
+    if is_plain():
+        return "yes" if ok else "no"
+    return "[green]✓[/]" if ok else "[red]✗[/]"
+
+
+def price(value: float | None) -> str:
+    if value is None:
+        return "unknown"
+    if value == 0:
+        return "$0"
+    return f"${value:,.3f}" if value < 0.1 else f"${value:,.2f}"
+
+
+def tokens(value: int | None) -> str:
+    if not value:
+        return "?"
+    if value >= 1_000_000 and value % 1_048_576 == 0:
+        return f"{value // 1_048_576}M"
+    if value >= 1_000_000:
+        return f"{value / 1_000_000:g}M"
+    return f"{round(value / 1000)}K" if value >= 1000 else str(value)
+
+
+def escape(text: str) -> str:
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)

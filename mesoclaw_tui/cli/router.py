@@ -1,0 +1,350 @@
+"""`mesoclaw router …`: profiles, task routing, custom chains, models, status, test, export/import."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from ..core.types import MesoclawError, TaskType, parse_task
+from . import output as out
+from .main import json_option, run_with_service
+
+TASKS = ", ".join(t.value for t in TaskType)
+
+
+@click.group()
+def router() -> None:
+    """Routing profiles, per-task models, custom chains and the model registry."""
+
+
+# profile ---------------------------------------------------------------------------------------
+
+
+@router.group(invoke_without_command=True)
+@json_option
+@click.pass_context
+def profile(ctx: click.Context, as_json: bool) -> None:
+    """Show the active routing profile (eco, balanced or premium)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    config = run_with_service(ctx, lambda s: s.get_router_config())
+    _print_profile(config.profile, as_json)
+
+
+@profile.command("set")
+@click.argument("name")
+@json_option
+@click.pass_context
+def profile_set(ctx: click.Context, name: str, as_json: bool) -> None:
+    """Set the routing profile: eco, balanced or premium."""
+    chosen = run_with_service(ctx, lambda s: s.set_router_profile(name))
+    _print_profile(chosen, as_json)
+
+
+def _print_profile(p: Any, as_json: bool) -> None:
+    if as_json:
+        out.emit_json({"profile": p.value, "description": p.description,
+                       "tiers": [t.value for t in p.tier_preference]})
+    else:
+        out.console().print(f"{p.value}  [dim]{out.escape(p.description)}[/]")
+
+
+# task ------------------------------------------------------------------------------------------
+
+
+@router.command()
+@click.argument("task")
+@click.option("--set", "model", metavar="MODEL", help="Always try MODEL first for this task.")
+@click.option("--clear", is_flag=True, help="Remove this task's override.")
+@json_option
+@click.pass_context
+def task(ctx: click.Context, task: str, model: str | None, clear: bool, as_json: bool) -> None:
+    """Show the model for TASK (code, general, fast, creative, analysis), or override it."""
+    chosen = parse_task(task)
+    if model and clear:
+        raise MesoclawError("give --set MODEL or --clear, not both")
+
+    async def act(service):
+        if model:
+            await service.set_task_model_override(chosen, model)
+        elif clear:
+            await service.clear_task_override(chosen)
+        return await service.task_view(chosen, await service.get_router_config())
+
+    view = run_with_service(ctx, act)
+    if as_json:
+        out.emit_json(view)
+        return
+    _print_task(view)
+
+
+def _print_task(view: dict[str, Any]) -> None:
+    con = out.console()
+    primary = view["primary"]
+    target = f"{primary['provider']}:{primary['model']}" if primary else "[red]no available model[/]"
+    con.print(f"[bold]{view['task']}[/] ({view['profile']}) -> {target}")
+    if view["override"]:
+        con.print(f"  override: {out.escape(view['override'])}")
+    if view["custom_route"]:
+        con.print(f"  custom route: {out.escape(' -> '.join(view['custom_route']))}")
+    t = out.table("stage", "model", "provider", "available", "why")
+    for entry in view["chain"]:
+        t.add_row(entry["stage"], out.escape(entry["model"]), entry["provider"] or "-",
+                  out.mark(entry["available"]), out.escape(entry["reason"]))
+    con.print(t)
+
+
+# chain (custom route) --------------------------------------------------------------------------------
+
+
+@router.command()
+@click.argument("task")
+@click.option("--set", "models", metavar="M1,M2,...", help="This task's custom chain, tried before the profile's.")
+@click.option("--clear", is_flag=True, help="Remove this task's custom chain.")
+@json_option
+@click.pass_context
+def chain(ctx: click.Context, task: str, models: str | None, clear: bool, as_json: bool) -> None:
+    """Show or set TASK's custom route: models tried after the override, before the profile's chain."""
+    chosen = parse_task(task)
+    if models is not None and clear:
+        raise MesoclawError("give --set M1,M2,... or --clear, not both")
+
+    async def act(service):
+        if models is not None:
+            await service.set_custom_route(chosen, models.split(","))
+        elif clear:
+            await service.clear_custom_route(chosen)
+        return await service.task_view(chosen, await service.get_router_config())
+
+    view = run_with_service(ctx, act)
+    if as_json:
+        out.emit_json(view)
+    else:
+        _print_task(view)
+
+
+# models ----------------------------------------------------------------------------------------------
+
+
+@router.group(invoke_without_command=True)
+@click.option("--provider", help="Only this provider's models.")
+@click.option("--tier", help="Only this cost tier: low, medium or high.")
+@click.option("--available", is_flag=True, help="Only models whose provider is configured.")
+@json_option
+@click.pass_context
+def models(ctx: click.Context, provider: str | None, tier: str | None, available: bool, as_json: bool) -> None:
+    """List every routable model (built-in and user-added)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    rows = run_with_service(ctx, lambda s: s.get_available_models_for_routing(provider, tier, available))
+    if as_json:
+        out.emit_json([model_dict(r.model, r.available) for r in rows])
+        return
+    t = out.table("provider", "model", "canonical", "tier", "context", "in $/1M", "out $/1M", "available",
+                  "status", "source")
+    for r in rows:
+        m = r.model
+        t.add_row(m.provider, out.escape(m.model_id), out.escape(m.canonical), out.tier(m.cost_tier.value),
+                  out.tokens(m.context_window), out.price(m.input_price), out.price(m.output_price),
+                  out.mark(r.available), out.escape(m.status + (" (approx)" if m.approx else "")), m.source)
+    out.console().print(t)
+
+
+def model_dict(m: Any, available: bool) -> dict[str, Any]:
+    return {
+        "provider": m.provider, "model": m.model_id, "canonical": m.canonical, "aliases": list(m.aliases),
+        "cost_tier": m.cost_tier.value, "context_window": m.context_window, "max_output": m.max_output,
+        "input_price": m.input_price, "output_price": m.output_price, "best_for": m.best_for,
+        "status": m.status, "approx": m.approx, "as_of": m.as_of, "available": available, "source": m.source,
+    }
+
+
+@models.command("add")
+@click.argument("provider")
+@click.argument("model")
+@click.option("--tier", required=True, help="Cost tier: low, medium or high.")
+@click.option("--context", "context_window", type=int, help="Context window in tokens.")
+@click.option("--max-output", type=int, help="Largest reply in tokens.")
+@click.option("--price-in", type=float, help="USD per 1M input tokens.")
+@click.option("--price-out", type=float, help="USD per 1M output tokens.")
+@click.option("--best-for", default="", help="A few words on what it is good at.")
+@json_option
+@click.pass_context
+def models_add(ctx: click.Context, provider: str, model: str, tier: str, context_window: int | None,
+               max_output: int | None, price_in: float | None, price_out: float | None, best_for: str,
+               as_json: bool) -> None:
+    """Add MODEL served by PROVIDER; it is routable everywhere built-ins are."""
+    added = run_with_service(ctx, lambda s: s.add_user_model(
+        provider, model, tier, context_window=context_window, max_output=max_output, input_price=price_in,
+        output_price=price_out, best_for=best_for))
+    if as_json:
+        out.emit_json(model_dict(added, False) | {"available": None})
+    else:
+        out.console().print(f"added {added.provider}:{out.escape(added.model_id)} "
+                            f"(canonical {out.escape(added.canonical)}, {out.tier(added.cost_tier.value)} tier)")
+
+
+@models.command("remove")
+@click.argument("provider")
+@click.argument("model")
+@json_option
+@click.pass_context
+def models_remove(ctx: click.Context, provider: str, model: str, as_json: bool) -> None:
+    """Remove a user-added MODEL of PROVIDER."""
+    run_with_service(ctx, lambda s: s.remove_user_model(provider, model))
+    if as_json:
+        out.emit_json({"removed": {"provider": provider.lower(), "model": model}})
+    else:
+        out.console().print(f"removed {provider.lower()}:{out.escape(model)}")
+
+
+# status / test ---------------------------------------------------------------------------------------------
+
+
+@router.command()
+@json_option
+@click.pass_context
+def status(ctx: click.Context, as_json: bool) -> None:
+    """The profile, every task's primary and chain with availability, overrides, providers."""
+    view = run_with_service(ctx, lambda s: s.status())
+    if as_json:
+        out.emit_json(view)
+        return
+    con = out.console()
+    con.print(f"profile: [bold]{view['profile']}[/]  [dim]{out.escape(view['description'])}[/]")
+    t = out.table("task", "primary", "chain (✓ available)" if not out.is_plain() else "chain", "override")
+    for name, task_view in view["tasks"].items():
+        primary = task_view["primary"]
+        links = []
+        for entry in task_view["chain"]:
+            if entry["stage"] == "tier":
+                continue
+            flag = ("✓" if entry["available"] else "✗") if not out.is_plain() else (
+                "" if entry["available"] else " (unavailable)")
+            links.append(f"{entry['model']}{flag}" if not out.is_plain() else f"{entry['model']}{flag}")
+        t.add_row(name, f"{primary['provider']}:{primary['model']}" if primary else "none available",
+                  out.escape(" → ".join(dict.fromkeys(links))), out.escape(task_view["override"] or "-"))
+    con.print(t)
+    configured = [p for p, info in view["providers"].items() if info["configured"]]
+    con.print(f"providers configured: {', '.join(configured) if configured else 'none'}")
+    if not configured:
+        con.print("[yellow]no provider is configured:[/] set OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY, "
+                  "GROQ_API_KEY, OPENROUTER_API_KEY or AI_GATEWAY_API_KEY, or OLLAMA_HOST for a local Ollama")
+
+
+@router.command("test")
+@click.argument("query", required=False)
+@click.option("--profile", help="Route with this profile instead of the active one.")
+@click.option("--task", "force_task", help="Skip classification and route this task.")
+@click.option("--explain", is_flag=True, help="Show the signals that decided the task and the runner-up.")
+@json_option
+@click.pass_context
+def test_cmd(ctx: click.Context, query: str | None, profile: str | None, force_task: str | None, explain: bool,
+             as_json: bool) -> None:
+    """Classify QUERY and show the routing decision with every candidate and why."""
+    if query is None:
+        if sys.stdin.isatty():
+            raise MesoclawError('give a query, e.g. mesoclaw router test "fix this stack trace"')
+        query = sys.stdin.read()
+    classification, decision = run_with_service(
+        ctx, lambda s: s.test_route(query, profile=profile, task=force_task))
+    primary = decision.primary
+    view = {
+        "task": decision.task.value,
+        "classified_as": classification.task.value,
+        "signals": list(classification.signals),
+        "confidence": round(classification.confidence, 3),
+        "runner_up": classification.runner_up.value if classification.runner_up else None,
+        "scores": {k: round(v, 3) for k, v in classification.scores.items()},
+        "profile": decision.profile.value,
+        "tokens_needed": decision.tokens_needed,
+        "primary": {"provider": primary.provider, "model": primary.model} if primary else None,
+        "candidates": [{"provider": c.provider, "model": c.model, "canonical": c.canonical,
+                        "cost_tier": c.cost_tier.value} for c in decision.candidates],
+        "trace": [{"stage": e.stage, "model": e.name, "provider": e.provider, "provider_model": e.model,
+                   "kept": e.kept, "reason": e.reason} for e in decision.trace],
+    }
+    if as_json:
+        out.emit_json(view)
+        return
+    con = out.console()
+    forced = f" (forced; classifier said {view['classified_as']})" if force_task else ""
+    con.print(f"task: [bold]{view['task']}[/]{forced}  confidence {view['confidence']:.2f}  "
+              f"profile: {view['profile']}")
+    if explain or not as_json:
+        con.print(f"signals: {out.escape(', '.join(view['signals']) or 'none')}")
+    if explain:
+        con.print(f"runner-up: {view['runner_up'] or '-'}  scores: "
+                  + ", ".join(f"{k} {v:.2f}" for k, v in sorted(view['scores'].items(), key=lambda kv: -kv[1])))
+    con.print(f"primary: {primary.label if primary else '[red]no available model[/]'}")
+    t = out.table("#", "stage", "model", "provider:model", "decision")
+    order = {(c.provider, c.model): i for i, c in enumerate(decision.candidates, 1)}
+    for e in decision.trace:
+        rank = str(order.get((e.provider, e.model), "")) if e.kept else ""
+        where = f"{e.provider}:{e.model}" if e.provider else "-"
+        t.add_row(rank, e.stage, out.escape(e.name), out.escape(where),
+                  out.escape(e.reason) if not e.kept else ("kept" + (f" ({e.detail})" if e.detail else "")))
+    con.print(t)
+
+
+# export / import / reset -------------------------------------------------------------------------------
+
+
+@router.command()
+@click.argument("file", required=False, type=click.Path(dir_okay=False, writable=True))
+@json_option
+@click.pass_context
+def export(ctx: click.Context, file: str | None, as_json: bool) -> None:
+    """Write the router settings and user models as TOML to FILE (or stdout)."""
+    import tomli_w
+
+    data = run_with_service(ctx, lambda s: s.export_config())
+    if as_json and not file:
+        out.emit_json(data)
+        return
+    text = tomli_w.dumps(data)
+    if file:
+        with open(file, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        if as_json:
+            out.emit_json({"written": file})
+        else:
+            out.console(stderr=True).print(f"wrote {file}")
+    else:
+        sys.stdout.write(text)
+
+
+@router.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@json_option
+@click.pass_context
+def import_cmd(ctx: click.Context, file: str, as_json: bool) -> None:
+    """Replace the router settings and user models with FILE's (validated, all or nothing)."""
+    import tomllib
+
+    try:
+        with open(file, "rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise MesoclawError(f"no such file: {file}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise MesoclawError(f"{file} is not valid TOML: {exc}") from None
+    run_with_service(ctx, lambda s: s.import_config(data))
+    if as_json:
+        out.emit_json({"imported": file})
+    else:
+        out.console().print(f"imported {file}")
+
+
+@router.command()
+@json_option
+@click.pass_context
+def reset(ctx: click.Context, as_json: bool) -> None:
+    """Back to the balanced profile with no overrides or custom routes (user models are kept)."""
+    run_with_service(ctx, lambda s: s.reset())
+    if as_json:
+        out.emit_json({"profile": "balanced", "task_overrides": {}, "custom_routes": {}})
+    else:
+        out.console().print("router reset: profile balanced, no overrides, no custom routes")

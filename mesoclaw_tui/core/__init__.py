@@ -1,0 +1,1 @@
+"""The router's domain: pure, synchronous, stdlib only, no I/O."""

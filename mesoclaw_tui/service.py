@@ -1,0 +1,414 @@
+"""RouterService: the one async API that the CLI, the TUI, the engine, the scheduler and the server call."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .core.profiles import chain_for, fallback_for
+from .core.provider_info import PROVIDERS, provider_info
+from .core.registry import BUILTIN_MODELS, Registry, canonical_for
+from .core.router import Availability, route
+from .core.tokens import estimate_tokens
+from .core.types import (
+    Classification,
+    CostTier,
+    MesoclawError,
+    RoutableModel,
+    RoutingDecision,
+    RoutingProfile,
+    Skip,
+    TaskType,
+    TraceEntry,
+    parse_profile,
+    parse_task,
+    parse_tier,
+)
+from .settings import Settings, load_settings, resolve_paths
+from .store import RouterConfigRow, Store
+
+EXPORT_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class RouterConfig:
+    profile: RoutingProfile
+    task_overrides: dict[TaskType, str]
+    custom_routes: dict[TaskType, tuple[str, ...]]
+    updated_at: str = ""
+
+
+@dataclass(frozen=True)
+class ModelRow:
+    model: RoutableModel
+    available: bool
+
+
+@dataclass(frozen=True)
+class ChainEntry:
+    """One named entry of a task's effective chain, resolved to where it would go."""
+
+    stage: str
+    name: str
+    provider: str | None
+    model: str | None
+    available: bool
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"stage": self.stage, "model": self.name, "provider": self.provider,
+                "provider_model": self.model, "available": self.available, "reason": self.reason}
+
+
+def _config_from_row(row: RouterConfigRow) -> RouterConfig:
+    try:
+        profile = RoutingProfile(row.active_profile)
+    except ValueError:
+        profile = RoutingProfile.BALANCED  # a hand-edited unknown profile falls back to the default
+    overrides = {TaskType(k): v for k, v in row.task_overrides.items() if k in TaskType._value2member_map_}
+    routes = {TaskType(k): tuple(v) for k, v in row.custom_routes.items() if k in TaskType._value2member_map_}
+    return RouterConfig(profile, overrides, routes, row.updated_at)
+
+
+class RouterService:
+    def __init__(self, store: Store, settings: Settings):
+        self.store = store
+        self.settings = settings
+        self._registry: Registry | None = None
+        self._user_rows: list[dict[str, Any]] | None = None
+
+    @classmethod
+    async def open(cls, db: str | os.PathLike[str] | None = None,
+                   environ: Mapping[str, str] = os.environ) -> RouterService:
+        paths = resolve_paths(db, environ)
+        settings = load_settings(paths, environ)
+        store = await Store.open(paths.db_path)
+        return cls(store, settings)
+
+    async def close(self) -> None:
+        await self.store.close()
+
+    async def __aenter__(self) -> RouterService:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # registry and availability ----------------------------------------------------------------
+
+    async def registry(self) -> Registry:
+        if self._registry is None:
+            rows = await self.store.list_user_models()
+            self._registry = Registry([*BUILTIN_MODELS, *(_user_model(r) for r in rows)])
+        return self._registry
+
+    def invalidate(self) -> None:
+        """Forget cached state after another process changed the database."""
+        self._registry = None
+
+    def availability(self) -> Availability:
+        return Availability(configured=self.settings.configured())
+
+    # the seed's six commands ------------------------------------------------------------------------
+
+    async def get_router_config(self) -> RouterConfig:
+        return _config_from_row(await self.store.read_router_config())
+
+    async def set_router_profile(self, profile: str | RoutingProfile) -> RoutingProfile:
+        chosen = parse_profile(str(profile))
+
+        def change(row: RouterConfigRow) -> None:
+            row.active_profile = chosen.value
+
+        await self.store.update_router_config(change)
+        return chosen
+
+    async def cycle_profile(self) -> RoutingProfile:
+        """eco -> balanced -> premium -> eco, read and written in one transaction."""
+        result: list[RoutingProfile] = []
+
+        def change(row: RouterConfigRow) -> None:
+            current = _config_from_row(row).profile
+            row.active_profile = current.next().value
+            result.append(current.next())
+
+        await self.store.update_router_config(change)
+        return result[0]
+
+    async def get_routing_for_task(self, task: str | TaskType, *, tokens_needed: int = 0,
+                                   profile: str | RoutingProfile | None = None,
+                                   config: RouterConfig | None = None) -> RoutingDecision:
+        task = parse_task(str(task))
+        config = config or await self.get_router_config()
+        chosen = parse_profile(str(profile)) if profile else config.profile
+        return route(chosen, task, config.task_overrides, config.custom_routes, self.availability(),
+                     tokens_needed, await self.registry())
+
+    async def set_task_model_override(self, task: str | TaskType, model: str) -> str:
+        task = parse_task(str(task))
+        name = await self.normalise_model_name(model)
+
+        def change(row: RouterConfigRow) -> None:
+            row.task_overrides[task.value] = name
+
+        await self.store.update_router_config(change)
+        return name
+
+    async def clear_task_override(self, task: str | TaskType) -> bool:
+        task = parse_task(str(task))
+        removed: list[bool] = []
+
+        def change(row: RouterConfigRow) -> None:
+            removed.append(row.task_overrides.pop(task.value, None) is not None)
+
+        await self.store.update_router_config(change)
+        return removed[0]
+
+    async def get_available_models_for_routing(self, provider: str | None = None, tier: str | None = None,
+                                               available_only: bool = False) -> list[ModelRow]:
+        tier_value = parse_tier(tier) if tier else None
+        registry = await self.registry()
+        availability = self.availability()
+        rows = []
+        for model in registry.filter(provider, tier_value):
+            ok = not model.retired and availability.check(model)[0] is Skip.KEPT
+            if ok or not available_only:
+                rows.append(ModelRow(model, ok))
+        return rows
+
+    # custom routes ---------------------------------------------------------------------------------
+
+    async def set_custom_route(self, task: str | TaskType, models: list[str]) -> list[str]:
+        task = parse_task(str(task))
+        names = [n for n in (m.strip() for m in models) if n]
+        if not names:
+            raise MesoclawError("a custom route needs at least one model, e.g. --set gpt-4o,claude-sonnet-4.5")
+        names = [await self.normalise_model_name(n) for n in names]
+
+        def change(row: RouterConfigRow) -> None:
+            row.custom_routes[task.value] = names
+
+        await self.store.update_router_config(change)
+        return names
+
+    async def clear_custom_route(self, task: str | TaskType) -> bool:
+        task = parse_task(str(task))
+        removed: list[bool] = []
+
+        def change(row: RouterConfigRow) -> None:
+            removed.append(row.custom_routes.pop(task.value, None) is not None)
+
+        await self.store.update_router_config(change)
+        return removed[0]
+
+    async def normalise_model_name(self, name: str) -> str:
+        """The name to store for a model the user typed: its canonical name, or `provider:id` when pinned."""
+        registry = await self.registry()
+        routes = registry.require(name)
+        provider, sep, _ = name.partition(":")
+        if sep and provider.strip().lower() in PROVIDERS:
+            return f"{routes[0].provider}:{routes[0].model_id}"
+        return routes[0].canonical
+
+    # user models ------------------------------------------------------------------------------------
+
+    async def add_user_model(self, provider: str, model_id: str, tier: str, *, context_window: int | None = None,
+                             max_output: int | None = None, input_price: float | None = None,
+                             output_price: float | None = None, best_for: str = "") -> RoutableModel:
+        row = validate_user_model({
+            "provider": provider, "model_id": model_id, "cost_tier": tier, "context_window": context_window,
+            "max_output": max_output, "input_price": input_price, "output_price": output_price,
+            "best_for": best_for,
+        })
+        await self.store.replace_user_models([row])
+        self.invalidate()
+        return _user_model(row)
+
+    async def remove_user_model(self, provider: str, model_id: str) -> None:
+        pid = provider_info(provider).id
+        if not await self.store.remove_user_model(pid, model_id.strip()):
+            users = [f"{r['provider']}:{r['model_id']}" for r in await self.store.list_user_models()]
+            choices = ", ".join(users) if users else "none have been added"
+            raise MesoclawError(
+                f"no user-added model '{model_id}' for {pid} (user-added models: {choices}; "
+                "built-in models cannot be removed)"
+            )
+        self.invalidate()
+
+    # export / import / reset ------------------------------------------------------------------------
+
+    async def export_config(self) -> dict[str, Any]:
+        config = await self.get_router_config()
+        models = []
+        for row in await self.store.list_user_models():
+            entry = {"provider": row["provider"], "model": row["model_id"], "tier": row["cost_tier"]}
+            for key in ("context_window", "max_output", "input_price", "output_price"):
+                if row[key] is not None:
+                    entry[key] = row[key]
+            if row["best_for"]:
+                entry["best_for"] = row["best_for"]
+            models.append(entry)
+        return {
+            "format": EXPORT_FORMAT,
+            "router": {
+                "profile": config.profile.value,
+                "task_overrides": {t.value: m for t, m in sorted(config.task_overrides.items())},
+                "custom_routes": {t.value: list(m) for t, m in sorted(config.custom_routes.items())},
+            },
+            "models": models,
+        }
+
+    async def import_config(self, data: Mapping[str, Any]) -> None:
+        """Validate everything first, then replace settings and user models in one transaction."""
+        if not isinstance(data, Mapping):
+            raise MesoclawError("the file must hold a [router] table and optional [[models]]")
+        unknown = set(data) - {"format", "router", "models"}
+        if unknown:
+            raise MesoclawError(f"unknown top-level key(s) {', '.join(sorted(unknown))} (valid: format, router, models)")
+        router = data.get("router", {})
+        if not isinstance(router, Mapping) or set(router) - {"profile", "task_overrides", "custom_routes"}:
+            raise MesoclawError("[router] takes only profile, task_overrides and custom_routes")
+        profile = parse_profile(str(router.get("profile", "balanced")))
+        raw_models = data.get("models", [])
+        if not isinstance(raw_models, list):
+            raise MesoclawError("models must be an array of tables ([[models]])")
+        user_rows = []
+        for i, entry in enumerate(raw_models, 1):
+            if not isinstance(entry, Mapping) or set(entry) - {
+                "provider", "model", "tier", "context_window", "max_output", "input_price", "output_price",
+                "best_for"} or not {"provider", "model", "tier"} <= set(entry):
+                raise MesoclawError(
+                    f"models entry {i} needs provider, model and tier (optional: context_window, max_output, "
+                    "input_price, output_price, best_for)"
+                )
+            user_rows.append(validate_user_model({
+                "provider": entry["provider"], "model_id": entry["model"], "cost_tier": entry["tier"],
+                **{k: entry.get(k) for k in ("context_window", "max_output", "input_price", "output_price")},
+                "best_for": entry.get("best_for", ""),
+            }))
+        registry = Registry([*BUILTIN_MODELS, *(_user_model(r) for r in user_rows)])
+        overrides = _mapping(router.get("task_overrides", {}), "task_overrides")
+        routes = _mapping(router.get("custom_routes", {}), "custom_routes")
+        row = RouterConfigRow(profile.value)
+        for task, name in overrides.items():
+            if not isinstance(name, str):
+                raise MesoclawError(f"task_overrides.{task} must be a model name")
+            registry.require(name)
+            row.task_overrides[parse_task(task).value] = name
+        for task, names in routes.items():
+            if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+                raise MesoclawError(f"custom_routes.{task} must be a non-empty list of model names")
+            for name in names:
+                registry.require(name)
+            row.custom_routes[parse_task(task).value] = list(names)
+        await self.store.import_all(row, user_rows)
+        self.invalidate()
+
+    async def reset(self) -> None:
+        """Profile back to balanced, no overrides, no custom routes. User models are kept."""
+        await self.store.reset_router_config()
+
+    # views ------------------------------------------------------------------------------------------
+
+    async def effective_chain(self, decision: RoutingDecision) -> list[ChainEntry]:
+        """The named entries a task's decision went through (override, custom, chain, fallback, tier)."""
+        groups: dict[tuple[str, str], list[TraceEntry]] = {}
+        for entry in decision.trace:
+            groups.setdefault((entry.stage, entry.name if entry.stage != "tier" else entry.model or ""), []
+                              ).append(entry)
+        chain = []
+        for (stage, name), entries in groups.items():
+            kept = next((e for e in entries if e.kept), None)
+            shown = kept or _most_telling(entries)
+            chain.append(ChainEntry(stage, entries[0].name, shown.provider, shown.model, kept is not None,
+                                    shown.reason))
+        return chain
+
+    async def task_view(self, task: TaskType, config: RouterConfig) -> dict[str, Any]:
+        decision = await self.get_routing_for_task(task, config=config)
+        primary = decision.primary
+        return {
+            "task": task.value,
+            "profile": config.profile.value,
+            "primary": {"provider": primary.provider, "model": primary.model, "canonical": primary.canonical}
+            if primary else None,
+            "chain": [c.as_dict() for c in await self.effective_chain(decision)],
+            "profile_chain": list(chain_for(config.profile, task)),
+            "fallback": fallback_for(config.profile),
+            "override": config.task_overrides.get(task),
+            "custom_route": list(config.custom_routes.get(task, ())) or None,
+        }
+
+    async def status(self) -> dict[str, Any]:
+        config = await self.get_router_config()
+        return {
+            "profile": config.profile.value,
+            "description": config.profile.description,
+            "tasks": {t.value: await self.task_view(t, config) for t in TaskType},
+            "overrides": {t.value: m for t, m in config.task_overrides.items()},
+            "custom_routes": {t.value: list(m) for t, m in config.custom_routes.items()},
+            "providers": {
+                pid: {"configured": s.configured, "key_source": s.key_source, "base_url": s.base_url}
+                for pid, s in self.settings.providers.items()
+            },
+            "database": str(self.store.path),
+        }
+
+    async def test_route(self, text: str, *, profile: str | None = None, task: str | None = None,
+                         previous: TaskType | None = None) -> tuple[Classification, RoutingDecision]:
+        from .core.classifier import classify
+
+        classification = classify(text, previous=previous)
+        chosen = parse_task(task) if task else classification.task
+        decision = await self.get_routing_for_task(chosen, profile=profile, tokens_needed=estimate_tokens(text))
+        return classification, decision
+
+
+def _most_telling(entries: list[TraceEntry]) -> TraceEntry:
+    """Of several skipped routes for one name, the reason worth showing (not the duplicate one)."""
+    order = [Skip.CONTEXT_TOO_SMALL, Skip.COOLDOWN, Skip.UNAVAILABLE, Skip.RETIRED, Skip.NOT_CONFIGURED,
+             Skip.NO_PROVIDER, Skip.DUPLICATE]
+    return min(entries, key=lambda e: order.index(e.outcome) if e.outcome in order else len(order))
+
+
+def _mapping(value: Any, what: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise MesoclawError(f"{what} must be a table of task = value")
+    return value
+
+
+def validate_user_model(row: dict[str, Any]) -> dict[str, Any]:
+    """A user model row, checked: known provider, a model ID, a tier, non-negative numbers."""
+    provider = provider_info(str(row["provider"])).id
+    model_id = str(row["model_id"] or "").strip()
+    if not model_id or any(c.isspace() for c in model_id):
+        raise MesoclawError("the model ID must be non-empty and contain no spaces")
+    tier = parse_tier(str(row["cost_tier"]))
+    out = {"provider": provider, "model_id": model_id, "canonical": canonical_for(provider, model_id),
+           "cost_tier": tier.value, "best_for": str(row.get("best_for") or "")}
+    for key, kind in (("context_window", int), ("max_output", int), ("input_price", float),
+                      ("output_price", float)):
+        value = row.get(key)
+        if value is not None:
+            try:
+                value = kind(value)
+            except (TypeError, ValueError):
+                raise MesoclawError(f"{key} must be a number, got {value!r}") from None
+            if value < 0 or (kind is int and value == 0):
+                raise MesoclawError(f"{key} must be positive, got {value}")
+        out[key] = value
+    if (out["input_price"] is None) != (out["output_price"] is None):
+        raise MesoclawError("give both --price-in and --price-out, or neither (the price is then unknown)")
+    return out
+
+
+def _user_model(row: Mapping[str, Any]) -> RoutableModel:
+    return RoutableModel(
+        provider=row["provider"], model_id=row["model_id"], canonical=row["canonical"],
+        cost_tier=CostTier(row["cost_tier"]), context_window=row["context_window"],
+        max_output=row.get("max_output"), input_price=row["input_price"], output_price=row["output_price"],
+        best_for=row.get("best_for") or "User-added", source="user", as_of=str(row.get("created_at") or "")[:10],
+    )
+

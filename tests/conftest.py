@@ -1,0 +1,60 @@
+"""Shared fixtures: every test gets its own MESOCLAW_HOME and an environment with no provider keys."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from mesoclaw_tui.core.provider_info import PROVIDERS
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+PROVIDER_ENV = sorted(
+    {name for p in PROVIDERS.values() for name in (*p.key_envs, *p.base_url_envs, p.mesoclaw_base_url_env)}
+    | {"OLLAMA_API_KEY", "MESOCLAW_DB", "NO_COLOR"}
+)
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    home = tmp_path / "home"
+    monkeypatch.setenv("MESOCLAW_HOME", str(home))
+    for name in PROVIDER_ENV:
+        monkeypatch.delenv(name, raising=False)
+    return home
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]):
+    """Run `mesoclaw ARGS…` in-process through the real entry point; returns code, stdout, stderr."""
+    from mesoclaw_tui.cli.main import main
+
+    def run(*args: str) -> Result:
+        capsys.readouterr()
+        code = main(list(args))
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run
+
+
+def run_mesoclaw(*args: str, env: dict[str, str] | None = None, input: str | None = None,
+                 timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run the installed entry point in a real subprocess (the way users and scripts do)."""
+    full_env = {k: v for k, v in os.environ.items() if k not in PROVIDER_ENV}
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-m", "mesoclaw_tui", *args], capture_output=True, text=True,
+                          env=full_env, input=input, timeout=timeout)
