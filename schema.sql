@@ -30,3 +30,88 @@ CREATE TABLE IF NOT EXISTS user_models (
     created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
     PRIMARY KEY (provider, model_id)
 );
+
+-- Schema 2: provider health, what providers list, conversations, and usage.
+
+-- Cooldowns and unusable marks survive a restart, so a dead provider is not hammered.
+CREATE TABLE IF NOT EXISTS provider_state (
+    provider TEXT PRIMARY KEY,
+    cooldown_until REAL,              -- unix time; NULL or past = usable
+    failures INTEGER NOT NULL DEFAULT 0,  -- consecutive failures, for backoff
+    unusable_until REAL,              -- auth or billing failure: skipped until then or a passing check
+    last_error TEXT,
+    last_check_at REAL,               -- `mesoclaw providers check`
+    last_check_ok INTEGER,
+    last_check_error TEXT,
+    last_check_ms INTEGER,
+    refreshed_at REAL,                -- `mesoclaw router models refresh`: the listing below is merged into the registry
+    updated_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP
+);
+
+-- The models a provider listed at its last check or refresh.
+CREATE TABLE IF NOT EXISTS provider_models (
+    provider TEXT NOT NULL,
+    model_id TEXT NOT NULL,
+    context_window INTEGER,
+    max_output INTEGER,
+    input_price REAL,
+    output_price REAL,
+    listed_at REAL NOT NULL,
+    PRIMARY KEY (provider, model_id)
+);
+
+-- A model a provider answered 404 for: skipped until `until`.
+CREATE TABLE IF NOT EXISTS model_unavailable (
+    provider TEXT NOT NULL,
+    model_id TEXT NOT NULL,
+    reason TEXT,
+    until REAL NOT NULL,
+    PRIMARY KEY (provider, model_id)
+);
+
+CREATE TABLE IF NOT EXISTS conversations (
+    id INTEGER PRIMARY KEY,
+    title TEXT NOT NULL DEFAULT 'New chat',
+    last_task TEXT,
+    model_override TEXT,              -- a model the user pinned for the whole conversation
+    created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
+    updated_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP
+);
+
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY,
+    conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    role TEXT NOT NULL CHECK (role IN ('system', 'user', 'assistant')),
+    content TEXT NOT NULL,
+    provider TEXT,
+    model TEXT,
+    task TEXT,
+    status TEXT NOT NULL DEFAULT 'complete',  -- complete, incomplete (provider failed mid-reply), cancelled, failed
+    error TEXT,
+    usage_id INTEGER,
+    created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP
+);
+CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages (conversation_id, id);
+
+-- One row per reply (or failed request): what it cost and how it went.
+CREATE TABLE IF NOT EXISTS usage (
+    id INTEGER PRIMARY KEY,
+    created_at REAL NOT NULL,         -- unix time
+    source TEXT NOT NULL,             -- chat, ask, job, serve
+    task TEXT,
+    profile TEXT,
+    provider TEXT,
+    model TEXT,
+    input_tokens INTEGER,
+    output_tokens INTEGER,
+    estimated INTEGER NOT NULL DEFAULT 0,   -- 1 when the provider sent no usage and we estimated
+    cost_usd REAL,                    -- NULL when the model's price is unknown (never a silent $0)
+    baseline_cost_usd REAL,           -- the same tokens at the premium profile's primary model
+    ttft_ms INTEGER,
+    total_ms INTEGER,
+    outcome TEXT NOT NULL,            -- ok, incomplete, cancelled, failed
+    fallbacks INTEGER NOT NULL DEFAULT 0,
+    attempts TEXT,                    -- JSON: [{provider, model, outcome, error, ms}]
+    conversation_id INTEGER
+);
+CREATE INDEX IF NOT EXISTS usage_by_time ON usage (created_at);

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .core.profiles import chain_for, fallback_for
@@ -30,6 +31,16 @@ from .settings import Settings, load_settings, resolve_paths
 from .store import RouterConfigRow, Store
 
 EXPORT_FORMAT = 1
+CHECK_TTL_S = 900.0  # a live check's model listing feeds routing this long
+
+
+def tier_for_price(input_price: float | None, provider: str) -> CostTier:
+    """A cost tier for a model a provider newly lists, from its input price (USD per 1M tokens)."""
+    if provider == "ollama" or (input_price is not None and input_price < 0.6):
+        return CostTier.LOW
+    if input_price is not None and input_price >= 4.0:
+        return CostTier.HIGH
+    return CostTier.MEDIUM
 
 
 @dataclass(frozen=True)
@@ -101,15 +112,90 @@ class RouterService:
     async def registry(self) -> Registry:
         if self._registry is None:
             rows = await self.store.list_user_models()
-            self._registry = Registry([*BUILTIN_MODELS, *(_user_model(r) for r in rows)])
+            refreshed = await self._refreshed_models()
+            self._registry = Registry([*refreshed, *(_user_model(r) for r in rows)])
         return self._registry
+
+    async def _refreshed_models(self) -> list[RoutableModel]:
+        """Builtins, corrected by the last `router models refresh` of each provider: models it no longer
+        lists are marked, models it newly lists are added. User additions are never touched."""
+        states = await self.store.provider_states()
+        refreshed = {p for p, st in states.items() if st.get("refreshed_at")}
+        if not refreshed:
+            return list(BUILTIN_MODELS)
+        listing = await self.store.provider_models()
+        models: list[RoutableModel] = []
+        known: set[tuple[str, str]] = set()
+        for model in BUILTIN_MODELS:
+            known.add((model.provider, model.model_id))
+            listed = {m["model_id"]: m for m in listing.get(model.provider, [])}
+            if model.provider in refreshed and model.provider != "ollama" and model.model_id not in listed:
+                model = replace(model, status="not listed by provider")
+            elif model.provider in refreshed and model.model_id in listed:
+                row = listed[model.model_id]
+                model = replace(
+                    model,
+                    context_window=row["context_window"] or model.context_window,
+                    max_output=row["max_output"] or model.max_output,
+                    input_price=row["input_price"] if row["input_price"] is not None else model.input_price,
+                    output_price=row["output_price"] if row["output_price"] is not None else model.output_price,
+                )
+            models.append(model)
+        for provider in refreshed:
+            for row in listing.get(provider, []):
+                if (provider, row["model_id"]) in known:
+                    continue
+                models.append(RoutableModel(
+                    provider=provider, model_id=row["model_id"], canonical=canonical_for(provider, row["model_id"]),
+                    cost_tier=tier_for_price(row["input_price"], provider), context_window=row["context_window"],
+                    max_output=row["max_output"], input_price=row["input_price"], output_price=row["output_price"],
+                    best_for="Listed by the provider", source="refresh",
+                    as_of=time.strftime("%Y-%m-%d", time.gmtime(row["listed_at"])),
+                    approx=row["input_price"] is None,
+                ))
+        return models
 
     def invalidate(self) -> None:
         """Forget cached state after another process changed the database."""
         self._registry = None
 
     def availability(self) -> Availability:
+        """Configured providers only (no database read): what the headless router issue defines."""
         return Availability(configured=self.settings.configured())
+
+    async def live_availability(self) -> Availability:
+        """Configured providers, less what cooldowns, failed keys, 404s and fresh live checks rule out."""
+        now = time.time()
+        states = await self.store.provider_states()
+        unavailable = set(await self.store.unavailable_models())
+        checked = {p for p, st in states.items()
+                   if st.get("last_check_ok") and (st.get("last_check_at") or 0) > now - CHECK_TTL_S}
+        if checked:
+            listing = await self.store.provider_models()
+            registry = await self.registry()
+            for provider in checked:
+                listed = {m["model_id"] for m in listing.get(provider, [])}
+                if listed:
+                    unavailable.update((m.provider, m.model_id) for m in registry.models
+                                       if m.provider == provider and m.model_id not in listed)
+        return Availability(
+            configured=self.settings.configured(),
+            unavailable_models=frozenset(unavailable),
+            unavailable_providers=frozenset(p for p, st in states.items() if (st.get("unusable_until") or 0) > now),
+            cooling=frozenset(p for p, st in states.items() if (st.get("cooldown_until") or 0) > now),
+        )
+
+    def route(self, profile: RoutingProfile, task: TaskType, config: RouterConfig, availability: Availability,
+              tokens_needed: int, registry: Registry) -> RoutingDecision:
+        return route(profile, task, config.task_overrides, config.custom_routes, availability, tokens_needed,
+                     registry)
+
+    def endpoint(self, provider: str) -> Any:
+        """Where and how to reach a provider. The key goes to this provider's base URL and nowhere else."""
+        from .providers import Endpoint
+
+        settings = self.settings.providers[provider]
+        return Endpoint(provider, settings.base_url, settings.api_key)
 
     # the seed's six commands ------------------------------------------------------------------------
 
@@ -143,7 +229,7 @@ class RouterService:
         task = parse_task(str(task))
         config = config or await self.get_router_config()
         chosen = parse_profile(str(profile)) if profile else config.profile
-        return route(chosen, task, config.task_overrides, config.custom_routes, self.availability(),
+        return route(chosen, task, config.task_overrides, config.custom_routes, await self.live_availability(),
                      tokens_needed, await self.registry())
 
     async def set_task_model_override(self, task: str | TaskType, model: str) -> str:
@@ -170,7 +256,7 @@ class RouterService:
                                                available_only: bool = False) -> list[ModelRow]:
         tier_value = parse_tier(tier) if tier else None
         registry = await self.registry()
-        availability = self.availability()
+        availability = await self.live_availability()
         rows = []
         for model in registry.filter(provider, tier_value):
             ok = not model.retired and availability.check(model)[0] is Skip.KEPT
@@ -319,7 +405,7 @@ class RouterService:
             groups.setdefault((entry.stage, entry.name if entry.stage != "tier" else entry.model or ""), []
                               ).append(entry)
         chain = []
-        for (stage, name), entries in groups.items():
+        for (stage, _name), entries in groups.items():
             kept = next((e for e in entries if e.kept), None)
             shown = kept or _most_telling(entries)
             chain.append(ChainEntry(stage, entries[0].name, shown.provider, shown.model, kept is not None,

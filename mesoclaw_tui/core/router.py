@@ -127,3 +127,15 @@ def _judge(model: RoutableModel, availability: Availability, tokens_needed: int)
     if tokens_needed and model.context_window and tokens_needed > model.context_window:
         return Skip.CONTEXT_TOO_SMALL, f"needs ~{tokens_needed:,} tokens, window {model.context_window:,}"
     return Skip.KEPT, ""
+
+
+def pinned_route(profile: RoutingProfile, task: TaskType, name: str, availability: Availability,
+                 tokens_needed: int, registry: Registry) -> RoutingDecision:
+    """A model the user named (`--model`, a pinned chat model): its own routes only, no chain."""
+    candidates, trace = [], []
+    for model in registry.require(name):
+        outcome, detail = _judge(model, availability, tokens_needed)
+        if outcome is Skip.KEPT:
+            candidates.append(model.target)
+        trace.append(TraceEntry("pinned", name, model.provider, model.model_id, outcome, detail))
+    return RoutingDecision(profile, task, tuple(candidates), tuple(trace), tokens_needed)

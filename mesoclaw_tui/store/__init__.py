@@ -1,4 +1,4 @@
-"""aiosqlite persistence: the only module that writes SQL.
+"""aiosqlite persistence: this package is the only place that writes SQL.
 
 WAL and a busy timeout let the TUI, CLI calls, the scheduler and the server share one file. Every
 read-modify-write runs inside one BEGIN IMMEDIATE transaction, so two processes never lose each
@@ -7,6 +7,7 @@ other's changes.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from collections.abc import AsyncIterator, Callable
@@ -17,20 +18,24 @@ from typing import Any
 
 import aiosqlite
 
-from .core.types import MesoclawFailure
+from ..core.types import MesoclawFailure
+from .conversations import ConversationMixin
+from .health import ProviderStateMixin
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 30_000
 
 # Steps that turn a database of version N-1 into version N without losing data; schema.sql (all
 # IF NOT EXISTS) is re-applied afterwards to create whatever is new.
-MIGRATIONS: dict[int, tuple[str, ...]] = {}
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    2: (),  # schema 2 only adds tables (provider health, conversations, usage): schema.sql creates them
+}
 
 
 def schema_text() -> str:
     """schema.sql: shipped inside the package; in a source checkout it is at the repository root."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "schema.sql", here.parent / "schema.sql"):
+    package = Path(__file__).resolve().parents[1]
+    for candidate in (package / "schema.sql", package.parent / "schema.sql"):
         if candidate.is_file():
             return candidate.read_text(encoding="utf-8")
     raise MesoclawFailure("schema.sql is missing from the installation; reinstall mesoclaw")
@@ -76,7 +81,20 @@ def _parse_json_column(name: str, raw: str | None, kind: type) -> Any:
     return value
 
 
-class Store:
+
+def _row_to_config(row: Any) -> RouterConfigRow:
+    if row is None:
+        raise MesoclawFailure("router_config has no row 1; run `mesoclaw router reset`")
+    return RouterConfigRow(
+        active_profile=row["active_profile"],
+        custom_routes=_parse_json_column("custom_routes", row["custom_routes"], list),
+        task_overrides=_parse_json_column("task_overrides", row["task_overrides"], str),
+        created_at=row["created_at"] or "",
+        updated_at=row["updated_at"] or "",
+    )
+
+
+class Store(ProviderStateMixin, ConversationMixin):
     def __init__(self, conn: aiosqlite.Connection, path: Path):
         self.conn = conn
         self.path = path
@@ -92,14 +110,33 @@ class Store:
         store = cls(conn, path)
         try:
             await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            await conn.execute("PRAGMA journal_mode = WAL")
             await conn.execute("PRAGMA synchronous = NORMAL")
             await conn.execute("PRAGMA foreign_keys = ON")
-            await store._migrate()
+            await store._setup()
         except sqlite3.DatabaseError as exc:
             await conn.close()
             raise MesoclawFailure(f"{path} is not a usable mesoclaw database: {exc}") from None
         return store
+
+    async def _setup(self) -> None:
+        """WAL and the schema. Switching a new file to WAL can fail with "locked" without waiting for the
+        busy handler while another process creates the same file, so that step retries."""
+        deadline = asyncio.get_running_loop().time() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                mode = (await (await self.conn.execute("PRAGMA journal_mode")).fetchone())[0]
+                if mode.lower() != "wal":
+                    await self.conn.execute("PRAGMA journal_mode = WAL")
+                version = (await (await self.conn.execute("PRAGMA user_version")).fetchone())[0]
+                if version != SCHEMA_VERSION:
+                    await self._migrate()
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                if asyncio.get_running_loop().time() > deadline:
+                    raise
+                await asyncio.sleep(0.02)
 
     async def close(self) -> None:
         await self.conn.close()
@@ -217,15 +254,3 @@ class Store:
             )
             await db.execute("DELETE FROM user_models")
             await self._upsert_user_models(db, models)
-
-
-def _row_to_config(row: Any) -> RouterConfigRow:
-    if row is None:
-        raise MesoclawFailure("router_config has no row 1; run `mesoclaw router reset`")
-    return RouterConfigRow(
-        active_profile=row["active_profile"],
-        custom_routes=_parse_json_column("custom_routes", row["custom_routes"], list),
-        task_overrides=_parse_json_column("task_overrides", row["task_overrides"], str),
-        created_at=row["created_at"] or "",
-        updated_at=row["updated_at"] or "",
-    )

@@ -1,0 +1,99 @@
+"""Conversations, their messages, and the usage row of every reply."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import aiosqlite
+
+# conversations, messages, usage ---------------------------------------------------------------------
+
+
+class ConversationMixin:
+    conn: aiosqlite.Connection
+    write: Callable[..., Any]
+
+    async def create_conversation(self, title: str = "New chat") -> int:
+        async with self.write() as db:
+            cursor = await db.execute("INSERT INTO conversations (title) VALUES (?)", (title,))
+            return int(cursor.lastrowid)
+
+    async def conversation(self, conversation_id: int) -> dict[str, Any] | None:
+        cursor = await self.conn.execute("SELECT * FROM conversations WHERE id = ?", (conversation_id,))
+        row = await cursor.fetchone()
+        return dict(row) if row else None
+
+    async def last_conversation_id(self) -> int | None:
+        cursor = await self.conn.execute("SELECT id FROM conversations ORDER BY updated_at DESC, id DESC LIMIT 1")
+        row = await cursor.fetchone()
+        return row[0] if row else None
+
+    async def list_conversations(self, limit: int = 200) -> list[dict[str, Any]]:
+        cursor = await self.conn.execute(
+            "SELECT c.*, (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id) AS message_count "
+            "FROM conversations c ORDER BY c.updated_at DESC, c.id DESC LIMIT ?", (limit,))
+        return [dict(r) for r in await cursor.fetchall()]
+
+    async def update_conversation(self, conversation_id: int, **fields: Any) -> None:
+        allowed = {"title", "last_task", "model_override"}
+        if not fields or set(fields) - allowed:
+            raise ValueError(f"conversation fields are {allowed}")
+        assignments = ", ".join(f"{k} = ?" for k in fields)
+        async with self.write() as db:
+            await db.execute(f"UPDATE conversations SET {assignments}, updated_at = CURRENT_TIMESTAMP WHERE id = ?",
+                             (*fields.values(), conversation_id))
+
+    async def delete_conversation(self, conversation_id: int) -> None:
+        async with self.write() as db:
+            await db.execute("DELETE FROM messages WHERE conversation_id = ?", (conversation_id,))
+            await db.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
+
+    async def add_message(self, conversation_id: int, role: str, content: str, **fields: Any) -> int:
+        columns = ["conversation_id", "role", "content", *fields]
+        async with self.write() as db:
+            cursor = await db.execute(
+                f"INSERT INTO messages ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                (conversation_id, role, content, *fields.values()))
+            await db.execute("UPDATE conversations SET updated_at = CURRENT_TIMESTAMP WHERE id = ?",
+                             (conversation_id,))
+            return int(cursor.lastrowid)
+
+    async def messages(self, conversation_id: int, *, limit: int | None = None,
+                       before_id: int | None = None) -> list[dict[str, Any]]:
+        """Messages oldest first; with limit, the latest `limit` (before before_id) for lazy loading."""
+        where, params = "conversation_id = ?", [conversation_id]
+        if before_id is not None:
+            where += " AND id < ?"
+            params.append(before_id)
+        if limit is None:
+            sql = f"SELECT * FROM messages WHERE {where} ORDER BY id"
+        else:
+            sql = f"SELECT * FROM (SELECT * FROM messages WHERE {where} ORDER BY id DESC LIMIT ?) ORDER BY id"
+            params.append(limit)
+        cursor = await self.conn.execute(sql, params)
+        return [dict(r) for r in await cursor.fetchall()]
+
+    async def record_reply(self, usage: dict[str, Any], message: dict[str, Any] | None) -> tuple[int, int | None]:
+        """The usage row and the assistant message (if any) of one reply, written together."""
+        async with self.write() as db:
+            columns = list(usage)
+            cursor = await db.execute(
+                f"INSERT INTO usage ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                tuple(usage.values()))
+            usage_id = int(cursor.lastrowid)
+            message_id = None
+            if message is not None:
+                fields = {**message, "usage_id": usage_id}
+                cursor = await db.execute(
+                    f"INSERT INTO messages ({', '.join(fields)}) VALUES ({', '.join('?' * len(fields))})",
+                    tuple(fields.values()))
+                message_id = int(cursor.lastrowid)
+                await db.execute(
+                    "UPDATE conversations SET updated_at = CURRENT_TIMESTAMP, last_task = COALESCE(?, last_task) "
+                    "WHERE id = ?", (message.get("task"), message["conversation_id"]))
+            return usage_id, message_id
+
+    async def usage_rows(self, since: float | None = None) -> list[dict[str, Any]]:
+        cursor = await self.conn.execute("SELECT * FROM usage WHERE created_at >= ? ORDER BY id", (since or 0,))
+        return [dict(r) for r in await cursor.fetchall()]
