@@ -396,6 +396,119 @@ class RouterService:
         """Profile back to balanced, no overrides, no custom routes. User models are kept."""
         await self.store.reset_router_config()
 
+    # live checks -------------------------------------------------------------------------------------
+
+    async def check_providers(self, providers: list[str] | None = None, *, timeout: float = 5.0,
+                              refresh: bool = False) -> list[dict[str, Any]]:
+        """Ask each configured provider's model-list endpoint (concurrently, short timeout) and store
+        the result: it feeds availability for CHECK_TTL_S, and with refresh the registry too."""
+        import asyncio
+
+        from .providers import ProviderError, list_models, make_client
+
+        wanted = [provider_info(p).id for p in providers] if providers else [
+            p for p, s in self.settings.providers.items() if s.configured]
+        async with make_client() as client:
+            async def one(pid: str) -> dict[str, Any]:
+                settings = self.settings.providers[pid]
+                if not settings.configured:
+                    return {"provider": pid, "ok": False, "error": "not configured", "ms": 0, "models": None}
+                started = time.perf_counter()
+                try:
+                    listed = await list_models(client, self.endpoint(pid), timeout=timeout)
+                    error, ok = None, True
+                except ProviderError as exc:
+                    listed, error, ok = None, f"{exc.kind}: {exc.message}", False
+                ms = int((time.perf_counter() - started) * 1000)
+                rows = [{"id": m.id, "context_window": m.context_window, "max_output": m.max_output,
+                         "input_price": m.input_price, "output_price": m.output_price} for m in listed or []]
+                return {"provider": pid, "ok": ok, "error": error, "ms": ms, "models": rows if ok else None}
+
+            results = await asyncio.gather(*(one(p) for p in wanted))
+        for result in results:
+            if result["error"] != "not configured":
+                await self.store.record_check(result["provider"], result["ok"], result["error"], result["ms"],
+                                              result["models"], refreshed=refresh)
+        self.invalidate()
+        return results
+
+    async def refresh_models(self, providers: list[str] | None = None, *, timeout: float = 10.0
+                             ) -> list[dict[str, Any]]:
+        """Merge each provider's live model list into the registry; report what changed."""
+        before = {(m.provider, m.model_id): m for m in (await self.registry()).models}
+        results = await self.check_providers(providers, timeout=timeout, refresh=True)
+        after = {(m.provider, m.model_id): m for m in (await self.registry()).models}
+        for result in results:
+            pid = result["provider"]
+            result["added"] = sorted(k[1] for k in after if k[0] == pid and k not in before)
+            result["not_listed"] = sorted(k[1] for k, m in after.items() if k[0] == pid and m.source == "builtin"
+                                          and m.status == "not listed by provider")
+            result["models"] = len(result["models"] or [])
+        return results
+
+    async def provider_report(self) -> list[dict[str, Any]]:
+        now = time.time()
+        states = await self.store.provider_states()
+        report = []
+        for pid, settings in self.settings.providers.items():
+            st = states.get(pid, {})
+            cooldown = max(0.0, (st.get("cooldown_until") or 0) - now)
+            unusable = max(0.0, (st.get("unusable_until") or 0) - now)
+            report.append({
+                "provider": pid, "name": settings.info.name, "configured": settings.configured,
+                "key": settings.masked_key or None, "key_source": settings.key_source or None,
+                "base_url": settings.base_url, "base_url_source": settings.base_url_source,
+                "last_check": None if not st.get("last_check_at") else {
+                    "at": st["last_check_at"], "ok": bool(st["last_check_ok"]), "error": st["last_check_error"],
+                    "ms": st["last_check_ms"]},
+                "cooldown_s": round(cooldown, 1) if cooldown else 0,
+                "unusable_s": round(unusable, 1) if unusable else 0,
+                "last_error": st.get("last_error") if (cooldown or unusable) else None,
+            })
+        return report
+
+    async def usage_report(self, since: float | None = None) -> dict[str, Any]:
+        """Spend by model, profile and task, and savings against the premium profile's primary model."""
+        from .engine import baseline_target
+
+        rows = await self.store.usage_rows(since)
+        baseline = baseline_target(await self.registry())
+
+        def bucket() -> dict[str, Any]:
+            return {"requests": 0, "input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0, "unknown_cost": 0,
+                    "estimated": 0, "failed": 0}
+
+        groups: dict[str, dict[str, dict[str, Any]]] = {"model": {}, "profile": {}, "task": {}, "source": {}}
+        total = bucket()
+        baseline_cost = priced_cost = 0.0
+        for row in rows:
+            keys = {"model": f"{row['provider']}:{row['model']}" if row["provider"] else "(none answered)",
+                    "profile": row["profile"] or "-", "task": row["task"] or "-", "source": row["source"]}
+            for group, key in keys.items():
+                for b in (groups[group].setdefault(key, bucket()),) + ((total,) if group == "model" else ()):
+                    b["requests"] += 1
+                    b["input_tokens"] += row["input_tokens"] or 0
+                    b["output_tokens"] += row["output_tokens"] or 0
+                    b["estimated"] += row["estimated"]
+                    b["failed"] += row["outcome"] == "failed"
+                    if row["cost_usd"] is None:
+                        b["unknown_cost"] += row["outcome"] != "failed"
+                    else:
+                        b["cost_usd"] += row["cost_usd"]
+            if row["cost_usd"] is not None and row["baseline_cost_usd"] is not None:
+                priced_cost += row["cost_usd"]
+                baseline_cost += row["baseline_cost_usd"]
+        return {
+            "since": since, "total": total, **{f"by_{g}": v for g, v in groups.items()},
+            "savings": {
+                "baseline": f"the same requests priced at the premium profile's primary model "
+                            f"({baseline.provider}:{baseline.model})" if baseline else None,
+                "baseline_cost_usd": baseline_cost, "actual_cost_usd": priced_cost,
+                "saved_usd": baseline_cost - priced_cost,
+                "saved_ratio": (1 - priced_cost / baseline_cost) if baseline_cost else None,
+            },
+        }
+
     # views ------------------------------------------------------------------------------------------
 
     async def effective_chain(self, decision: RoutingDecision) -> list[ChainEntry]:

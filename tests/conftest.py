@@ -15,6 +15,8 @@ from mesoclaw_tui.core.provider_info import PROVIDERS
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
+pytest_plugins = ["tests.fakes.fixtures"]
+
 PROVIDER_ENV = sorted(
     {name for p in PROVIDERS.values() for name in (*p.key_envs, *p.base_url_envs, p.mesoclaw_base_url_env)}
     | {"OLLAMA_API_KEY", "MESOCLAW_DB", "NO_COLOR"}

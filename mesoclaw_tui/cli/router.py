@@ -348,3 +348,69 @@ def reset(ctx: click.Context, as_json: bool) -> None:
         out.emit_json({"profile": "balanced", "task_overrides": {}, "custom_routes": {}})
     else:
         out.console().print("router reset: profile balanced, no overrides, no custom routes")
+
+
+# refresh / usage -------------------------------------------------------------------------------------
+
+
+@models.command("refresh")
+@click.option("--provider", "only", multiple=True, help="Refresh only this provider (repeatable).")
+@click.option("--timeout", default=10.0, show_default=True, help="Seconds to wait for each provider.")
+@json_option
+@click.pass_context
+def models_refresh(ctx: click.Context, only: tuple[str, ...], timeout: float, as_json: bool) -> None:
+    """Merge each configured provider's live model list: mark what it no longer serves, add what is new."""
+    results = run_with_service(ctx, lambda s: s.refresh_models(list(only) or None, timeout=timeout))
+    if as_json:
+        out.emit_json(results)
+        return
+    if not results:
+        raise MesoclawError("no provider is configured to refresh (set an API key, see `mesoclaw providers`)")
+    con = out.console()
+    for r in results:
+        if not r["ok"]:
+            con.print(f"{r['provider']}: [red]failed[/] {out.escape(r['error'] or '')}")
+            continue
+        con.print(f"{r['provider']}: {r['models']} listed, {len(r['added'])} new, "
+                  f"{len(r['not_listed'])} built-in no longer listed"
+                  + (f" ({out.escape(', '.join(r['not_listed']))})" if r["not_listed"] else ""))
+
+
+def parse_since(value: str) -> float:
+    import re
+    import time
+
+    match = re.fullmatch(r"\s*(\d+)\s*([mhdw])\s*", value or "")
+    if not match:
+        raise MesoclawError(f"--since takes a span like 30m, 12h, 7d or 4w, got '{value}'")
+    seconds = int(match[1]) * {"m": 60, "h": 3600, "d": 86400, "w": 604800}[match[2]]
+    return time.time() - seconds
+
+
+@router.command()
+@click.option("--since", default="7d", show_default=True, help="How far back: 30m, 12h, 7d, 4w.")
+@json_option
+@click.pass_context
+def usage(ctx: click.Context, since: str, as_json: bool) -> None:
+    """Spend by model, profile and task, and savings against the premium profile's primary model."""
+    start = parse_since(since)
+    report = run_with_service(ctx, lambda s: s.usage_report(start))
+    if as_json:
+        out.emit_json(report | {"since": since})
+        return
+    con = out.console()
+    total = report["total"]
+    con.print(f"last {since}: {total['requests']} requests, {total['input_tokens']:,} in + "
+              f"{total['output_tokens']:,} out tokens, ${total['cost_usd']:.4f}"
+              + (f" (+{total['unknown_cost']} of unknown price)" if total["unknown_cost"] else ""))
+    for group in ("model", "profile", "task"):
+        t = out.table(group, "requests", "tokens in", "tokens out", "cost", title=f"by {group}")
+        for key, b in sorted(report[f"by_{group}"].items(), key=lambda kv: -kv[1]["cost_usd"]):
+            cost = f"${b['cost_usd']:.4f}" + (f" +{b['unknown_cost']} unknown" if b["unknown_cost"] else "")
+            t.add_row(out.escape(key), str(b["requests"]), f"{b['input_tokens']:,}", f"{b['output_tokens']:,}", cost)
+        con.print(t)
+    s = report["savings"]
+    if s["baseline"]:
+        ratio = f" ({s['saved_ratio']:.0%})" if s["saved_ratio"] is not None else ""
+        con.print(f"saved ${s['saved_usd']:.4f}{ratio} against {s['baseline']}: "
+                  f"${s['baseline_cost_usd']:.4f} vs ${s['actual_cost_usd']:.4f} actually spent")

@@ -1,0 +1,159 @@
+"""`mesoclaw ask`: the headless agent turn. Text to stdout as it arrives; the routing line to stderr."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import click
+
+from ..core.types import MesoclawError
+from . import output as out
+from .main import ExitCode, json_option
+
+EXIT_NO_PROVIDER = 3
+EXIT_ALL_FAILED = 4
+FLUSH_EVERY_S = 0.02  # flush stdout at most this often: smooth for people, cheap for 50k deltas/s
+
+
+def read_prompt(prompt: str | None) -> str:
+    """The prompt from the argument, stdin, or both (stdin appended as context)."""
+    piped = None if sys.stdin is None or sys.stdin.isatty() else sys.stdin.read()
+    if prompt and piped and piped.strip():
+        return f"{prompt}\n\n{piped}"
+    text = prompt or piped or ""
+    if not text.strip():
+        raise MesoclawError('give a prompt, e.g. mesoclaw ask "explain this error", or pipe text to stdin')
+    return text
+
+
+@click.command()
+@click.argument("prompt", required=False)
+@click.option("--task", help="Skip classification: code, general, fast, creative or analysis.")
+@click.option("--profile", help="Route with this profile: eco, balanced or premium.")
+@click.option("--model", help="Skip routing and use this model (e.g. gpt-4o or openrouter:openai/gpt-4o).")
+@click.option("--system", help="A system prompt.")
+@click.option("--continue", "continue_last", is_flag=True, help="Continue the last conversation.")
+@click.option("--no-stream", is_flag=True, help="Print the reply once it is complete.")
+@click.option("--max-tokens", type=click.IntRange(min=1), help="Longest reply, in tokens.")
+@click.option("-q", "--quiet", is_flag=True, help="No routing line on stderr.")
+@json_option
+@click.pass_context
+def ask(ctx: click.Context, prompt: str | None, task: str | None, profile: str | None, model: str | None,
+        system: str | None, continue_last: bool, no_stream: bool, max_tokens: int | None, quiet: bool,
+        as_json: bool) -> None:
+    """Ask one question; the router picks the model. PROMPT or stdin (or both: stdin is context)."""
+    import asyncio
+
+    from ..core.types import parse_profile, parse_task
+
+    if task:
+        parse_task(task)
+    if profile:
+        parse_profile(profile)
+    text = read_prompt(prompt)
+    stream_text = not (no_stream or as_json)
+    reply = asyncio.run(_run(ctx, text, task, profile, model, system, continue_last, max_tokens, stream_text,
+                             quiet or as_json))
+    if as_json:
+        out.emit_json(reply.as_dict() | {"text": reply.text})
+    elif not stream_text and reply.text:
+        sys.stdout.write(reply.text + ("" if reply.text.endswith("\n") else "\n"))
+    _exit_for(reply)
+
+
+async def _run(ctx, text, task, profile, model, system, continue_last, max_tokens, stream_text, quiet):
+    from ..engine import Delta, Engine, FellBack, Finished, Turn
+    from ..service import RouterService
+
+    service = await RouterService.open(ctx.find_root().params.get("db"))
+    engine = Engine(service)
+    writer = _Writer() if stream_text else None
+    said_route = False
+    reply = None
+    try:
+        turn = Turn(text, source="ask", continue_last=continue_last, system=system, task=task, profile=profile,
+                    model=model, max_tokens=max_tokens)
+        async for event in engine.stream(turn):
+            if type(event) is Delta:
+                if not said_route and not quiet:
+                    said_route = True
+                if writer:
+                    writer.write(event.text)
+            elif isinstance(event, FellBack) and not quiet:
+                a = event.attempt
+                _err(f"{a.provider}:{a.model} failed ({a.outcome}: {a.error}); trying the next candidate")
+            elif isinstance(event, Finished):
+                reply = event.reply
+        if writer:
+            writer.finish(reply.text)
+        if not quiet and reply.provider:
+            _err(routing_line(reply))
+        return reply
+    except BaseException:
+        if writer:
+            writer.finish(None)
+        raise
+    finally:
+        await engine.aclose()
+        await service.close()
+
+
+def routing_line(reply) -> str:
+    fallbacks = ", ".join(f"{a.provider}:{a.model} {a.outcome}" for a in reply.fallbacks)
+    cost = "cost unknown" if reply.cost_usd is None else f"${reply.cost_usd:.6f}"
+    tokens = f"{'~' if reply.estimated else ''}{reply.input_tokens}+{reply.output_tokens} tokens"
+    return (f"{reply.task.value} -> {reply.provider}:{reply.model} ({reply.profile.value}; {tokens}; {cost}"
+            + (f"; fallbacks: {fallbacks}" if fallbacks else "") + ")")
+
+
+def _exit_for(reply) -> None:
+    from ..engine import NoProviderConfigured
+
+    if reply.status == "complete":
+        return
+    if reply.status == "incomplete":
+        raise ExitCode(1, f"reply incomplete (the partial text is kept): {reply.error}")
+    if reply.error and reply.error == str(NoProviderConfigured()):
+        raise ExitCode(EXIT_NO_PROVIDER, reply.error)
+    lines = [f"attempt {i}: {a.provider}:{a.model} {a.outcome}" + (f": {a.error}" if a.error else "")
+             for i, a in enumerate(reply.attempts, 1)]
+    for line in lines:
+        _err(line)
+    raise ExitCode(EXIT_ALL_FAILED, reply.error or "every candidate failed")
+
+
+def _err(message: str) -> None:
+    sys.stderr.write(f"mesoclaw: {message}\n")
+    sys.stderr.flush()
+
+
+class _Writer:
+    """Streams text to stdout, flushing on a short timer instead of per delta."""
+
+    def __init__(self) -> None:
+        self.stdout = sys.stdout
+        self.last_flush = time.monotonic()
+        self.wrote_any = False
+        self.last = ""
+
+    def write(self, text: str) -> None:
+        self.stdout.write(text)
+        self.wrote_any = True
+        self.last = text
+        now = time.monotonic()
+        if now - self.last_flush >= FLUSH_EVERY_S:
+            self.stdout.flush()
+            self.last_flush = now
+
+    def finish(self, full_text: str | None) -> None:
+        if self.wrote_any and not self.last.endswith("\n"):
+            self.stdout.write("\n")
+        try:
+            self.stdout.flush()
+        except BrokenPipeError:
+            pass
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(ask)

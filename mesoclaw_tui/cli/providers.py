@@ -1,0 +1,125 @@
+"""`mesoclaw providers`: where each provider's key and base URL come from, live checks, config.toml."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from ..core.provider_info import provider_info
+from ..core.types import MesoclawError
+from . import output as out
+from .main import json_option, run_with_service
+
+
+@click.group(invoke_without_command=True)
+@json_option
+@click.pass_context
+def providers(ctx: click.Context, as_json: bool) -> None:
+    """Each provider: configured, where the key comes from (masked), base URL, last check, cooldown."""
+    if ctx.invoked_subcommand is not None:
+        return
+    report = run_with_service(ctx, lambda s: s.provider_report())
+    if as_json:
+        out.emit_json(report)
+        return
+    t = out.table("provider", "configured", "key", "base URL", "last check", "cooldown")
+    now = time.time()
+    for p in report:
+        check = p["last_check"]
+        check_text = "-" if not check else (
+            f"{'ok' if check['ok'] else 'failed'} {check['ms']} ms, {_ago(now - check['at'])}"
+            + ("" if check["ok"] else f" ({check['error']})"))
+        cooldown = f"{p['cooldown_s']:.0f}s" if p["cooldown_s"] else (
+            f"unusable {p['unusable_s']:.0f}s" if p["unusable_s"] else "-")
+        key = f"{p['key']} ({p['key_source']})" if p["key"] else (p["key_source"] or "-")
+        base = p["base_url"] + ("" if p["base_url_source"] == "default" else f" ({p['base_url_source']})")
+        t.add_row(p["provider"], out.mark(p["configured"]), out.escape(key), out.escape(base),
+                  out.escape(check_text), cooldown)
+    out.console().print(t)
+
+
+def _ago(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f}s ago"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f}m ago"
+    return f"{seconds / 3600:.1f}h ago"
+
+
+@providers.command()
+@click.option("--provider", "only", multiple=True, help="Check only this provider (repeatable).")
+@click.option("--timeout", default=5.0, show_default=True, help="Seconds to wait for each provider.")
+@json_option
+@click.pass_context
+def check(ctx: click.Context, only: tuple[str, ...], timeout: float, as_json: bool) -> None:
+    """Ask each configured provider's model list (Ollama: the models pulled); feeds routing."""
+    results = run_with_service(ctx, lambda s: s.check_providers(list(only) or None, timeout=timeout))
+    if as_json:
+        out.emit_json([{k: v for k, v in r.items() if k != "models"} | {"models": len(r["models"] or [])}
+                       for r in results])
+        return
+    if not results:
+        out.console().print("no provider is configured: set OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY, "
+                            "GROQ_API_KEY, OPENROUTER_API_KEY or AI_GATEWAY_API_KEY, or OLLAMA_HOST")
+        return
+    t = out.table("provider", "ok", "ms", "models", "error")
+    for r in results:
+        t.add_row(r["provider"], out.mark(r["ok"]), str(r["ms"]), str(len(r["models"] or [])),
+                  out.escape(r["error"] or ""))
+    out.console().print(t)
+
+
+@providers.command("set")
+@click.argument("provider")
+@click.option("--api-key-env", help="Read the key from this environment variable.")
+@click.option("--api-key-stdin", is_flag=True, help="Read the key from stdin (kept in config.toml, mode 0600).")
+@click.option("--base-url", help="Send this provider's requests here (your own gateway).")
+@click.option("--enable/--disable", "enabled", default=None, help="Use or ignore this provider.")
+@click.option("--clear", is_flag=True, help="Remove this provider's section from config.toml.")
+@click.pass_context
+def set_provider(ctx: click.Context, provider: str, api_key_env: str | None, api_key_stdin: bool,
+                 base_url: str | None, enabled: bool | None, clear: bool) -> None:
+    """Write PROVIDER's section of config.toml ([providers.<id>]), readable by you alone."""
+    import tomli_w
+
+    from ..settings import read_config_file, resolve_paths
+
+    pid = provider_info(provider).id
+    if base_url is not None and not base_url.startswith(("http://", "https://")):
+        raise MesoclawError("--base-url must start with http:// or https://")
+    path = resolve_paths(ctx.find_root().params.get("db")).config_path
+    data = read_config_file(path)
+    section = {} if clear else dict(data.get("providers", {}).get(pid, {}))
+    if api_key_stdin:
+        key = sys.stdin.readline().strip()
+        if not key:
+            raise MesoclawError("no key on stdin")
+        section["api_key"] = key
+    for name, value in (("api_key_env", api_key_env), ("base_url", base_url), ("enabled", enabled)):
+        if value is not None:
+            section[name] = value
+    data.setdefault("providers", {})[pid] = section
+    if clear:
+        del data["providers"][pid]
+    write_private(path, tomli_w.dumps(data))
+    shown = {k: (out.escape("…" + v[-4:]) if k == "api_key" else v) for k, v in section.items()}
+    out.console().print(f"{path}: [providers.{pid}] {shown if section else 'removed'}")
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file that may hold keys: created 0600, replaced atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(providers)

@@ -1,0 +1,146 @@
+"""The HTTP plumbing every adapter shares: the client, the streaming loop, JSON GETs, and
+turning httpx's exceptions into ProviderError."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import httpx
+
+from ._parser import StreamParser
+from .base import Endpoint, ErrorKind, ProviderError, StreamEvent
+from .errors import error_from_response
+
+# After the terminator, the rest of the body (usually just the chunked-encoding trailer) is read
+# so the connection goes back to the pool; a server that keeps talking is cut off after this.
+_DRAIN_SECONDS = 0.25
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
+def make_client() -> httpx.AsyncClient:
+    """The one client the app shares: a keep-alive pool, HTTP/1.1, finite timeouts.
+
+    The read timeout bounds the silence between two chunks of a stream, not the whole reply.
+    Environment proxies apply to remote providers but never to loopback (a local Ollama, tests).
+    """
+    return httpx.AsyncClient(
+        http1=True,
+        http2=False,
+        timeout=httpx.Timeout(connect=5.0, read=60.0, write=10.0, pool=10.0),
+        limits=httpx.Limits(max_connections=50, max_keepalive_connections=20, keepalive_expiry=60.0),
+        follow_redirects=False,
+        headers={"user-agent": "mesoclaw"},
+        mounts={f"all://{host}": None for host in _LOOPBACK_HOSTS},
+    )
+
+
+def merge_headers(endpoint: Endpoint, headers: Mapping[str, str]) -> dict[str, str]:
+    """The adapter's headers, then the endpoint's extra headers (which win)."""
+    merged = dict(headers)
+    merged.update(endpoint.extra_headers)
+    return merged
+
+
+async def run_stream(
+    client: httpx.AsyncClient,
+    endpoint: Endpoint,
+    url: str,
+    headers: Mapping[str, str],
+    body: dict[str, Any],
+    parser: StreamParser,
+) -> AsyncIterator[StreamEvent]:
+    """POST ``body`` and yield what ``parser`` makes of the response, raising only ProviderError."""
+    try:
+        async with client.stream("POST", url, headers=merge_headers(endpoint, headers), json=body) as response:
+            if response.status_code >= 300:
+                raw = await response.aread()
+                raise error_from_response(endpoint, response.status_code, response.headers, raw)
+            chunks = response.aiter_bytes()
+            broken: httpx.HTTPError | None = None
+            try:
+                async for chunk in chunks:
+                    for event in parser.feed(chunk):
+                        yield event
+                    if parser.done or parser.error is not None:
+                        break
+                else:
+                    for event in parser.end():
+                        yield event
+            except httpx.HTTPError as exc:
+                broken = exc
+            if broken is not None:
+                # Failing through the parser delivers the usage known so far, as a clean EOF would.
+                tail: list[StreamEvent] = []
+                parser.fail(tail, _mid_body_error(endpoint, url, broken, started=parser.started))
+                for event in tail:
+                    yield event
+            if parser.error is not None:
+                raise parser.error
+            await _drain(chunks)
+    except httpx.TimeoutException as exc:
+        raise transport_error("timeout", endpoint, url, exc) from None
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        raise transport_error("connect", endpoint, url, exc) from None
+
+
+def _mid_body_error(endpoint: Endpoint, url: str, exc: httpx.HTTPError, *, started: bool) -> ProviderError:
+    kind: ErrorKind = "truncated"  # once the headers are in, a broken connection cut the reply short
+    if isinstance(exc, httpx.TimeoutException):
+        kind = "timeout"
+    elif isinstance(exc, httpx.DecodingError):
+        kind = "stream_error"
+    return transport_error(kind, endpoint, url, exc, started=started)
+
+
+async def _drain(chunks: AsyncIterator[bytes]) -> None:
+    try:
+        async with asyncio.timeout(_DRAIN_SECONDS):
+            async for _ in chunks:
+                pass
+    except (TimeoutError, httpx.HTTPError):
+        pass  # the reply is complete; closing the response just drops this connection
+
+
+async def get_json(
+    client: httpx.AsyncClient,
+    endpoint: Endpoint,
+    url: str,
+    *,
+    headers: Mapping[str, str],
+    params: Mapping[str, str] | None = None,
+    timeout: float,
+) -> Any:
+    try:
+        response = await client.get(
+            url, headers=merge_headers(endpoint, headers), params=params, timeout=timeout
+        )
+    except httpx.TimeoutException as exc:
+        raise transport_error("timeout", endpoint, url, exc) from None
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        raise transport_error("connect", endpoint, url, exc) from None
+    if response.status_code >= 300:
+        raise error_from_response(endpoint, response.status_code, response.headers, response.content)
+    try:
+        return response.json()
+    except ValueError:
+        raise ProviderError(
+            "server", f"{url} did not answer with JSON", provider=endpoint.provider,
+            status=response.status_code,
+        ) from None
+
+
+def transport_error(
+    kind: ErrorKind, endpoint: Endpoint, url: str, exc: Exception, *, started: bool = False
+) -> ProviderError:
+    detail = str(exc) or type(exc).__name__  # httpx's timeouts often have no text
+    where = url.split("?", 1)[0]
+    messages = {
+        "timeout": f"timed out talking to {where} ({detail})",
+        "connect": f"could not reach {where}: {detail}",
+        "truncated": f"the connection to {where} broke mid-reply: {detail}",
+    }
+    return ProviderError(
+        kind, messages.get(kind, detail), provider=endpoint.provider, started=started
+    )

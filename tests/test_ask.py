@@ -1,0 +1,143 @@
+"""`mesoclaw ask` end to end: a real subprocess, real HTTP to local provider servers, real exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
+from .conftest import PROVIDER_ENV, run_mesoclaw
+from .fakes.provider_server import Respond, Stream
+
+OVERLOADED = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+CANARY = "sk-canary-7f3e9a1b2c4d5e6f"
+
+
+@pytest.fixture
+def env(provider_server, isolated_env):
+    return {"MESOCLAW_HOME": str(isolated_env),
+            **provider_server.env("openai", "anthropic", api_key="sk-test-ask-0001")}
+
+
+def test_fallback_across_providers_end_to_end(env, provider_server):
+    provider_server.script(provider_server.chat_path("anthropic"), Respond(529, OVERLOADED))
+    provider_server.script(provider_server.chat_path("openai"), Stream("openai", ["def ", "f(): ..."]))
+    r = run_mesoclaw("ask", "--task", "code", "write a function", env=env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "def f(): ...\n"
+    assert "anthropic:claude-sonnet-4-5-20250929 failed (overloaded" in r.stderr
+    assert "code -> openai:gpt-4o" in r.stderr and "fallbacks: anthropic" in r.stderr
+
+
+def test_json_output_shape(env, provider_server):
+    r = run_mesoclaw("ask", "--json", "--task", "fast", "hi", env=env)
+    data = json.loads(r.stdout)
+    assert set(data) >= {"text", "task", "profile", "provider", "model", "attempts", "usage", "conversation_id"}
+    assert set(data["usage"]) == {"input_tokens", "output_tokens", "cost_usd", "estimated"}
+    assert set(data["attempts"][0]) == {"provider", "model", "outcome", "error", "ms"}
+    assert data["task"] == "fast" and data["model"] == "gpt-4o-mini" and r.stderr == ""
+
+
+def test_stdin_is_appended_as_context(env, provider_server):
+    r = run_mesoclaw("ask", "-q", "--task", "analysis", "summarize this", input="line one\nline two\n", env=env)
+    assert r.returncode == 0
+    content = provider_server.last_request.json["messages"][-1]["content"]
+    assert content.startswith("summarize this\n\n") and "line two" in content
+    r = run_mesoclaw("ask", "-q", "--task", "fast", input="only stdin", env=env)
+    assert provider_server.last_request.json["messages"][-1]["content"] == "only stdin"
+
+
+def test_no_provider_configured_exit_3(isolated_env):
+    r = run_mesoclaw("ask", "--task", "fast", "hi", env={"MESOCLAW_HOME": str(isolated_env)})
+    assert r.returncode == 3
+    assert "OPENAI_API_KEY" in r.stderr and "OLLAMA_HOST" in r.stderr and r.stderr.count("\n") == 1
+
+
+def test_every_candidate_failed_exit_4_one_line_per_attempt(env, provider_server):
+    provider_server.default("*", Respond(503, {"error": {"message": "unavailable"}}))
+    r = run_mesoclaw("ask", "--task", "code", "x", env=env)
+    assert r.returncode == 4
+    attempts = [ln for ln in r.stderr.splitlines() if ln.startswith("mesoclaw: attempt ")]
+    assert len(attempts) == 2 and "anthropic" in attempts[0] and "openai" in attempts[1]
+
+
+@pytest.mark.parametrize("args,needle", [
+    (("ask",), "give a prompt"),
+    (("ask", "--task", "poetry", "x"), "code, general, fast, creative, analysis"),
+    (("ask", "--profile", "max", "x"), "eco, balanced, premium"),
+    (("ask", "--model", "gpt-9", "x"), "unknown model 'gpt-9'"),
+])
+def test_bad_input_exit_2(env, args, needle):
+    r = run_mesoclaw(*args, env=env, input="")
+    assert r.returncode == 2 and needle in r.stderr and r.stderr.count("\n") == 1
+
+
+def test_mid_stream_failure_prints_partial_and_says_so(env, provider_server):
+    provider_server.script(provider_server.chat_path("openai"), Stream("openai", ["half ", "way"], error_after=1))
+    r = run_mesoclaw("ask", "--model", "gpt-4o", "x", env=env)
+    assert r.returncode == 1 and r.stdout == "half \n" and "incomplete" in r.stderr
+
+
+def test_ctrl_c_exits_130_and_keeps_partial_reply(env, provider_server, isolated_env):
+    provider_server.script(provider_server.chat_path("openai"), Stream("openai", ["kept ", "lost"], stall_after=1))
+    full_env = {k: v for k, v in os.environ.items() if k not in PROVIDER_ENV} | env
+    proc = subprocess.Popen([sys.executable, "-m", "mesoclaw_tui", "ask", "--model", "gpt-4o", "x"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=full_env)
+    line = proc.stdout.read(5)
+    assert line == "kept "
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    with sqlite3.connect(isolated_env / "mesoclaw.db") as conn:
+        status, content = conn.execute("SELECT status, content FROM messages WHERE role='assistant'").fetchone()
+    assert (status, content) == ("cancelled", "kept ")
+
+
+def test_continue_uses_the_last_conversation(env, provider_server):
+    run_mesoclaw("ask", "-q", "--task", "code", "write a parser", env=env)
+    run_mesoclaw("ask", "-q", "--task", "code", "--continue", "add tests", env=env)
+    msgs = provider_server.last_request.json["messages"]
+    assert [m["content"] for m in msgs if m["role"] == "user"] == ["write a parser", "add tests"]
+
+
+def test_usage_report_after_asks(env, provider_server):
+    run_mesoclaw("ask", "-q", "--task", "fast", "hi", env=env)
+    run_mesoclaw("ask", "-q", "--task", "code", "write code", env=env)
+    data = json.loads(run_mesoclaw("router", "usage", "--json", env=env).stdout)
+    assert data["total"]["requests"] == 2
+    assert set(data["by_task"]) == {"fast", "code"}
+    assert data["savings"]["baseline_cost_usd"] > data["savings"]["actual_cost_usd"]
+    assert "premium profile's primary model" in data["savings"]["baseline"]
+    assert "saved $" in run_mesoclaw("router", "usage", env=env).stdout
+
+
+def test_canary_key_never_leaks(provider_server, isolated_env):
+    env = {"MESOCLAW_HOME": str(isolated_env), **provider_server.env("openai", "anthropic", api_key=CANARY),
+           "GROQ_API_KEY": CANARY}
+    provider_server.script(provider_server.chat_path("anthropic"), Respond(401, {"type": "error", "error": {
+        "type": "authentication_error", "message": f"invalid x-api-key {CANARY}"}}))
+    outputs = []
+    for args in (("ask", "--task", "code", "x"), ("ask", "--json", "--task", "fast", "y"),
+                 ("router", "status"), ("router", "status", "--json"), ("router", "models", "--json"),
+                 ("router", "test", "hello", "--json"), ("providers",), ("providers", "--json"),
+                 ("providers", "check", "--json"), ("router", "usage", "--json"), ("router", "export")):
+        r = run_mesoclaw(*args, env=env)
+        outputs.append(r.stdout + r.stderr)
+    joined = "\n".join(outputs)
+    assert CANARY not in joined
+    assert "…4d5e6f"[-4:] in joined  # shown masked
+    for path in isolated_env.iterdir():
+        assert CANARY.encode() not in path.read_bytes(), path
+    # and it went only to its own provider's base URL
+    for req in provider_server.requests:
+        auth = req.headers.get("authorization", "") + req.headers.get("x-api-key", "")
+        if CANARY in auth:
+            assert req.path.startswith(("/openai/", "/anthropic/", "/groq/"))
