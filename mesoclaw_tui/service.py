@@ -176,8 +176,10 @@ class RouterService:
             for provider in checked:
                 listed = {m["model_id"] for m in listing.get(provider, [])}
                 if listed:
+                    # A user's own addition is trusted over the listing (a 404 still marks it).
                     unavailable.update((m.provider, m.model_id) for m in registry.models
-                                       if m.provider == provider and m.model_id not in listed)
+                                       if m.provider == provider and m.source != "user"
+                                       and m.model_id not in listed)
         return Availability(
             configured=self.settings.configured(),
             unavailable_models=frozenset(unavailable),

@@ -1,0 +1,155 @@
+"""The database (migrations keep data, WAL, schema shipped) and settings (keys, base URLs, config.toml)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import stat
+
+import pytest
+
+from mesoclaw_tui.core.provider_info import parse_ollama_host
+from mesoclaw_tui.core.types import MesoclawError
+from mesoclaw_tui.settings import load_settings, resolve_paths
+from mesoclaw_tui.store import SCHEMA_VERSION, Store, schema_text, split_statements
+
+from .conftest import REPO
+
+FIXTURE_V1 = REPO / "tests" / "fixtures" / "mesoclaw-schema-v1.sql"
+
+
+def test_schema_holds_the_seeds_router_config_table():
+    text = schema_text()
+    assert "id INTEGER PRIMARY KEY CHECK (id = 1)" in text
+    assert "active_profile TEXT NOT NULL DEFAULT 'balanced'" in text
+    assert "INSERT OR IGNORE INTO router_config (id, active_profile) VALUES (1, 'balanced');" in text
+    assert all(s.endswith(";") for s in split_statements(text))
+
+
+async def test_fresh_database_is_wal_with_the_current_version(tmp_path):
+    store = await Store.open(tmp_path / "new.db")
+    try:
+        mode = (await (await store.conn.execute("PRAGMA journal_mode")).fetchone())[0]
+        version = (await (await store.conn.execute("PRAGMA user_version")).fetchone())[0]
+        config = await store.read_router_config()
+    finally:
+        await store.close()
+    assert mode == "wal" and version == SCHEMA_VERSION and config.active_profile == "balanced"
+
+
+def test_schema_v1_database_migrates_without_loss(tmp_path, cli, isolated_env):
+    path = isolated_env / "mesoclaw.db"
+    path.parent.mkdir(parents=True)
+    with sqlite3.connect(path) as conn:
+        conn.executescript(FIXTURE_V1.read_text())
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 1
+    view = json.loads(cli("router", "status", "--json").out)
+    assert view["profile"] == "premium"
+    assert view["overrides"] == {"code": "o3"}
+    assert view["custom_routes"] == {"analysis": ["gpt-4o", "claude-opus-4.5"]}
+    models = json.loads(cli("router", "models", "--provider", "groq", "--json").out)
+    assert any(m["model"] == "qwen/qwen3-32b" and m["source"] == "user" for m in models)
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"conversations", "messages", "usage", "provider_state"} <= tables
+
+
+def test_newer_database_is_refused_cleanly(cli, isolated_env):
+    cli("router", "profile")
+    with sqlite3.connect(isolated_env / "mesoclaw.db") as conn:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 5}")
+    r = cli("router", "status")
+    assert r.code == 1 and "newer mesoclaw" in r.err
+
+
+def test_not_a_database_is_one_line(cli, isolated_env):
+    isolated_env.mkdir(parents=True)
+    (isolated_env / "mesoclaw.db").write_bytes(b"this is not sqlite" * 100)
+    r = cli("router", "status")
+    assert r.code == 1 and "not a usable mesoclaw database" in r.err and r.err.count("\n") == 1
+
+
+def test_paths_follow_mesoclaw_home_and_db(tmp_path):
+    paths = resolve_paths(None, {"MESOCLAW_HOME": str(tmp_path)})
+    assert paths.db_path == tmp_path / "mesoclaw.db" and paths.config_path == tmp_path / "config.toml"
+    assert resolve_paths(str(tmp_path / "x.db"), {}).db_path == tmp_path / "x.db"
+
+
+def test_keys_and_base_urls_from_env_and_config(tmp_path):
+    (tmp_path / "config.toml").write_text(
+        '[providers.openai]\napi_key = "sk-from-config-1234"\nbase_url = "https://gw.example/v1"\n'
+        '[providers.groq]\napi_key_env = "MY_GROQ"\n[providers.ollama]\nenabled = true\n'
+        '[providers.anthropic]\napi_key = "sk-ant-config"\nenabled = false\n')
+    env = {"MESOCLAW_HOME": str(tmp_path), "MY_GROQ": "gsk-mine-5678", "GEMINI_API_KEY": "g-1",
+           "GOOGLE_API_KEY": "g-2", "MESOCLAW_OPENROUTER_BASE_URL": "http://127.0.0.1:9/api/v1"}
+    s = load_settings(resolve_paths(None, env), env)
+    p = s.providers
+    assert p["openai"].api_key == "sk-from-config-1234" and p["openai"].key_source == "config.toml"
+    assert p["openai"].base_url == "https://gw.example/v1" and p["openai"].masked_key == "…1234"
+    assert p["groq"].api_key == "gsk-mine-5678" and p["groq"].key_source == "env MY_GROQ"
+    assert p["google"].api_key == "g-2"  # GOOGLE_API_KEY wins, as in google-genai
+    assert p["ollama"].configured and not p["anthropic"].configured
+    assert p["openrouter"].base_url == "http://127.0.0.1:9/api/v1"
+    assert "sk-from-config" not in repr(p["openai"])
+    env["OPENAI_API_KEY"] = "sk-env-wins-0000"
+    assert load_settings(resolve_paths(None, env), env).providers["openai"].key_source == "env OPENAI_API_KEY"
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("0.0.0.0", "http://0.0.0.0:11434"),
+    ("127.0.0.1:1234", "http://127.0.0.1:1234"),
+    ("http://box", "http://box:80"),
+    ("https://box", "https://box:443"),
+    ("http://box:8080/ollama", "http://box:8080/ollama"),
+    ("[::1]:9000", "http://[::1]:9000"),
+    ("ollama.com", "https://ollama.com:443"),
+    ("host:notaport", "http://host:11434"),
+])
+def test_ollama_host_parsing_matches_ollama(value, expected):
+    assert parse_ollama_host(value) == expected
+
+
+def test_bad_config_file_is_one_line_exit_2(cli, isolated_env):
+    isolated_env.mkdir(parents=True)
+    (isolated_env / "config.toml").write_text("[providers.azure]\napi_key = 'x'\n")
+    r = cli("router", "status")
+    assert r.code == 2 and "unknown provider [providers.azure]" in r.err
+
+
+def test_providers_set_writes_a_private_config(cli, isolated_env, monkeypatch):
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("sk-stdin-key-4242\n"))
+    r = cli("providers", "set", "openai", "--api-key-stdin", "--base-url", "https://gw.example/v1")
+    assert r.code == 0 and "sk-stdin-key-4242" not in r.out and "…4242" in r.out
+    path = isolated_env / "config.toml"
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    providers = json.loads(cli("providers", "--json").out)
+    openai = next(p for p in providers if p["provider"] == "openai")
+    assert openai["configured"] and openai["key_source"] == "config.toml" and openai["key"] == "…4242"
+    assert openai["base_url"] == "https://gw.example/v1"
+    r = cli("providers", "set", "openai", "--base-url", "ftp://x")
+    assert r.code == 2
+
+
+def test_bad_database_migration_state_is_never_a_traceback(cli, isolated_env):
+    cli("router", "profile")
+    with sqlite3.connect(isolated_env / "mesoclaw.db") as conn:
+        conn.execute("DELETE FROM router_config")
+    r = cli("router", "status")
+    assert r.code == 1 and "router reset" in r.err
+    assert cli("router", "reset").code == 0 and cli("router", "status").code == 0
+
+
+def test_store_rejects_missing_file_gracefully(cli, tmp_path):
+    target = tmp_path / "ro"
+    target.mkdir()
+    os.chmod(target, 0o500)
+    try:
+        r = cli("--db", str(target / "sub" / "x.db"), "router", "status")
+    finally:
+        os.chmod(target, 0o700)
+    # as root the directory is still writable; either way no traceback
+    assert "Traceback" not in r.err
