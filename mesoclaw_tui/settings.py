@@ -7,7 +7,6 @@ masked, and handed to nothing but the provider's own adapter.
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,6 +86,8 @@ class Settings:
 def read_config_file(path: Path) -> dict:
     if not path.is_file():
         return {}
+    import tomllib
+
     try:
         with path.open("rb") as fh:
             data = tomllib.load(fh)

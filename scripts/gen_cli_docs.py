@@ -24,8 +24,9 @@ BEGIN, END = "<!-- BEGIN GENERATED: scripts/gen_cli_docs.py -->", "<!-- END GENE
 def walk(command: click.Command, path: list[str]):
     yield path, command
     if isinstance(command, click.Group):
-        for name in sorted(command.commands):
-            yield from walk(command.commands[name], [*path, name])
+        ctx = click.Context(command)
+        for name in command.list_commands(ctx):
+            yield from walk(command.get_command(ctx, name), [*path, name])
 
 
 def render() -> str:
@@ -45,8 +46,8 @@ def render() -> str:
                 rows.append(f"| `{record[0]}` | {record[1].replace('|', '/')} |")
         if rows:
             parts.append("| option | meaning |\n|---|---|\n" + "\n".join(rows) + "\n")
-        if isinstance(command, click.Group) and command.commands:
-            subs = ", ".join(f"`{name}`" for name in sorted(command.commands))
+        if isinstance(command, click.Group) and command.list_commands(ctx):
+            subs = ", ".join(f"`{name}`" for name in command.list_commands(ctx))
             parts.append(f"Subcommands: {subs}.\n")
     return "\n".join(parts)
 

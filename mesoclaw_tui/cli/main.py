@@ -48,7 +48,38 @@ def run_with_service(ctx: click.Context, action: Callable[[Any], Awaitable[T]]) 
     return asyncio.run(go())
 
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+# Subcommands are imported only when used, so `mesoclaw router status` loads nothing else.
+# name -> module in this package that defines it (through a `register(cli)` function).
+LAZY_COMMANDS = {
+    "router": "router", "ask": "ask", "providers": "providers",
+    "schedule": "schedule", "scheduler": "schedule", "serve": "serve",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        names = set(self.commands)
+        for name, module in LAZY_COMMANDS.items():
+            if _module_exists(module):
+                names.add(name)
+        return sorted(names)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.commands and name in LAZY_COMMANDS and _module_exists(LAZY_COMMANDS[name]):
+            import importlib
+
+            importlib.import_module(f"{__package__}.{LAZY_COMMANDS[name]}").register(self)
+        return self.commands.get(name)
+
+
+def _module_exists(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(f"{__package__}.{module}") is not None
+
+
+@click.group(cls=LazyGroup, invoke_without_command=True,
+             context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--db", type=click.Path(dir_okay=False), envvar="MESOCLAW_DB",
               help="Database file (default: the user data dir, or $MESOCLAW_HOME).")
 @click.version_option(__version__, prog_name="mesoclaw")
@@ -62,23 +93,6 @@ def cli(ctx: click.Context, db: str | None) -> None:
         from ..tui.launch import launch
 
         launch(db)
-
-
-def _register() -> None:
-    from . import router as router_cli
-
-    cli.add_command(router_cli.router)
-    for module_name in ("ask", "providers", "schedule", "serve"):
-        try:
-            module = __import__(f"{__package__}.{module_name}", fromlist=["register"])
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__package__}.{module_name}":
-                raise
-            continue
-        module.register(cli)
-
-
-_register()
 
 
 def _say(message: str) -> None:

@@ -414,3 +414,7 @@ def usage(ctx: click.Context, since: str, as_json: bool) -> None:
         ratio = f" ({s['saved_ratio']:.0%})" if s["saved_ratio"] is not None else ""
         con.print(f"saved ${s['saved_usd']:.4f}{ratio} against {s['baseline']}: "
                   f"${s['baseline_cost_usd']:.4f} vs ${s['actual_cost_usd']:.4f} actually spent")
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(router)
