@@ -11,6 +11,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -281,16 +282,18 @@ class Engine:
                     t0 = time.perf_counter()
                     usage_in = usage_out = None
                     try:
-                        async for event in stream_chat(self.client, endpoint, request):
-                            if type(event) is TextDelta:
-                                if not chunks:
-                                    reply.ttft_ms = int((time.perf_counter() - started_at) * 1000)
-                                    reply.provider, reply.model = target.provider, target.model
-                                chunks.append(event.text)
-                                yield Delta(event.text)
-                            elif type(event) is Usage:
-                                usage_in = event.input_tokens if event.input_tokens is not None else usage_in
-                                usage_out = event.output_tokens if event.output_tokens is not None else usage_out
+                        # aclosing: a turn cancelled mid-stream closes its HTTP stream now, not at GC.
+                        async with aclosing(stream_chat(self.client, endpoint, request)) as events:
+                            async for event in events:
+                                if type(event) is TextDelta:
+                                    if not chunks:
+                                        reply.ttft_ms = int((time.perf_counter() - started_at) * 1000)
+                                        reply.provider, reply.model = target.provider, target.model
+                                    chunks.append(event.text)
+                                    yield Delta(event.text)
+                                elif type(event) is Usage:
+                                    usage_in = event.input_tokens if event.input_tokens is not None else usage_in
+                                    usage_out = event.output_tokens if event.output_tokens is not None else usage_out
                     except ProviderError as exc:
                         ms = int((time.perf_counter() - t0) * 1000)
                         if chunks:  # after the first token: keep what arrived, mark it, say so

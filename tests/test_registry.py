@@ -1,9 +1,9 @@
 """The registry holds the seed's seven provider tables with today's API IDs and resolves any spelling."""
 
+import pytest
+
 from mesoclaw_tui.core.registry import BUILTIN_MODELS, Registry, canonical_for
 from mesoclaw_tui.core.types import CostTier, MesoclawError
-
-import pytest
 
 SEED_TABLES = {
     "openai": ["gpt-4o", "gpt-4o-mini", "gpt-4-turbo", "o3", "o4-mini", "gpt-3.5-turbo"],

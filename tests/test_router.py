@@ -1,13 +1,13 @@
 """route(): the order of stages, and a reason for every entry the router skipped."""
 
+import pytest
+
 from mesoclaw_tui.core.profiles import CHAINS, FALLBACKS
 from mesoclaw_tui.core.registry import BUILTIN_MODELS, Registry
 from mesoclaw_tui.core.router import Availability, route
 from mesoclaw_tui.core.types import RoutingProfile as P
 from mesoclaw_tui.core.types import Skip
 from mesoclaw_tui.core.types import TaskType as T
-
-import pytest
 
 REG = Registry(BUILTIN_MODELS)
 ALL = frozenset({"openai", "anthropic", "google", "groq", "ollama", "openrouter", "vercel"})

@@ -11,12 +11,23 @@ import httpx
 
 from ._parser import StreamParser
 from .base import Endpoint, ErrorKind, ProviderError, StreamEvent
-from .errors import error_from_response
+from .errors import error_from_response, redact
 
 # After the terminator, the rest of the body (usually just the chunked-encoding trailer) is read
 # so the connection goes back to the pool; a server that keeps talking is cut off after this.
 _DRAIN_SECONDS = 0.25
 _LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
+def read_timeout() -> float:
+    """Seconds of silence allowed between two chunks: MESOCLAW_READ_TIMEOUT, default 60. Raise it for
+    reasoning models that think quietly for minutes before the first token."""
+    import os
+
+    try:
+        return max(0.1, float(os.environ.get("MESOCLAW_READ_TIMEOUT", "60")))
+    except ValueError:
+        return 60.0
 
 
 def make_client() -> httpx.AsyncClient:
@@ -28,7 +39,7 @@ def make_client() -> httpx.AsyncClient:
     return httpx.AsyncClient(
         http1=True,
         http2=False,
-        timeout=httpx.Timeout(connect=5.0, read=60.0, write=10.0, pool=10.0),
+        timeout=httpx.Timeout(connect=5.0, read=read_timeout(), write=10.0, pool=10.0),
         limits=httpx.Limits(max_connections=50, max_keepalive_connections=20, keepalive_expiry=60.0),
         follow_redirects=False,
         headers={"user-agent": "mesoclaw"},
@@ -36,10 +47,12 @@ def make_client() -> httpx.AsyncClient:
     )
 
 
-def merge_headers(endpoint: Endpoint, headers: Mapping[str, str]) -> dict[str, str]:
-    """The adapter's headers, then the endpoint's extra headers (which win)."""
-    merged = dict(headers)
-    merged.update(endpoint.extra_headers)
+def merge_headers(endpoint: Endpoint, headers: Mapping[str, str]) -> httpx.Headers:
+    """The adapter's headers, then the endpoint's extra headers, which replace any of the same
+    name whatever its case (a gateway's own Authorization, say)."""
+    merged = httpx.Headers(headers)
+    for name, value in endpoint.extra_headers:
+        merged[name] = value
     return merged
 
 
@@ -136,11 +149,12 @@ def transport_error(
 ) -> ProviderError:
     detail = str(exc) or type(exc).__name__  # httpx's timeouts often have no text
     where = url.split("?", 1)[0]
-    messages = {
-        "timeout": f"timed out talking to {where} ({detail})",
-        "connect": f"could not reach {where}: {detail}",
-        "truncated": f"the connection to {where} broke mid-reply: {detail}",
-    }
-    return ProviderError(
-        kind, messages.get(kind, detail), provider=endpoint.provider, started=started
-    )
+    if kind == "timeout":
+        message = f"timed out talking to {where} ({detail})"
+    elif kind == "connect":
+        message = f"could not reach {where}: {detail}"
+    elif kind == "truncated":
+        message = f"the connection to {where} broke mid-reply: {detail}"
+    else:
+        message = detail
+    return ProviderError(kind, redact(message, endpoint.api_key), provider=endpoint.provider, started=started)

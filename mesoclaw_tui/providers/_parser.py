@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ._fields import count
-from .base import Endpoint, ProviderError, StreamEnd, StreamEvent, Usage
-from .errors import stream_error
+from .base import Endpoint, ErrorKind, ProviderError, StreamEnd, StreamEvent, Usage
+from .errors import redact, stream_error
 
 
 class StreamParser:
@@ -66,5 +66,6 @@ class StreamParser:
     def malformed(self, out: list[StreamEvent], data: str | bytes) -> None:
         self.fail(out, self._error("stream_error", f"malformed event in the stream: {data[:200]!r}"))
 
-    def _error(self, kind: Any, message: str) -> ProviderError:
-        return ProviderError(kind, message, provider=self.endpoint.provider, started=self.started)
+    def _error(self, kind: ErrorKind, message: str) -> ProviderError:
+        return ProviderError(kind, redact(message, self.endpoint.api_key), provider=self.endpoint.provider,
+                             started=self.started)

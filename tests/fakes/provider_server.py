@@ -81,6 +81,7 @@ import json
 import re
 import socket
 import threading
+import traceback
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -325,6 +326,18 @@ def _sse(obj: Any, event: str | None = None) -> bytes:
     return f"{head}data: {json.dumps(obj, separators=(',', ':'))}\n\n".encode()
 
 
+class _Template:
+    """A frame whose only varying part is one JSON string: formatting it is one f-string, not a
+    json.dumps of the whole object, so the server can outpace the client it is benchmarking."""
+
+    def __init__(self, frame: bytes) -> None:
+        before, after = frame.decode().split('"\\u0000"')
+        self.before, self.after = before, after
+
+    def __call__(self, text: str) -> bytes:
+        return f"{self.before}{json.dumps(text)}{self.after}".encode()
+
+
 @dataclass
 class Stream(Behaviour):
     """A synthesized streaming reply in one protocol's wire format."""
@@ -369,7 +382,8 @@ class Stream(Behaviour):
         body = ex.request.json if ex.request.body else {}
         model = self.model or (body.get("model") if isinstance(body, dict) else None) or "fake-model"
         make = {"openai": _OpenAIFrames, "anthropic": _AnthropicFrames, "ollama": _OllamaFrames}[self.protocol]
-        frames = make(self, model, len(self.deltas))
+        deltas = self.deltas
+        frames = make(self, model, len(deltas))
         crlf = self.line_ending != "\n" and self.protocol != "ollama"
 
         def fix(data: bytes) -> bytes:  # JSON never holds a raw newline, so this only touches framing
@@ -385,7 +399,7 @@ class Stream(Behaviour):
         buf: list[bytes] = []
         stops = [k for k in (self.truncate_after, self.stall_after, self.error_after) if k is not None]
         stop_at = min(stops) if stops else None
-        for i, text in enumerate(itertools.chain(self.deltas, [None])):
+        for i, text in enumerate(itertools.chain(deltas, [None])):
             if i == stop_at or text is None:
                 await ex.send(fix(b"".join(buf)))
                 buf = []
@@ -417,10 +431,7 @@ class _OpenAIFrames:
         self.spec, self.count = spec, count
         self.base = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1_700_000_000,
                      "model": model}
-        head = json.dumps({**self.base, "choices": [{"index": 0, "delta": {"content": "\0"},
-                                                     "finish_reason": None}]}, separators=(",", ":"))
-        before, after = head.split('"\\u0000"')  # a template around the one part that varies
-        self.prefix, self.suffix = f"data: {before}", after
+        self.template = _Template(self._chunk({"content": "\0"}))
         self.cumulative = spec.usage_style == "cumulative"
 
     def _chunk(self, delta: dict[str, Any], finish: str | None = None, **extra: Any) -> bytes:
@@ -446,7 +457,7 @@ class _OpenAIFrames:
             last = i == self.count - 1
             return self._chunk({"content": text}, (self.spec.finish or "stop") if last else None,
                                usage=self._usage(i + 1))
-        return f"{self.prefix}{json.dumps(text)}{self.suffix}\n\n".encode()
+        return self.template(text)
 
     def epilogue(self) -> list[bytes]:
         finish = self.spec.finish or "stop"
@@ -482,6 +493,8 @@ class _OpenAIFrames:
 class _AnthropicFrames:
     def __init__(self, spec: Stream, model: str, count: int) -> None:
         self.spec, self.model, self.count = spec, model, count
+        self.template = _Template(_sse({"type": "content_block_delta", "index": 0,
+                                        "delta": {"type": "text_delta", "text": "\0"}}, "content_block_delta"))
 
     def prologue(self) -> list[bytes]:
         prompt, _ = self.spec._usage(0)
@@ -496,8 +509,7 @@ class _AnthropicFrames:
         ]
 
     def delta(self, i: int, text: str) -> bytes:
-        return _sse({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}},
-                    "content_block_delta")
+        return self.template(text)
 
     def epilogue(self) -> list[bytes]:
         _, completion = self.spec._usage(self.count)
@@ -517,6 +529,8 @@ class _AnthropicFrames:
 class _OllamaFrames:
     def __init__(self, spec: Stream, model: str, count: int) -> None:
         self.spec, self.model, self.count = spec, model, count
+        self.template = _Template(self._line({"model": model, "created_at": "2025-01-01T00:00:00Z",
+                                              "message": {"role": "assistant", "content": "\0"}, "done": False}))
 
     def _line(self, obj: dict[str, Any]) -> bytes:
         return json.dumps(obj, separators=(",", ":")).encode() + b"\n"
@@ -525,8 +539,7 @@ class _OllamaFrames:
         return []
 
     def delta(self, i: int, text: str) -> bytes:
-        return self._line({"model": self.model, "created_at": "2025-01-01T00:00:00Z",
-                           "message": {"role": "assistant", "content": text}, "done": False})
+        return self.template(text)
 
     def epilogue(self) -> list[bytes]:
         prompt, completion = self.spec._usage(self.count)
@@ -769,8 +782,10 @@ class FakeProviderServer:
                 keep_alive = await self._pick(request).respond(Exchange(self, writer, request))
                 if not keep_alive or request.headers.get("connection", "").lower() == "close":
                     break
-        except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
-            pass
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            pass  # the client went away
+        except Exception:  # a broken script or request: say so, or the test only sees a dropped connection
+            traceback.print_exc()
         finally:
             self._tasks.discard(task)
             writer.close()

@@ -1,0 +1,105 @@
+"""The engine's cost on the way to the first token, against a local provider server.
+
+1. Router overhead: time to first token through the engine (classify, route, persist the prompt,
+   stream) vs a bare httpx streaming request to the same server, interleaved in the same run
+   (target: median overhead <= 2 ms).
+2. Fallback cost: the first candidate's port refuses connections; how much later the first token
+   from the second candidate arrives than a direct engine request to it (target <= 30 ms).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import httpx  # noqa: E402
+
+from mesoclaw_tui.engine import Delta, Engine, Turn  # noqa: E402
+from mesoclaw_tui.service import RouterService  # noqa: E402
+from tests.fakes.provider_server import FakeProviderServer, refused_port  # noqa: E402
+
+RUNS = int(os.environ.get("RUNS", "200"))
+
+
+async def first_token_engine(engine: Engine, turn: Turn) -> float:
+    start = time.perf_counter()
+    async for event in engine.stream(turn):
+        if isinstance(event, Delta):
+            elapsed = time.perf_counter() - start
+            break
+    else:
+        raise RuntimeError("no token")
+    return elapsed
+
+
+async def first_token_bare(client: httpx.AsyncClient, url: str) -> float:
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}], "stream": True,
+            "stream_options": {"include_usage": True}}
+    start = time.perf_counter()
+    async with client.stream("POST", url, json=body, headers={"authorization": "Bearer sk-bench"}) as resp:
+        async for chunk in resp.aiter_bytes():
+            if b'"content":"' in chunk and b'"content":""' not in chunk:
+                elapsed = time.perf_counter() - start
+                break
+            if b'"content":"H' in chunk:
+                elapsed = time.perf_counter() - start
+                break
+        async for _ in resp.aiter_bytes():
+            pass
+    return elapsed
+
+
+async def main() -> None:
+    home = tempfile.mkdtemp(prefix="mesoclaw-bench-")
+    with FakeProviderServer() as server:
+        os.environ.update(MESOCLAW_HOME=home, **server.env("openai", "anthropic", api_key="sk-bench-0001"))
+        service = await RouterService.open()
+        client = httpx.AsyncClient()
+        engine = Engine(service, client)
+        url = server.base_url("openai") + "/chat/completions"
+        turn = Turn("what's the capital of France?", model="gpt-4o-mini", source="ask")
+        for _ in range(20):  # warm up: connections, caches, the classifier
+            await first_token_engine(engine, turn)
+            await first_token_bare(client, url)
+        ours, bare = [], []
+        for _ in range(RUNS):
+            ours.append(await first_token_engine(engine, turn))
+            bare.append(await first_token_bare(client, url))
+        routed = []
+        routed_turn = Turn("what's the capital of France?", source="ask")
+        for _ in range(RUNS):
+            routed.append(await first_token_engine(engine, routed_turn))
+        m_ours, m_bare, m_routed = (statistics.median(x) * 1000 for x in (ours, bare, routed))
+        print(f"time to first token, bare httpx:          median {m_bare:.2f} ms over {RUNS}")
+        print(f"time to first token, engine (--model):    median {m_ours:.2f} ms")
+        print(f"time to first token, engine (classified): median {m_routed:.2f} ms")
+        print(f"router overhead: median {m_ours - m_bare:.2f} ms pinned, {m_routed - m_bare:.2f} ms classified "
+              "and routed (target <= 2 ms)")
+
+        # Fallback cost: the preferred provider (anthropic for balanced/code) refuses connections.
+        dead = f"http://127.0.0.1:{refused_port()}"
+        service.settings.providers["anthropic"] = service.settings.providers["anthropic"].__class__(
+            **{**service.settings.providers["anthropic"].__dict__, "base_url": dead})
+        code_turn = Turn("fix this function", task="code", source="ask")
+        direct_turn = Turn("fix this function", model="openai:gpt-4o", source="ask")
+        fallback, direct = [], []
+        for _ in range(max(20, RUNS // 4)):
+            await service.store.record_provider_success("anthropic")  # no cooldown: every run pays the refusal
+            fallback.append(await first_token_engine(engine, code_turn))
+            direct.append(await first_token_engine(engine, direct_turn))
+        m_fb, m_direct = statistics.median(fallback) * 1000, statistics.median(direct) * 1000
+        print(f"first token after a refused first candidate: median {m_fb:.2f} ms vs {m_direct:.2f} ms direct: "
+              f"+{m_fb - m_direct:.2f} ms (target <= 30 ms)")
+        await client.aclose()
+        await service.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
