@@ -350,7 +350,15 @@ class Engine:
 
         store = self.service.store
         if turn.history is not None:
-            return turn.conversation_id, tuple(turn.history), None, None
+            # A caller that keeps its own conversation (the endpoint): the task of its last user
+            # message is the "previous" task a short follow-up keeps.
+            previous = None
+            last_user = next((m.content for m in reversed(turn.history) if m.role == "user"), None)
+            if last_user:
+                from .core.classifier import classify
+
+                previous = classify(last_user).task
+            return turn.conversation_id, tuple(turn.history), previous, None
         conversation_id = turn.conversation_id
         if conversation_id is None and turn.continue_last:
             conversation_id = await store.last_conversation_id()

@@ -69,15 +69,12 @@ async def _run(ctx, text, task, profile, model, system, continue_last, max_token
     service = await RouterService.open(ctx.find_root().params.get("db"))
     engine = Engine(service)
     writer = _Writer() if stream_text else None
-    said_route = False
     reply = None
     try:
         turn = Turn(text, source="ask", continue_last=continue_last, system=system, task=task, profile=profile,
                     model=model, max_tokens=max_tokens)
         async for event in engine.stream(turn):
             if type(event) is Delta:
-                if not said_route and not quiet:
-                    said_route = True
                 if writer:
                     writer.write(event.text)
             elif isinstance(event, FellBack) and not quiet:
@@ -86,13 +83,13 @@ async def _run(ctx, text, task, profile, model, system, continue_last, max_token
             elif isinstance(event, Finished):
                 reply = event.reply
         if writer:
-            writer.finish(reply.text)
+            writer.finish()
         if not quiet and reply.provider:
             _err(routing_line(reply))
         return reply
     except BaseException:
         if writer:
-            writer.finish(None)
+            writer.finish()
         raise
     finally:
         await engine.aclose()
@@ -146,7 +143,7 @@ class _Writer:
             self.stdout.flush()
             self.last_flush = now
 
-    def finish(self, full_text: str | None) -> None:
+    def finish(self) -> None:
         if self.wrote_any and not self.last.endswith("\n"):
             self.stdout.write("\n")
         try:
