@@ -140,6 +140,11 @@ class Registry:
                 bucket = self._by_name.setdefault(_key(name), [])
                 if model not in bucket:
                     bucket.append(model)
+        # For the router's last-resort stage: the usable models of each tier, in registry order.
+        self.by_tier: dict[CostTier, tuple[RoutableModel, ...]] = {
+            tier: tuple(m for m in self.models if m.cost_tier is tier and not m.retired) for tier in CostTier
+        }
+        self.targets = {key: model.target for key, model in merged.items()}
         for bucket in self._by_name.values():
             # The vendor itself first, gateways after; among equals, registry order.
             bucket.sort(key=lambda m: (PROVIDERS[m.provider].gateway, provider_order[m.provider]))

@@ -87,7 +87,7 @@ def _route(profile, task, override, custom, availability, tokens_needed, registr
                     outcome, detail = Skip.DUPLICATE, ""
                 else:
                     seen.add((model.provider, model.model_id))
-                    candidates.append(model.target)
+                    candidates.append(registry.targets[(model.provider, model.model_id)])
                     detail = note
             trace.append(TraceEntry(stage, name, model.provider, model.model_id, outcome, detail))
 
@@ -103,15 +103,16 @@ def _route(profile, task, override, custom, availability, tokens_needed, registr
 
     added = 0
     for tier in profile.tier_preference:
-        for model in registry.models:
+        for model in registry.by_tier[tier]:
             if added >= MAX_TIER_CANDIDATES:
                 break
-            if model.cost_tier is not tier or (model.provider, model.model_id) in seen:
+            key = (model.provider, model.model_id)
+            if key in seen or model.provider not in availability.configured:
                 continue
             outcome, _ = _judge(model, availability, tokens_needed)
             if outcome is Skip.KEPT:
-                seen.add((model.provider, model.model_id))
-                candidates.append(model.target)
+                seen.add(key)
+                candidates.append(registry.targets[key])
                 trace.append(TraceEntry("tier", model.canonical, model.provider, model.model_id, Skip.KEPT,
                                         f"any available {tier.value}-tier model"))
                 added += 1
