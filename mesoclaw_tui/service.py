@@ -523,7 +523,10 @@ class RouterService:
         for (stage, _name), entries in groups.items():
             kept = next((e for e in entries if e.kept), None)
             shown = kept or _most_telling(entries)
-            chain.append(ChainEntry(stage, entries[0].name, shown.provider, shown.model, kept is not None,
+            # A name already among the candidates (the fallback repeating a chain entry) is as
+            # available as that entry.
+            available = kept is not None or any(e.outcome is Skip.DUPLICATE for e in entries)
+            chain.append(ChainEntry(stage, entries[0].name, shown.provider, shown.model, available,
                                     shown.reason))
         return chain
 

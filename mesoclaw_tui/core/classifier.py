@@ -1,0 +1,583 @@
+"""Prompt -> task type: a small linear model over words plus cheap structural features.
+
+The router's budget for classify + route is ~20 us, so the hot path is built from C-level
+primitives only: one ``bytes.translate`` (lowercase, digits -> 0, punctuation -> space),
+one ``split``, and dictionary look-ups summed with ``map``/``zip``. No regex runs on plain
+ASCII prompts, and nothing per token happens in Python bytecode.
+
+The weights (multinomial logistic regression, trained offline by
+``scripts/train_classifier.py`` from ``data/classifier/train.jsonl``) ship as
+``classifier_model.json`` next to this file and are loaded lazily on the first call.
+
+Features, all whole-token (``classify`` is never ``class``):
+- words, and word pairs among the first few words (the request's verb phrase);
+- the first word (the user's verb: "write", "how", "summarize" ...);
+- which punctuation characters occur (``?``, ``(``, ``{``, ``=``, newline ...);
+- a length bucket (fast prompts are short);
+- structural flags: code fence, stack-trace lines, indented code; for pastes also file
+  paths, SQL statements and code-dense punctuation.
+A curated per-task lexicon (``data/classifier/lexicon.txt``) is learned as a shared feature
+and folded into the word weights by the trainer, so it costs nothing here.
+
+Long prompts (a pasted article, log or file) are read as: the first and last lines at full
+weight (that is where the user's own request sits), a bounded head and tail of the body at
+a weight that shrinks with its size, and cheap whole-text scans (``in``, ``count``) for the
+structural flags. Cost is linear in the length and small beyond the bounded windows.
+
+Conversation: with ``previous`` given, a short follow-up ("make it shorter", "otra",
+"继续") keeps the previous task, and a short message the words leave unclear leans on it;
+a clear new request ("write a haiku about rain") is classified on its own.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import struct
+from collections.abc import Iterable
+from importlib import resources
+from itertools import repeat
+from typing import Any
+
+from mesoclaw_tui.core.types import Classification, TaskType
+
+__all__ = ["MODEL_FILE", "TASKS", "classify", "extract_features", "key_to_json", "load_model_data"]
+
+MODEL_FILE = "classifier_model.json"
+
+# Class order of every weight vector (the model file repeats it and is checked against it).
+TASKS: tuple[TaskType, ...] = (
+    TaskType.CODE,
+    TaskType.GENERAL,
+    TaskType.FAST,
+    TaskType.CREATIVE,
+    TaskType.ANALYSIS,
+)
+_NAMES: tuple[str, ...] = tuple(t.value for t in TASKS)
+_N = len(TASKS)
+_FAST = TASKS.index(TaskType.FAST)
+# by member and by value, so a task name read back from storage works as well
+_TASK_INDEX: dict[str, int] = {k: i for i, t in enumerate(TASKS) for k in (t, t.value)}
+
+# A feature key is bytes (a word, or b"^" + the first words), a tuple of two words (a
+# bigram), an int (a punctuation byte) or a str starting with "#" (a structural flag).
+Key = bytes | tuple[bytes, bytes] | int | str
+
+# --- tokenisation tables -------------------------------------------------------------------
+
+
+def _make_tables() -> tuple[bytes, bytes]:
+    table = bytearray(range(256))
+    delete = bytearray()
+    for b in range(128):
+        c = chr(b)
+        if "A" <= c <= "Z":
+            table[b] = b + 32
+        elif "1" <= c <= "9":
+            table[b] = 0x30  # every digit is "0": "2023" and "1999" are the same token
+        elif c.isalnum() or c == "_":
+            pass  # "_" stays inside identifiers such as user_id or __init__
+        else:
+            table[b] = 0x20
+        if (c.isalnum() or c == "_" or c.isspace()) and c != "\n":
+            delete.append(b)
+    delete.extend(range(128, 256))
+    return bytes(table), bytes(delete)
+
+
+_TABLE, _NOT_PUNCT = _make_tables()
+
+# Non-ASCII punctuation that would otherwise glue itself to words ("¿qué", "«erreur»", "代码。").
+# A character-class regex with a callback on the (few) matches: str.translate with a dict
+# costs ~50 ns per character on non-ASCII text, this ~10.
+_UNI_MAP = {c: " " for c in "¿¡«»—–…„‚‹›·•、：；「」『』【】〈〉《》～・\u3000\u00a0"} | {
+    "’": "'",
+    "‘": "'",
+    "“": '"',
+    "”": '"',
+    "，": ",",
+    "。": ".",
+    "？": "?",
+    "！": "!",
+    "（": "(",
+    "）": ")",
+}
+_UNI_PUNCT = re.compile("[" + re.escape("".join(_UNI_MAP)) + "]")
+
+
+def _uni_punct(m: re.Match[str]) -> str:
+    return _UNI_MAP[m.group()]
+
+
+# Chinese and Japanese are written without spaces: read them as characters and character pairs.
+_CJK_MAX = 48  # CJK characters read per prompt (see _expand_cjk)
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]+")
+
+# Length buckets by word count; the last bucket is open-ended.
+_LEN_EDGES = (1, 2, 3, 5, 8, 14, 25, 50)
+_LEN_KEYS = tuple(f"#len{i}" for i in range(len(_LEN_EDGES) + 1))
+_LEN_OF = tuple(
+    _LEN_KEYS[next((i for i, e in enumerate(_LEN_EDGES) if n <= e), len(_LEN_EDGES))]
+    for n in range(_LEN_EDGES[-1] + 1)
+)
+_LEN_TOP = len(_LEN_OF)
+_LEN_LAST = _LEN_KEYS[-1]
+
+# Up to _SHORT characters, or _LONG on a single line, a prompt is read whole; anything
+# longer is a paste, read as instruction lines + body (see the module docstring).
+_SHORT = 200
+_LONG = 600
+_LINE = 200  # the longest first/last line counted as the user's instruction
+_SENTENCE_ENDS = (". ", "? ", "! ", ": ")
+_WINDOW = 2000  # head and tail of the body that are tokenised
+_BODY_WEIGHT = 3.0  # the body's total weight is about this many instruction words
+
+# Stack-trace lines of the common runtimes (checked on the lowercased bytes).
+_TRACE_MARKS = (
+    b"traceback (most recent call last)",
+    b'\n  file "',
+    b"\n\tat ",
+    b"\n    at ",
+    b"exception in thread",
+    b"panic: ",
+    b"npm err!",
+    b"error[e0",
+    b"segmentation fault",
+)
+_PATH = re.compile(
+    rb"(?:^|[\s\"'(])(?:~|\.{1,2})?/[\w.-]+/[\w./-]+|[a-z]:\\[\w\\. -]+|\b[\w-]+\.(?:py|js|ts|tsx|jsx|go|rs|java|rb|php|cs|cpp|c|h|sh|yml|yaml|toml|json|sql|tf|kt|swift)\b"
+)
+_SQL = re.compile(
+    rb"\bselect\b[^;]{1,400}?\bfrom\b|\b(?:insert into|update \w+ set|create table|alter table|delete from)\b"
+)
+
+_SIGNAL_OF_FLAG = {
+    "#fence": "code fence",
+    "#trace": "stack-trace lines",
+    "#indent": "indented code lines",
+    "#path": "file path",
+    "#sql": "SQL statement",
+    "#codechars": "dense code punctuation",
+    "#paste": "long paste: request read from first/last lines",
+}
+
+
+def _words(text: str) -> tuple[list[bytes], bytes]:
+    """Whole-word tokens of ``text`` and its lowercased bytes (for the structural checks)."""
+    if text.isascii():
+        raw = text.encode()
+        return raw.translate(_TABLE).split(), raw.lower()
+    low = text.lower()
+    raw = low.encode()
+    # UTF-8 lead bytes of the punctuation in _UNI_MAP (C2, E2 80, E3, EF) and of CJK text
+    # (E3..ED): accented Latin (C3 ..) has none of them, so it skips both regex scans.
+    if b"\xc2" in raw or b"\xe2\x80" in raw or b"\xe3" in raw or b"\xef" in raw:
+        low = _UNI_PUNCT.sub(_uni_punct, low)
+        raw = low.encode()
+    toks = raw.translate(_TABLE).split()
+    if max(raw) >= 0xE3 and _CJK.search(low):
+        toks = _expand_cjk(toks)
+    return toks, raw
+
+
+def _expand_cjk(toks: list[bytes]) -> list[bytes]:
+    """Replace Chinese/Japanese/Korean runs by their characters and character pairs.
+
+    At most _CJK_MAX characters per prompt, the first ones (where the request usually is):
+    each character makes two keys, and a 200-character CJK prompt is as long as ~130 English
+    words, so this keeps its cost near an English prompt's.
+    """
+    out: list[bytes] = []
+    budget = _CJK_MAX
+    for t in toks:
+        if t.isascii():
+            out.append(t)
+            continue
+        s = t.decode()
+        last = 0
+        for m in _CJK.finditer(s):
+            if m.start() > last:
+                out.append(s[last : m.start()].encode())
+            last = m.end()
+            if budget <= 0:
+                continue
+            run = m.group()[:budget]
+            budget -= len(run)
+            # map() keeps the per-character work in C
+            out.extend(map(str.encode, run))
+            out.extend(map(str.encode, map(str.__add__, run, run[1:])))
+        if last < len(s):
+            out.append(s[last:].encode())
+    return out
+
+
+def _flags(low: bytes) -> tuple[str, ...]:
+    """Structural flags: a handful of substring tests, each a C loop over the bytes."""
+    flags = []
+    if b"```" in low:
+        flags.append("#fence")
+    if b"\n" in low:
+        if any(m in low for m in _TRACE_MARKS):
+            flags.append("#trace")
+        if b"\n    " in low or b"\n\t" in low:
+            flags.append("#indent")
+    elif b"error" in low:
+        # a one-line error message as pasted from a terminal ("ModuleNotFoundError: ...")
+        if b"error:" in low or b"error[" in low or b"err!" in low:
+            flags.append("#trace")
+    elif b"exception" in low and b"exception:" in low:
+        flags.append("#trace")
+    return tuple(flags)
+
+
+def _paste_flags(low: bytes, window: bytes) -> list[str]:
+    """Structural flags of a paste: substring tests over it all, regexes over bounded windows."""
+    flags = list(_flags(low))
+    if _SQL.search(window):
+        flags.append("#sql")
+    if _PATH.search(window):
+        flags.append("#path")
+    # Code is dense in ;{=( even when its words are ordinary English identifiers.
+    dense = low.count(b";") + low.count(b"{") + low.count(b"=") + low.count(b"(")
+    if dense * 40 > len(low):
+        flags.append("#codechars")
+    return flags
+
+
+def _first_sentence(line: str) -> str:
+    if len(line) <= _LINE:
+        return line
+    cuts = [i for i in (line.find(sep, 8, _LINE) for sep in _SENTENCE_ENDS) if i > 0]
+    return line[: min(cuts) + 1] if cuts else line[:_LINE]
+
+
+def _last_sentence(line: str) -> str:
+    if len(line) <= _LINE:
+        return line
+    start = len(line) - _LINE
+    cuts = [i for i in (line.rfind(sep, start, len(line) - 8) for sep in _SENTENCE_ENDS) if i > 0]
+    return line[max(cuts) + 2 :] if cuts else line[-_LINE:]
+
+
+_BIGRAM_SPAN = 3  # bigrams only among the first words: the request's verb phrase ("write a python")
+_NO_FLAGS: tuple[str, ...] = ()
+_FLAG_CHARS = frozenset(b"`\n:[!")
+
+
+def _short_keys(text: str) -> tuple[list[Key], list[bytes], tuple[str, ...]]:
+    """(keys, words, flags) of a prompt read whole. The hot path: no helper calls for ASCII."""
+    if text.isascii():
+        raw = text.encode()
+        toks = raw.translate(_TABLE).split()
+    else:
+        toks, raw = _words(text)
+    keys: list[Key] = toks.copy()
+    n = len(toks)
+    if n:
+        keys.extend(zip(toks[:_BIGRAM_SPAN], toks[1 : _BIGRAM_SPAN + 1], strict=False))
+        keys.append(b"^" + toks[0])
+    punct = set(raw.translate(None, _NOT_PUNCT))
+    keys.extend(punct)
+    keys.append(_LEN_OF[n] if n < _LEN_TOP else _LEN_LAST)
+    # Every structural flag needs a backtick, a newline, or an error line's ":" / "[" / "!":
+    # test the punctuation set first, so plain prompts skip the substring scans.
+    if not punct.isdisjoint(_FLAG_CHARS):
+        flags = _flags(raw.lower())
+        if flags:
+            keys.extend(flags)
+            return keys, toks, flags
+    return keys, toks, _NO_FLAGS
+
+
+def _paste_keys(text: str) -> tuple[list[Key], list[bytes], tuple[str, ...], list[bytes], float]:
+    """(keys, words, flags, body words, body weight) of a paste.
+
+    The first and last lines (or sentences) carry the request and count in full; the body
+    only hints, with a total weight that grows like the square root of its size.
+    """
+    n = len(text)
+    stripped = text.strip()
+    first = _first_sentence(stripped[: _LINE * 2].split("\n", 1)[0])
+    last = _last_sentence(stripped[-_LINE * 2 :].rsplit("\n", 1)[-1])
+    ftoks, flow = _words(first)
+    keys: list[Key] = ftoks.copy()
+    if ftoks:
+        keys.extend(zip(ftoks[:_BIGRAM_SPAN], ftoks[1 : _BIGRAM_SPAN + 1], strict=False))
+        keys.append(b"^" + ftoks[0])
+    words = ftoks.copy()
+    punct = flow.translate(None, _NOT_PUNCT)
+    if last != first:
+        ltoks, llow = _words(last)
+        keys.extend(ltoks)
+        keys.extend(zip(ltoks[:_BIGRAM_SPAN], ltoks[1 : _BIGRAM_SPAN + 1], strict=False))
+        if ltoks:
+            keys.append(b"$" + ltoks[0])
+        words.extend(ltoks)
+        punct += llow.translate(None, _NOT_PUNCT)
+    keys.extend(set(punct))
+    if n > 2 * _WINDOW:
+        body, window = _words(text[:_WINDOW] + "\n" + text[-_WINDOW:])
+        # the flags see the whole text, not just the windows: bytes.lower() and `in` are
+        # linear C loops, affordable even for a megabyte
+        low = text.encode().lower() if text.isascii() else text.lower().encode()
+    else:
+        body, low = _words(text)
+        window = low
+    if b"\n" in low:
+        keys.append(10)
+    flags = ("#paste", *_paste_flags(low, window))
+    keys.extend(flags)
+    scale = _BODY_WEIGHT / math.sqrt(len(body)) if body else 0.0
+    return keys, words, flags, body, scale
+
+
+def _is_short(text: str) -> bool:
+    n = len(text)
+    return n <= _SHORT or (n <= _LONG and "\n" not in text)
+
+
+def extract_features(text: str) -> dict[Key, float]:
+    """The feature vector the model sees, as {key: value}; used by the offline trainer."""
+    vec: dict[Key, float] = {}
+    if _is_short(text):
+        keys, *_ = _short_keys(text)
+        body: list[bytes] = []
+        scale = 0.0
+    else:
+        keys, _, _, body, scale = _paste_keys(text)
+    for k in keys:
+        vec[k] = vec.get(k, 0.0) + 1.0
+    for k in body:
+        vec[k] = vec.get(k, 0.0) + scale
+    return vec
+
+
+# --- model file ----------------------------------------------------------------------------
+
+
+def key_to_json(key: Key) -> str:
+    """A feature key as a JSON object key: w:word, b:word word, p:char, or #flag."""
+    if isinstance(key, bytes):
+        return "w:" + key.decode()
+    if isinstance(key, tuple):
+        return "b:" + key[0].decode() + " " + key[1].decode()
+    if isinstance(key, int):
+        return "p:" + chr(key)
+    return key
+
+
+def _key_from_json(s: str) -> Key:
+    tag, rest = s[:2], s[2:]
+    if tag == "w:":
+        return rest.encode()
+    if tag == "b:":
+        a, b = rest.split(" ", 1)
+        return (a.encode(), b.encode())
+    if tag == "p:":
+        return ord(rest)
+    return s
+
+
+# Each key's five weights, in thousandths, are packed into one int, 32 bits per task, so that
+# scoring a prompt is one C-level sum() of ints instead of five sums of floats. Python ints
+# are exact, so negative weights need no care while packing; adding 2**31 to every field
+# before unpacking keeps each field in [0, 2**32) as long as no sum reaches 2**31 (two
+# million in weight units: far beyond any prompt, since the body is bounded).
+_BITS = 32
+_SCALE = 1000
+_HALF = sum(1 << (_BITS * i + _BITS - 1) for i in range(_N))
+_UNPACK = struct.Struct("<" + "I" * _N)
+_NBYTES = _BITS * _N // 8
+
+
+def _pack(weights: Iterable[float]) -> int:
+    return sum(round(w * _SCALE) << (_BITS * i) for i, w in enumerate(weights))
+
+
+def _unpack(total: int) -> tuple[int, ...]:
+    """Field sums, each offset by 2**31 (the offset cancels in the softmax's differences)."""
+    return _UNPACK.unpack((total + _HALF).to_bytes(_NBYTES, "little"))
+
+
+_CUE = 0.5  # a word pulling at least this much towards a task may be named as its signal
+_CUE_HEAD = 12  # words searched first for that cue
+
+
+class _Model:
+    __slots__ = ("bias", "packed", "cues")
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        if tuple(data["classes"]) != _NAMES:
+            raise ValueError(f"model classes {data['classes']} != {_NAMES}")
+        self.bias = _pack(data["bias"])
+        weights = {_key_from_json(k): v for k, v in data["weights"].items()}
+        self.packed: dict[Key, int] = {k: _pack(v) for k, v in weights.items()}
+        # Per task, its clear cue words: a set to intersect with a prompt's words (one C loop),
+        # and for each (weight, word, signal) to pick the strongest of the few that match.
+        cues: list[tuple[frozenset[bytes], Any]] = []
+        for i, task in enumerate(_NAMES):
+            strong = {
+                k: (v[i], k, f"word '{k.decode(errors='replace')}' -> {task}")
+                for k, v in weights.items()
+                if isinstance(k, bytes) and k[:1] not in (b"^", b"$") and v[i] >= _CUE
+            }
+            cues.append((frozenset(strong), strong.__getitem__))
+        self.cues: tuple[tuple[frozenset[bytes], Any], ...] = tuple(cues)
+
+
+_model: _Model | None = None
+
+
+def _load() -> _Model:
+    global _model
+    if _model is None:
+        text = resources.files(__package__).joinpath(MODEL_FILE).read_text(encoding="utf-8")
+        _model = _Model(json.loads(text))
+    return _model
+
+
+def load_model_data(data: dict[str, Any]) -> None:
+    """Install model weights from a dict (the trainer evaluates a fresh model with this)."""
+    global _model
+    _model = _Model(data)
+
+
+# --- follow-ups ----------------------------------------------------------------------------
+
+# A short message made only of these words refers back to the previous answer.
+_FOLLOW_WORDS = frozenset(
+    w.encode()
+    for w in """
+    a an the it its that this these those them one ones some few couple of to in on for with
+    without and but or so then now also too just only again instead else other same please pls
+    plz can could would will you u me my i we us do does did go on keep going next proceed more
+    less bit little lot much way very really even still yes yeah yep yup sure ok okay alright
+    great good fine cool nice perfect well
+    another continue redo rewrite retry try make give show write add remove drop cut expand
+    shorten lengthen elaborate explain fix change tweak polish rephrase reword edit improve clean
+    up tighten tone down simplify summarize translate it version versions variant variation
+    option options alternative shorter longer short long simpler simple easier funnier funny
+    formal formally casual informal better different professional friendly polite warmer colder
+    cuter darker lighter happier sadder stronger clearer concise brief briefer punchier catchier
+    detail details detailed example examples bullet bullets points point list table sentence
+    sentences words word paragraph paragraphs lines line verse stanza rhyme rhyming style
+    half twice times what about how why
+    sí si vale hazlo haz otra otro más mas corto corta largo continúa continua sigue de nuevo por
+    favor vez eso esto oui encore une un autre plus court courte continue vas fais le la s il te
+    plaît plait ça ca ja nochmal noch einmal mal eins einen eine kürzer länger weiter mach bitte es das
+    sim outra outro mais curto continue faça faz isso ancora altra altro più breve fallo sì
+    """.split()
+)
+# ... and at least one of them actually asks for something (so "ok cool" stays an acknowledgement).
+_FOLLOW_CUES = frozenset(
+    w.encode()
+    for w in """
+    it that this them those yes yeah yep yup sure please do go keep next proceed more less again
+    another continue redo rewrite retry try make add remove drop cut expand shorten lengthen
+    elaborate tweak polish rephrase reword edit improve tighten simplify version variant
+    alternative shorter longer simpler funnier different instead same
+    sí si hazlo otra otro más corto continúa continua sigue eso oui encore autre plus court
+    continue fais ja nochmal noch einmal kürzer länger weiter mach sim outra outro mais curto faça isso
+    ancora altra altro più breve fallo sì
+    """.split()
+)
+_FOLLOW_CJK = re.compile(
+    r"继续|再来|再写|再给|再一|短一|长一|换一|もっと|続け|もう一|もう少し|短く|長く|別の"
+)
+_FOLLOW_MAX_WORDS = 8
+_FOLLOW_MAX_CHARS = 80
+
+
+def _is_follow_up(text: str, toks: list[bytes]) -> bool:
+    if _CJK.search(text):
+        return len(text) <= 12 and _FOLLOW_CJK.search(text) is not None
+    if not toks or len(toks) > _FOLLOW_MAX_WORDS:
+        return False
+    return _FOLLOW_WORDS.issuperset(toks) and not _FOLLOW_CUES.isdisjoint(toks)
+
+
+# --- classify ------------------------------------------------------------------------------
+
+_EXP = math.exp
+_INV_SCALE = 1.0 / _SCALE
+_BODY_OFFSET = 1 << (_BITS - 1)
+
+
+def classify(text: str, *, previous: TaskType | None = None) -> Classification:
+    """Classify one prompt; ``previous`` is the task of the conversation's last turn.
+
+    Written flat on purpose: each helper call or comprehension costs a Python frame, and
+    the router's whole budget is ~20 us.
+    """
+    model = _model or _load()
+    get = model.packed.get
+    n = len(text)
+    if n <= _SHORT or (n <= _LONG and "\n" not in text):  # _is_short(), inlined
+        keys, words, flags = _short_keys(text)
+        total = sum(map(get, keys, repeat(0)), model.bias)
+        raw = _UNPACK.unpack((total + _HALF).to_bytes(_NBYTES, "little"))
+    else:
+        keys, words, flags, body, scale = _paste_keys(text)
+        inst = _unpack(sum(map(get, keys, repeat(0)), model.bias))
+        bsum = _unpack(sum(map(get, body, repeat(0))))
+        raw = tuple(a + scale * (b - _BODY_OFFSET) for a, b in zip(inst, bsum, strict=True))
+
+    # softmax over the five scores (in thousandths), unrolled
+    r0, r1, r2, r3, r4 = raw
+    top = max(raw)
+    e0 = _EXP((r0 - top) * _INV_SCALE)
+    e1 = _EXP((r1 - top) * _INV_SCALE)
+    e2 = _EXP((r2 - top) * _INV_SCALE)
+    e3 = _EXP((r3 - top) * _INV_SCALE)
+    e4 = _EXP((r4 - top) * _INV_SCALE)
+    inv = 1.0 / (e0 + e1 + e2 + e3 + e4)
+    probs = [e0 * inv, e1 * inv, e2 * inv, e3 * inv, e4 * inv]
+    best = raw.index(top)
+
+    signals: tuple[str, ...] | None = None
+    prev = _TASK_INDEX.get(previous, -1) if previous is not None else -1  # unknown: ignored
+    if prev >= 0 and n <= _FOLLOW_MAX_CHARS:
+        if _is_follow_up(text, words):
+            # "make it shorter", "another one": keep the previous task; the scores still
+            # show what the words alone would say.
+            probs = [0.3 * p for p in probs]
+            probs[prev] += 0.7
+            best = prev
+            signals = ("follow-up keeps previous task",)
+        elif prev != best and len(words) <= _FOLLOW_MAX_WORDS:
+            # A short message the words do not settle ("now in javascript", "can you add
+            # error handling") most likely continues the conversation; a clear new request
+            # ("write a haiku about rain", "what is 2+2") keeps its own task.
+            mixed = [0.6 * p for p in probs]
+            mixed[prev] += 0.4
+            if mixed[prev] > mixed[best]:
+                probs, best = mixed, prev
+                signals = ("short and unclear on its own: keeps previous task",)
+    if signals is None:
+        # Name what decided it: structural flags, then the clear cue word that pulled hardest.
+        cues, cue = model.cues[best]
+        # the request usually opens the prompt: look there first, the rest only if needed
+        hits = cues.intersection(words[:_CUE_HEAD])
+        if not hits and len(words) > _CUE_HEAD:
+            hits = cues.intersection(words)
+        if hits:
+            sig = max(map(cue, hits))[2]
+            signals = (*map(_SIGNAL_OF_FLAG.__getitem__, flags), sig) if flags else (sig,)
+        elif flags:
+            signals = tuple(map(_SIGNAL_OF_FLAG.__getitem__, flags))
+        else:
+            signals = ("no single strong cue: overall wording",)
+        if best == _FAST and len(words) <= 3:
+            signals += ("short message",)
+
+    rest = probs.copy()
+    rest[best] = -1.0
+    # positional: task, signals, confidence, runner_up, scores
+    return Classification(
+        TASKS[best],
+        signals,
+        probs[best],
+        TASKS[rest.index(max(rest))],
+        {"code": probs[0], "general": probs[1], "fast": probs[2], "creative": probs[3], "analysis": probs[4]},
+    )

@@ -1,0 +1,298 @@
+"""Behaviour of the task classifier as a user of the router would notice it."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from mesoclaw_tui.core import classifier
+from mesoclaw_tui.core.classifier import classify
+from mesoclaw_tui.core.types import Classification, TaskType
+
+CODE, GENERAL, FAST, CREATIVE, ANALYSIS = (
+    TaskType.CODE,
+    TaskType.GENERAL,
+    TaskType.FAST,
+    TaskType.CREATIVE,
+    TaskType.ANALYSIS,
+)
+REPO = Path(__file__).resolve().parents[1]
+DEV = REPO.parent / "shared/data/classifier-dev.jsonl"
+
+
+def task(text: str, previous: TaskType | None = None) -> TaskType:
+    return classify(text, previous=previous).task
+
+
+# --- whole words, not substrings -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "classify these emails by urgency",  # "class" is inside "classify"
+        "please categorize these support tickets by urgency: refund request, login broken, feature idea",
+        "what does the word 'encode' mean in everyday english",  # "code" is inside "encode"
+        "my grandma's recipe book has a coded message in the margins, help me make sense of the shopping list",
+    ],
+)
+def test_substrings_of_code_words_do_not_make_code(text: str) -> None:
+    assert task(text) != CODE
+
+
+# --- keyword traps ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("write a python function that removes duplicate rows from a csv", CODE),
+        ("write me a small bash loop that pings every host in hosts.txt", CODE),
+        ('explain this error: TypeError: can only concatenate str (not "int") to str', CODE),
+        ("explain what a closure is in javascript", CODE),
+        ("speech for my 25 year class reunion, funny and a bit nostalgic", CREATIVE),
+        ("a limerick about my yoga class", CREATIVE),
+        ("write a short story about a lighthouse keeper's last night on the job", CREATIVE),
+        (
+            "summarize this story's themes: a fisherman spends his life chasing one fish and lets it go",
+            ANALYSIS,
+        ),
+        ("explain in depth how interest rates affect house prices", ANALYSIS),
+        ("write an email to my landlord asking when the broken window will be fixed", GENERAL),
+        ("design a weekly chore chart for my two teenagers", GENERAL),
+        ("a haiku about tea", CREATIVE),
+        ("haiku about a rainy bus stop", CREATIVE),
+        ("capital of portugal?", FAST),
+        ("how many grams in a kilogram", FAST),
+        ("thank you!", FAST),
+        ("good morning", FAST),
+    ],
+)
+def test_keyword_traps(text: str, expected: TaskType) -> None:
+    assert task(text) is expected
+
+
+# --- conversations ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "previous"),
+    [
+        ("yes, do it", CODE),
+        ("make it shorter", CREATIVE),
+        ("another one", CREATIVE),
+        ("continue", ANALYSIS),
+        ("shorter please", GENERAL),
+        ("make it funnier", CREATIVE),
+        ("can you make it more formal?", GENERAL),
+        ("otra, por favor", CREATIVE),
+        ("encore une", CREATIVE),
+        ("noch einmal bitte", CREATIVE),
+        ("继续", ANALYSIS),
+        ("もっと短くして", CREATIVE),
+    ],
+)
+def test_short_follow_up_keeps_previous_task(text: str, previous: TaskType) -> None:
+    c = classify(text, previous=previous)
+    assert c.task is previous
+    assert "follow-up keeps previous task" in c.signals
+
+
+@pytest.mark.parametrize(
+    ("text", "previous", "expected"),
+    [
+        ("write a haiku about rain", CODE, CREATIVE),
+        ("what is 2+2", CREATIVE, FAST),
+        ("write a python script that renames my photos by date", CREATIVE, CODE),
+        ("thanks, that's all", CODE, FAST),
+    ],
+)
+def test_self_contained_request_is_not_forced_to_previous(
+    text: str, previous: TaskType, expected: TaskType
+) -> None:
+    c = classify(text, previous=previous)
+    assert c.task is expected
+    assert "follow-up keeps previous task" not in c.signals
+
+
+def test_unclear_short_message_leans_on_the_conversation() -> None:
+    assert task("now in javascript", previous=CODE) is CODE
+
+
+def test_follow_up_without_previous_is_classified_on_its_own() -> None:
+    c = classify("make it shorter")
+    assert "follow-up keeps previous task" not in c.signals
+
+
+# --- pasted material -------------------------------------------------------------------------
+
+ARTICLE = (
+    "The regional transit authority announced on Monday that it will cut service on four bus "
+    "lines starting next quarter, citing a budget gap of twelve million dollars. Riders' groups "
+    "said the cuts fall hardest on night-shift workers, while the authority argued that the lines "
+    "carry fewer than ten passengers an hour after 9pm. A public hearing is scheduled for May.\n"
+)
+CODE_PASTE = (
+    "import os\nimport sys\n\n\ndef main(argv):\n    total = 0\n    for name in os.listdir(argv[1]):\n"
+    "        if name.endswith('.log'):\n            total += os.path.getsize(os.path.join(argv[1], name))\n"
+    "    print(total)\n\n\nif __name__ == '__main__':\n    main(sys.argv)\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (ARTICLE * 30 + "\nwrite a funny haiku about this", CREATIVE),
+        (ARTICLE * 30 + "\nsummarize the above in two sentences", ANALYSIS),
+        ("summarize this for me:\n\n" + ARTICLE * 30, ANALYSIS),
+        (
+            ARTICLE * 10 + "\nreply to this politely, I can't make the hearing but want to send comments",
+            GENERAL,
+        ),
+        (CODE_PASTE * 20 + "\nwhat does this do?", CODE),
+        ("can you find the bug here\n\n" + CODE_PASTE, CODE),
+        (
+            'Traceback (most recent call last):\n  File "app.py", line 3, in <module>\n'
+            "    import requests\nModuleNotFoundError: No module named 'requests'\n" * 40,
+            CODE,
+        ),
+    ],
+)
+def test_long_paste_is_read_through_the_users_request(text: str, expected: TaskType) -> None:
+    c = classify(text)
+    assert c.task is expected
+    assert "long paste: request read from first/last lines" in c.signals
+
+
+def test_megabyte_prompt_is_fast() -> None:
+    text = ARTICLE * (1_000_000 // len(ARTICLE)) + "\nwhat are the main arguments on each side?"
+    classify("warm up")
+    t0 = time.perf_counter()
+    c = classify(text)
+    elapsed = time.perf_counter() - t0
+    assert c.task is ANALYSIS
+    assert elapsed < 0.05, f"{elapsed * 1000:.1f} ms for 1 MB"
+
+
+# --- other languages -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Escribe un poema corto sobre la luna", CREATIVE),
+        ("¿Cómo quito el óxido de una bicicleta?", GENERAL),
+        ("écris une fonction python qui inverse une chaîne", CODE),
+        ("Quelle est la capitale du Japon ?", FAST),
+        ("Vergleiche die Vor- und Nachteile von Solarenergie und Windkraft", ANALYSIS),
+        ("写一个Python函数来反转字符串", CODE),
+        ("東京の人口は？", FAST),
+        ("Come posso togliere la muffa dal muro del bagno?", GENERAL),
+    ],
+)
+def test_non_english_prompts(text: str, expected: TaskType) -> None:
+    assert task(text) is expected
+
+
+# --- the shape of the answer -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "   ", "hi", "write a poem", "```\nx = 1\n```", "🙂", "a" * 5000, "why?" * 300],
+)
+def test_classification_is_well_formed(text: str) -> None:
+    c = classify(text)
+    assert isinstance(c, Classification)
+    assert 0.0 <= c.confidence <= 1.0
+    assert c.runner_up is not None and c.runner_up is not c.task
+    assert set(c.scores) == {t.value for t in TaskType}
+    assert sum(c.scores.values()) == pytest.approx(1.0)
+    assert c.scores[c.task.value] == pytest.approx(c.confidence)
+    assert max(c.scores, key=c.scores.__getitem__) == c.task.value
+    assert c.signals and all(isinstance(s, str) and s for s in c.signals)
+
+
+def test_signals_say_what_decided() -> None:
+    assert "word 'traceback' -> code" in classify("what does this traceback mean").signals
+    fenced = classify("why does this fail\n```\nprint(undefined_name)\n```")
+    assert fenced.task is CODE and "code fence" in fenced.signals
+    assert "short message" in classify("hello").signals
+
+
+def test_confidence_tracks_clarity() -> None:
+    clear = classify("write a python function that sorts a list of dicts by a key")
+    vague = classify("can you help me with something")
+    assert clear.confidence > 0.9
+    assert vague.confidence < clear.confidence
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "write a python function that sorts a list",
+        "Escribe un poema sobre el mar",
+        "写一首关于秋天的诗",
+        "summarize this:\n\n" + ARTICLE * 3,
+        ARTICLE * 200 + "\nwhat does this mean for riders?",
+    ],
+)
+def test_runtime_scores_match_the_trained_model(text: str) -> None:
+    """The packed-integer fast path computes exactly the model the trainer wrote."""
+    import math
+
+    path = Path(classifier.__file__).with_name(classifier.MODEL_FILE)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    logits = list(data["bias"])
+    for key, value in classifier.extract_features(text).items():
+        for i, w in enumerate(data["weights"].get(classifier.key_to_json(key), ())):
+            logits[i] += w * value
+    top = max(logits)
+    exps = [math.exp(x - top) for x in logits]
+    expected = {name: e / sum(exps) for name, e in zip(data["classes"], exps, strict=True)}
+    got = classify(text).scores
+    for name in expected:
+        assert got[name] == pytest.approx(expected[name], abs=1e-6)
+
+
+def test_weights_file_is_small_and_ships_in_the_package() -> None:
+    path = Path(classifier.__file__).with_name(classifier.MODEL_FILE)
+    assert path.stat().st_size < 1_000_000
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data["classes"] == [t.value for t in classifier.TASKS]
+
+
+# --- accuracy --------------------------------------------------------------------------------
+
+
+def _accuracy(rows: list[dict]) -> tuple[float, dict[str, float]]:
+    hits: Counter = Counter()
+    total: Counter = Counter()
+    for r in rows:
+        total[r["task"]] += 1
+        hits[r["task"]] += task(r["prompt"]).value == r["task"]
+    return sum(hits.values()) / len(rows), {c: hits[c] / total[c] for c in total}
+
+
+@pytest.mark.skipif(not DEV.exists(), reason=f"dev set not present at {DEV}")
+def test_dev_set_accuracy() -> None:
+    rows = [json.loads(line) for line in DEV.read_text(encoding="utf-8").splitlines() if line.strip()]
+    acc, recall = _accuracy(rows)
+    assert acc >= 0.90, (acc, recall)
+    assert min(recall.values()) >= 0.85, recall
+
+
+def test_held_out_accuracy() -> None:
+    import zlib
+
+    path = REPO / "data/classifier/train.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    # the same rule as scripts/train_classifier.py: ~15% of prompts, by hash, never trained on
+    held = [r for r in rows if zlib.crc32(r["prompt"].encode()) % 100 < 15]
+    assert len(held) > 200
+    acc, recall = _accuracy(held)
+    assert acc >= 0.88, (acc, recall)
