@@ -115,3 +115,62 @@ CREATE TABLE IF NOT EXISTS usage (
     conversation_id INTEGER
 );
 CREATE INDEX IF NOT EXISTS usage_by_time ON usage (created_at);
+
+-- Schema 3: scheduled jobs
+
+-- A job runs a prompt through the engine (kind 'prompt') or checks the providers (kind 'heartbeat').
+-- Times are unix seconds (UTC). `schedule` is the canonical text: 'every 15m', 'daily 09:00',
+-- 'weekly mon 09:00' or 'cron */5 * * * *' (daily, weekly and cron in the machine's local time).
+CREATE TABLE IF NOT EXISTS jobs (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL DEFAULT 'prompt' CHECK (kind IN ('prompt', 'heartbeat')),
+    prompt TEXT NOT NULL DEFAULT '',
+    task TEXT NOT NULL DEFAULT 'auto',   -- a task type, or 'auto' (the prompt is classified)
+    profile TEXT,                        -- NULL = the active profile at run time
+    schedule TEXT NOT NULL,
+    enabled INTEGER NOT NULL DEFAULT 1,
+    next_run_at REAL,
+    last_run_at REAL,
+    last_status TEXT,                    -- ok, incomplete, failed, interrupted
+    -- The claim: set in the same transaction that finds the job due, so no two runners start it.
+    -- claim_until is renewed while the run lasts; a claim past it belongs to a runner that died.
+    running_since REAL,
+    claimed_by TEXT,
+    claim_until REAL,
+    created_at REAL NOT NULL,
+    updated_at REAL
+);
+CREATE INDEX IF NOT EXISTS jobs_due ON jobs (enabled, next_run_at);
+
+-- Every run of a job, from the moment it is claimed (status 'running') to its end.
+CREATE TABLE IF NOT EXISTS job_runs (
+    id INTEGER PRIMARY KEY,
+    job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+    trigger TEXT NOT NULL,               -- schedule, manual
+    runner TEXT,                         -- the holder id of the process that ran it
+    started_at REAL NOT NULL,
+    finished_at REAL,
+    status TEXT NOT NULL,                -- running, ok, incomplete, failed, interrupted
+    output TEXT,
+    error TEXT,
+    task TEXT,
+    profile TEXT,
+    provider TEXT,                       -- who answered
+    model TEXT,
+    attempts TEXT,                       -- JSON: [{provider, model, outcome, error, ms}]
+    input_tokens INTEGER,                -- copied from the reply (the engine also wrote a usage row, source 'job')
+    output_tokens INTEGER,
+    estimated INTEGER NOT NULL DEFAULT 0,
+    cost_usd REAL,
+    usage_id INTEGER
+);
+CREATE INDEX IF NOT EXISTS job_runs_by_job ON job_runs (job_id, id);
+
+-- At most one scheduler runs due jobs: the holder of this row until expires_at (renewed while alive).
+CREATE TABLE IF NOT EXISTS scheduler_lease (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    holder TEXT NOT NULL,
+    acquired_at REAL NOT NULL,
+    expires_at REAL NOT NULL
+);

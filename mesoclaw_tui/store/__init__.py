@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -18,17 +19,19 @@ from typing import Any
 
 import aiosqlite
 
-from ..core.types import MesoclawFailure
+from ..core.types import MesoclawError, MesoclawFailure
 from .conversations import ConversationMixin
 from .health import ProviderStateMixin
+from .jobs import JobsMixin
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_MS = 30_000
 
 # Steps that turn a database of version N-1 into version N without losing data; schema.sql (all
 # IF NOT EXISTS) is re-applied afterwards to create whatever is new.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     2: (),  # schema 2 only adds tables (provider health, conversations, usage): schema.sql creates them
+    3: (),  # schema 3 only adds tables (jobs, job_runs, scheduler_lease): schema.sql creates them
 }
 
 
@@ -94,14 +97,20 @@ def _row_to_config(row: Any) -> RouterConfigRow:
     )
 
 
-class Store(ProviderStateMixin, ConversationMixin):
+class Store(ProviderStateMixin, ConversationMixin, JobsMixin):
     def __init__(self, conn: aiosqlite.Connection, path: Path):
         self.conn = conn
         self.path = path
 
     @classmethod
-    async def open(cls, path: Path) -> Store:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    async def open(cls, path: Path, *, create_dirs: bool = True) -> Store:
+        if create_dirs:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        elif not path.parent.is_dir():
+            raise MesoclawError(f"cannot create the database {path}: {path.parent} is not a directory")
+        if not path.exists():
+            # Conversations are private: the file (and SQLite's -wal/-shm, which copy its mode) is 0600.
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         try:
             conn = await aiosqlite.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
         except sqlite3.Error as exc:
@@ -143,15 +152,32 @@ class Store(ProviderStateMixin, ConversationMixin):
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One write transaction, taken before the first read so the read-modify-write is atomic."""
-        await self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.conn
-        except BaseException:
-            await self.conn.execute("ROLLBACK")
-            raise
-        else:
-            await self.conn.execute("COMMIT")
+        """One write transaction, taken before the first read so the read-modify-write is atomic.
+
+        The lock serialises this process's coroutines: they share one connection, and a second BEGIN
+        on it while a transaction is open fails ("cannot start a transaction within a transaction").
+        It is created lazily so it belongs to the loop that uses the store.
+        """
+        lock: asyncio.Lock | None = getattr(self, "_write_lock", None)
+        if lock is None:
+            lock = self._write_lock = asyncio.Lock()
+        async with lock:
+            try:
+                await self.conn.execute("BEGIN IMMEDIATE")
+            except asyncio.CancelledError:
+                # aiosqlite still runs the BEGIN on its thread; undo it or the next writer finds it open.
+                try:
+                    await self.conn.execute("ROLLBACK")
+                except sqlite3.Error:  # the BEGIN itself had failed: nothing to undo
+                    pass
+                raise
+            try:
+                yield self.conn
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
+            else:
+                await self.conn.execute("COMMIT")
 
     async def _migrate(self) -> None:
         async with self.write() as db:
