@@ -12,11 +12,11 @@ import json
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .core.profiles import chain_for
-from .core.provider_info import PROVIDERS
+from .core.provider_info import no_provider_message
 from .core.registry import Registry
 from .core.router import pinned_route
 from .core.tokens import estimate_tokens
@@ -38,7 +38,9 @@ from .service import RouterService
 RETRY_AFTER_CAP_S = 5.0
 MAX_ATTEMPTS = 6
 DEFAULT_MAX_OUTPUT = 1024  # output reserved when estimating whether a context window can hold a request
-UNUSABLE_S = 3600.0  # auth or billing failure: skip the provider this long (a passing check clears it)
+# Auth or billing failure: skip the provider this long, or until `mesoclaw providers check` passes.
+# Short, because the usual fix (a new key in the environment) cannot be seen from the database.
+UNUSABLE_S = 600.0
 MODEL_MISSING_S = 86_400.0
 HISTORY_LIMIT = 200  # messages of a conversation sent as context at most
 
@@ -47,11 +49,7 @@ class NoProviderConfigured(MesoclawFailure):
     """Nothing can serve the request because no provider is configured."""
 
     def __init__(self) -> None:
-        envs = [env for p in PROVIDERS.values() for env in p.key_envs]
-        super().__init__(
-            "no provider is configured: set one of " + ", ".join(envs)
-            + " (or OLLAMA_HOST for a local Ollama), or add [providers.<id>] to config.toml"
-        )
+        super().__init__(no_provider_message())
 
 
 class AllCandidatesFailed(MesoclawFailure):
@@ -193,6 +191,7 @@ class Engine:
         self.sleep = sleep
         self.max_attempts = max_attempts
         self.retry_after_cap = retry_after_cap
+        self.interrupted_reply: Reply | None = None  # the partial reply of a turn cancelled mid-stream
 
     @property
     def client(self) -> Any:
@@ -247,6 +246,10 @@ class Engine:
             decision = pinned_route(profile, task, model_name, availability, tokens_needed, registry)
         else:
             decision = service.route(profile, task, config, availability, tokens_needed, registry)
+            if not decision.candidates and availability.cooling:
+                # A cooldown is a preference, not a ban: with nothing else left, try the cooling ones.
+                decision = service.route(profile, task, config, replace(availability, cooling=frozenset()),
+                                         tokens_needed, registry)
 
         if turn.persist and conversation_id is not None:
             await service.store.add_message(conversation_id, "user", turn.prompt, task=task.value)
@@ -276,7 +279,10 @@ class Engine:
                     continue
                 yield Trying(target, index)
                 endpoint = service.endpoint(target.provider)
-                request = ChatRequest(target.model, messages, turn.system, turn.max_tokens, turn.temperature)
+                max_tokens = turn.max_tokens
+                if max_tokens and info is not None and info.max_output:
+                    max_tokens = min(max_tokens, info.max_output)  # never ask for more than the model can give
+                request = ChatRequest(target.model, messages, turn.system, max_tokens, turn.temperature)
                 retried = False
                 while True:
                     t0 = time.perf_counter()
@@ -296,6 +302,8 @@ class Engine:
                                     usage_out = event.output_tokens if event.output_tokens is not None else usage_out
                     except ProviderError as exc:
                         ms = int((time.perf_counter() - t0) * 1000)
+                        # Never let a key or a URL password reach stderr, JSON or the database.
+                        exc.message = service.settings.providers[target.provider].scrub(exc.message)
                         if chunks:  # after the first token: keep what arrived, mark it, say so
                             reply.attempts.append(Attempt(target.provider, target.model, "incomplete", exc.message, ms))
                             reply.status = "incomplete"
@@ -331,6 +339,7 @@ class Engine:
         except _Done:
             pass
         except (asyncio.CancelledError, KeyboardInterrupt):
+            self.interrupted_reply = reply
             reply.status = "cancelled"
             reply.error = "cancelled by the user"
             reply.text = "".join(chunks)
@@ -390,8 +399,12 @@ class Engine:
         elif kind in ("server", "overloaded", "timeout", "connect", "stream_error", "truncated"):
             await store.record_provider_failure(target.provider, exc.message)
             skip_providers.add(target.provider)
-        elif kind == "model_not_found":
+        elif kind == "model_not_found" and "model" in exc.message.lower():
             await store.mark_model_unavailable(target.provider, target.model, exc.message, MODEL_MISSING_S)
+        elif kind == "model_not_found":
+            # A 404 that is not about the model (a wrong base URL, say) is the provider's problem.
+            await store.record_provider_failure(target.provider, exc.message)
+            skip_providers.add(target.provider)
         elif kind == "bad_request":
             return True
         return False
@@ -438,6 +451,9 @@ def _target_of(reply: Reply, decision: RoutingDecision) -> ModelTarget | None:
 
 
 def _all_failed_message(reply: Reply, decision: RoutingDecision) -> str:
+    if not decision.candidates and decision.trace and decision.trace[0].stage == "pinned":
+        reasons = "; ".join(f"{e.provider}: {e.reason}" for e in decision.trace)
+        return f"{decision.trace[0].name} cannot be used now: {reasons}"
     if not decision.candidates:
         skipped = [e for e in decision.trace if not e.kept][:6]
         lines = "; ".join(f"{e.name} ({e.provider or '-'}): {e.reason}" for e in skipped)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -27,11 +29,17 @@ from .core.types import (
     parse_task,
     parse_tier,
 )
-from .settings import Settings, load_settings, resolve_paths
+from .settings import Settings, display_url, load_settings, resolve_paths
 from .store import RouterConfigRow, Store
 
 EXPORT_FORMAT = 1
+MAX_TOKENS_LIMIT = 100_000_000  # larger than any context window; guards against typos
+MAX_PRICE = 10_000.0  # USD per 1M tokens
 CHECK_TTL_S = 900.0  # a live check's model listing feeds routing this long
+# Model lists (OpenAI's above all) include models that cannot chat; a refresh must not route to them.
+NOT_CHAT = re.compile(
+    r"embed|tts|whisper|dall-e|moderation|davinci|babbage|transcribe|audio|realtime|image|search"
+    r"|computer-use|sora|rerank|guard|vision-preview|instruct$", re.IGNORECASE)
 
 
 def tier_for_price(input_price: float | None, provider: str) -> CostTier:
@@ -95,7 +103,8 @@ class RouterService:
                    environ: Mapping[str, str] = os.environ) -> RouterService:
         paths = resolve_paths(db, environ)
         settings = load_settings(paths, environ)
-        store = await Store.open(paths.db_path)
+        # An explicit --db names a file; its folder must exist (a typo should not create folders).
+        store = await Store.open(paths.db_path, create_dirs=db is None)
         return cls(store, settings)
 
     async def close(self) -> None:
@@ -143,7 +152,7 @@ class RouterService:
             models.append(model)
         for provider in refreshed:
             for row in listing.get(provider, []):
-                if (provider, row["model_id"]) in known:
+                if (provider, row["model_id"]) in known or NOT_CHAT.search(row["model_id"]):
                     continue
                 models.append(RoutableModel(
                     provider=provider, model_id=row["model_id"], canonical=canonical_for(provider, row["model_id"]),
@@ -270,8 +279,10 @@ class RouterService:
 
     async def set_custom_route(self, task: str | TaskType, models: list[str]) -> list[str]:
         task = parse_task(str(task))
-        names = [n for n in (m.strip() for m in models) if n]
-        if not names:
+        names = [m.strip() for m in models]
+        if any(not n for n in names) and any(names):
+            raise MesoclawError("empty entry in the model list (e.g. a doubled comma): give M1,M2,…")
+        if not any(names):
             raise MesoclawError("a custom route needs at least one model, e.g. --set gpt-4o,claude-sonnet-4.5")
         names = [await self.normalise_model_name(n) for n in names]
 
@@ -293,6 +304,8 @@ class RouterService:
 
     async def normalise_model_name(self, name: str) -> str:
         """The name to store for a model the user typed: its canonical name, or `provider:id` when pinned."""
+        if not name.strip():
+            raise MesoclawError("empty model name; `mesoclaw router models` lists the valid choices")
         registry = await self.registry()
         routes = registry.require(name)
         provider, sep, _ = name.partition(":")
@@ -310,6 +323,7 @@ class RouterService:
             "max_output": max_output, "input_price": input_price, "output_price": output_price,
             "best_for": best_for,
         })
+        _refuse_builtin(row)
         await self.store.replace_user_models([row])
         self.invalidate()
         return _user_model(row)
@@ -355,6 +369,11 @@ class RouterService:
         unknown = set(data) - {"format", "router", "models"}
         if unknown:
             raise MesoclawError(f"unknown top-level key(s) {', '.join(sorted(unknown))} (valid: format, router, models)")
+        if data.get("format", EXPORT_FORMAT) != EXPORT_FORMAT or isinstance(data.get("format"), bool):
+            raise MesoclawError(f"format must be {EXPORT_FORMAT} (a file from `mesoclaw router export`)")
+        if "router" not in data:
+            raise MesoclawError("the file has no [router] table: nothing to import "
+                                "(write one with `mesoclaw router export`)")
         router = data.get("router", {})
         if not isinstance(router, Mapping) or set(router) - {"profile", "task_overrides", "custom_routes"}:
             raise MesoclawError("[router] takes only profile, task_overrides and custom_routes")
@@ -376,6 +395,12 @@ class RouterService:
                 **{k: entry.get(k) for k in ("context_window", "max_output", "input_price", "output_price")},
                 "best_for": entry.get("best_for", ""),
             }))
+        seen: set[tuple[str, str]] = set()
+        for row in user_rows:
+            _refuse_builtin(row)
+            if (row["provider"], row["model_id"]) in seen:
+                raise MesoclawError(f"models lists {row['provider']}:{row['model_id']} twice")
+            seen.add((row["provider"], row["model_id"]))
         registry = Registry([*BUILTIN_MODELS, *(_user_model(r) for r in user_rows)])
         overrides = _mapping(router.get("task_overrides", {}), "task_overrides")
         routes = _mapping(router.get("custom_routes", {}), "custom_routes")
@@ -420,7 +445,7 @@ class RouterService:
                     listed = await list_models(client, self.endpoint(pid), timeout=timeout)
                     error, ok = None, True
                 except ProviderError as exc:
-                    listed, error, ok = None, f"{exc.kind}: {exc.message}", False
+                    listed, error, ok = None, f"{exc.kind}: {settings.scrub(exc.message)}", False
                 ms = int((time.perf_counter() - started) * 1000)
                 rows = [{"id": m.id, "context_window": m.context_window, "max_output": m.max_output,
                          "input_price": m.input_price, "output_price": m.output_price} for m in listed or []]
@@ -459,7 +484,7 @@ class RouterService:
             report.append({
                 "provider": pid, "name": settings.info.name, "configured": settings.configured,
                 "key": settings.masked_key or None, "key_source": settings.key_source or None,
-                "base_url": settings.base_url, "base_url_source": settings.base_url_source,
+                "base_url": display_url(settings.base_url), "base_url_source": settings.base_url_source,
                 "last_check": None if not st.get("last_check_at") else {
                     "at": st["last_check_at"], "ok": bool(st["last_check_ok"]), "error": st["last_check_error"],
                     "ms": st["last_check_ms"]},
@@ -554,11 +579,24 @@ class RouterService:
             "overrides": {t.value: m for t, m in config.task_overrides.items()},
             "custom_routes": {t.value: list(m) for t, m in config.custom_routes.items()},
             "providers": {
-                pid: {"configured": s.configured, "key_source": s.key_source, "base_url": s.base_url}
+                pid: {"configured": s.configured, "key_source": s.key_source, "base_url": display_url(s.base_url)}
                 for pid, s in self.settings.providers.items()
             },
             "database": str(self.store.path),
+            "notes": await self._status_notes(),
         }
+
+    async def _status_notes(self) -> list[str]:
+        """Warnings worth a glance: a primary model that is deprecated or retiring."""
+        registry = await self.registry()
+        notes = []
+        for task in TaskType:
+            primary = (await self.get_routing_for_task(task)).primary
+            model = registry.get(primary.provider, primary.model) if primary else None
+            if model and ("deprecated" in model.status or "retire" in model.status):
+                notes.append(f"{task.value} is served by {model.canonical}, which is {model.status}; "
+                             f"`mesoclaw router task {task.value} --set MODEL` picks another")
+        return notes
 
     async def test_route(self, text: str, *, profile: str | None = None, task: str | None = None,
                          previous: TaskType | None = None) -> tuple[Classification, RoutingDecision]:
@@ -592,20 +630,28 @@ def validate_user_model(row: dict[str, Any]) -> dict[str, Any]:
     tier = parse_tier(str(row["cost_tier"]))
     out = {"provider": provider, "model_id": model_id, "canonical": canonical_for(provider, model_id),
            "cost_tier": tier.value, "best_for": str(row.get("best_for") or "")}
-    for key, kind in (("context_window", int), ("max_output", int), ("input_price", float),
-                      ("output_price", float)):
+    for key, kind, limit in (("context_window", int, MAX_TOKENS_LIMIT), ("max_output", int, MAX_TOKENS_LIMIT),
+                             ("input_price", float, MAX_PRICE), ("output_price", float, MAX_PRICE)):
         value = row.get(key)
         if value is not None:
             try:
                 value = kind(value)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 raise MesoclawError(f"{key} must be a number, got {value!r}") from None
-            if value < 0 or (kind is int and value == 0):
-                raise MesoclawError(f"{key} must be positive, got {value}")
+            if not math.isfinite(value) or value < 0 or (kind is int and value == 0) or value > limit:
+                raise MesoclawError(f"{key} must be a positive number up to {limit:,}, got {value}")
         out[key] = value
     if (out["input_price"] is None) != (out["output_price"] is None):
         raise MesoclawError("give both --price-in and --price-out, or neither (the price is then unknown)")
     return out
+
+
+def _refuse_builtin(row: Mapping[str, Any]) -> None:
+    if any(m.provider == row["provider"] and m.model_id == row["model_id"] for m in BUILTIN_MODELS):
+        raise MesoclawError(
+            f"{row['provider']}:{row['model_id']} is a built-in model; add a model the registry lacks "
+            "(`mesoclaw router models --provider " + row["provider"] + "` lists the built-ins)"
+        )
 
 
 def _user_model(row: Mapping[str, Any]) -> RoutableModel:

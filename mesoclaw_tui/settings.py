@@ -7,6 +7,7 @@ masked, and handed to nothing but the provider's own adapter.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,6 +74,15 @@ class ProviderSettings:
     def masked_key(self) -> str:
         return mask(self.api_key)
 
+    def scrub(self, text: str) -> str:
+        """Text (a provider's error, say) with this provider's key and any URL password masked."""
+        if self.api_key and len(self.api_key) >= 4:
+            text = text.replace(self.api_key, self.masked_key or "…")
+        shown = display_url(self.base_url)
+        if shown != self.base_url:
+            text = text.replace(self.base_url.split("://", 1)[1].split("@", 1)[0], "***")
+        return text
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -105,7 +115,36 @@ def read_config_file(path: Path) -> dict:
             raise MesoclawError(
                 f"{path}: [providers.{pid}] takes only {', '.join(sorted(PROVIDER_KEYS))}"
             )
+        problem = provider_table_problem(table)
+        if problem:
+            raise MesoclawError(f"{path}: [providers.{pid}] {problem}")
     return data
+
+
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def provider_table_problem(table: Mapping[str, object]) -> str | None:
+    """What is wrong with one [providers.<id>] table, or None."""
+    for key in ("api_key", "api_key_env", "base_url"):
+        if key in table and (not isinstance(table[key], str) or not table[key]):
+            return f"{key} must be a non-empty string"
+    if "enabled" in table and not isinstance(table["enabled"], bool):
+        return "enabled must be true or false"
+    if "api_key_env" in table and not ENV_NAME.fullmatch(str(table["api_key_env"])):
+        return "api_key_env must be the NAME of an environment variable (letters, digits, _)"
+    if "base_url" in table and not str(table["base_url"]).startswith(("http://", "https://")):
+        return "base_url must start with http:// or https://"
+    return None
+
+
+def display_url(url: str) -> str:
+    """A base URL as it may be shown or stored: any user:password in it masked."""
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, host = rest.partition("@")
+    if sep and at and "/" not in userinfo:
+        return f"{scheme}://***@{host}"
+    return url
 
 
 def load_settings(paths: Paths, environ: Mapping[str, str] = os.environ) -> Settings:

@@ -31,7 +31,7 @@ def test_fallback_across_providers_end_to_end(env, provider_server):
     r = run_mesoclaw("ask", "--task", "code", "write a function", env=env)
     assert r.returncode == 0, r.stderr
     assert r.stdout == "def f(): ...\n"
-    assert "anthropic:claude-sonnet-4-5-20250929 failed (overloaded" in r.stderr
+    assert "attempt 1: anthropic:claude-sonnet-4-5-20250929 overloaded: Overloaded" in r.stderr
     assert "code -> openai:gpt-4o" in r.stderr and "fallbacks: anthropic" in r.stderr
 
 
@@ -63,8 +63,12 @@ def test_every_candidate_failed_exit_4_one_line_per_attempt(env, provider_server
     provider_server.default("*", Respond(503, {"error": {"message": "unavailable"}}))
     r = run_mesoclaw("ask", "--task", "code", "x", env=env)
     assert r.returncode == 4
-    attempts = [ln for ln in r.stderr.splitlines() if ln.startswith("mesoclaw: attempt ")]
+    lines = r.stderr.splitlines()
+    attempts = [ln for ln in lines if ln.startswith("mesoclaw: attempt ")]
     assert len(attempts) == 2 and "anthropic" in attempts[0] and "openai" in attempts[1]
+    assert len(lines) == 3 and "every candidate failed (2 attempts)" in lines[-1]
+    quiet = run_mesoclaw("ask", "-q", "--task", "code", "x", env=env)  # cooling providers are still tried
+    assert quiet.returncode == 4 and len(quiet.stderr.splitlines()) == 3
 
 
 @pytest.mark.parametrize("args,needle", [
@@ -99,6 +103,42 @@ def test_ctrl_c_exits_130_and_keeps_partial_reply(env, provider_server, isolated
     with sqlite3.connect(isolated_env / "mesoclaw.db") as conn:
         status, content = conn.execute("SELECT status, content FROM messages WHERE role='assistant'").fetchone()
     assert (status, content) == ("cancelled", "kept ")
+
+
+def test_json_on_ctrl_c_still_prints_the_partial_reply(env, provider_server):
+    provider_server.script(provider_server.chat_path("openai"), Stream("openai", ["kept ", "lost"], stall_after=1))
+    full_env = {k: v for k, v in os.environ.items() if k not in PROVIDER_ENV} | env
+    proc = subprocess.Popen([sys.executable, "-m", "mesoclaw_tui", "ask", "--json", "--model", "gpt-4o", "x"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=full_env)
+    deadline = time.time() + 10
+    while time.time() < deadline and not any(r.path.endswith("/chat/completions")
+                                             for r in provider_server.requests):
+        time.sleep(0.05)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130
+    data = json.loads(out)
+    assert data["status"] == "cancelled" and data["text"] == "kept "
+
+
+def test_text_that_is_not_utf8_is_accepted(env, provider_server):
+    full_env = {k: v for k, v in os.environ.items() if k not in PROVIDER_ENV} | env
+    r = subprocess.run([sys.executable, "-m", "mesoclaw_tui", "ask", "-q", "--task", "fast", "explain"],
+                       input=b"caf\xe9 au lait", capture_output=True, env=full_env)
+    assert r.returncode == 0, r.stderr
+    assert "caf\ufffd au lait" in provider_server.last_request.json["messages"][-1]["content"]
+
+
+def test_max_tokens_is_capped_at_the_models_max_output(env, provider_server):
+    run_mesoclaw("ask", "-q", "--model", "gpt-4o-mini", "--max-tokens", "100000", "x", env=env)
+    assert provider_server.last_request.json["max_tokens"] == 16_384
+
+
+def test_model_flag_with_an_unconfigured_provider_says_why(env):
+    r = run_mesoclaw("ask", "--model", "openrouter:openai/gpt-4o", "x", env=env)
+    assert r.returncode == 4 and "openrouter:openai/gpt-4o cannot be used now" in r.stderr
+    assert "OPENROUTER_API_KEY" in r.stderr
 
 
 def test_continue_uses_the_last_conversation(env, provider_server):

@@ -59,6 +59,13 @@ def test_task_override_accepts_seed_spelling_and_stores_canonical(cli):
     (("router", "chain", "code", "--set", "gpt-4o,nope"), "unknown model 'nope'"),
     (("router", "models", "add", "openai", "x", "--tier", "mid"), "low, medium, high"),
     (("router", "nonsense",), "No such command"),
+    (("router", "task", "code", "--set", ""), "empty model name"),
+    (("router", "chain", "code", "--set", "gpt-4o,,o3"), "empty entry"),
+    (("router", "models", "add", "openai", "x", "--tier", "low", "--price-in", "nan", "--price-out", "inf"),
+     "must be a positive number"),
+    (("router", "models", "add", "openai", "x", "--tier", "low", "--context", "99999999999999999999"),
+     "context_window must be a positive number"),
+    (("router", "models", "add", "openai", "gpt-4o", "--tier", "low"), "built-in model"),
 ])
 def test_bad_input_exit_2_one_line(cli, args, needle):
     before = cli("router", "export", "--json").out
@@ -165,7 +172,14 @@ def test_export_import_roundtrip(cli, tmp_path):
     ('[router]\nprofile = "eco"\n[router.task_overrides]\ncoding = "gpt-4o"\n', "unknown task 'coding'"),
     ('[router]\nprofile = "eco"\n[router.task_overrides]\ncode = "gpt-9"\n', "unknown model 'gpt-9'"),
     ('[router]\nprofile = "eco"\n[router.custom_routes]\ncode = ["gpt-4o", "nope-1"]\n', "unknown model 'nope-1'"),
-    ('[[models]]\nprovider = "acme"\nmodel = "x"\ntier = "low"\n', "unknown provider 'acme'"),
+    ('[router]\nprofile = "eco"\n[[models]]\nprovider = "acme"\nmodel = "x"\ntier = "low"\n', "unknown provider 'acme'"),
+    ('', "no [router] table"),
+    ('format = 2\n[router]\nprofile = "eco"\n', "format must be 1"),
+    ('[router]\n[[models]]\nprovider = "groq"\nmodel = "a"\ntier = "low"\ninput_price = nan\n'
+     'output_price = 1.0\n', "input_price must be a positive number"),
+    ('[router]\n[[models]]\nprovider = "groq"\nmodel = "a"\ntier = "low"\n'
+     '[[models]]\nprovider = "groq"\nmodel = "a"\ntier = "high"\n', "twice"),
+    ('[router]\n[[models]]\nprovider = "openai"\nmodel = "gpt-4o"\ntier = "low"\n', "built-in model"),
     ('this is = not = toml', "not valid TOML"),
 ])
 def test_import_of_bad_file_changes_nothing(cli, tmp_path, body, needle):
@@ -227,6 +241,9 @@ def test_concurrent_writers_lose_nothing(isolated_env):
 
 def test_db_option_overrides_location(cli, tmp_path):
     other = tmp_path / "elsewhere" / "m.db"
+    r = cli("--db", str(other), "router", "profile", "set", "eco")
+    assert r.code == 2 and "is not a directory" in r.err and not other.parent.exists()
+    other.parent.mkdir()
     assert cli("--db", str(other), "router", "profile", "set", "eco").code == 0
-    assert other.exists()
+    assert other.exists() and oct(other.stat().st_mode & 0o777) == "0o600"
     assert json.loads(cli("router", "profile", "--json").out)["profile"] == "balanced"

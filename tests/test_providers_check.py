@@ -54,3 +54,14 @@ def test_refresh_merges_new_marks_missing_and_keeps_user_models(provider_server,
     assert view["primary"]["model"] == "mistralai/mistral-large"
     human = run_mesoclaw("router", "models", "refresh", env=env).stdout
     assert "openrouter: 2 listed" in human
+
+
+def test_refresh_never_adds_models_that_cannot_chat(provider_server, isolated_env):
+    env = {"MESOCLAW_HOME": str(isolated_env), **provider_server.env("openai", api_key="sk-t-0001")}
+    provider_server.default("/openai/v1/models", ModelList("openai", [
+        "gpt-4o", "gpt-4o-mini", "o3", "gpt-5", "dall-e-3", "tts-1", "whisper-1", "text-embedding-3-small",
+        "omni-moderation-latest", "gpt-4o-realtime-preview", "gpt-4o-transcribe"]))
+    result = json.loads(run_mesoclaw("router", "models", "refresh", "--json", env=env).stdout)[0]
+    assert result["added"] == ["gpt-5"]
+    r = run_mesoclaw("router", "models", "refresh", "--provider", "groq", env=env)
+    assert r.returncode == 1 and "no provider answered" in r.stderr

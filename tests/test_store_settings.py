@@ -153,3 +153,58 @@ def test_store_rejects_missing_file_gracefully(cli, tmp_path):
         os.chmod(target, 0o700)
     # as root the directory is still writable; either way no traceback
     assert "Traceback" not in r.err
+
+
+def test_a_key_pasted_as_a_variable_name_is_refused_and_never_echoed(cli, isolated_env):
+    secret = "sk-proj-REALSECRET0123456789"
+    r = cli("providers", "set", "openai", "--api-key-env", secret)
+    assert r.code == 2 and "NAME of an environment variable" in r.err
+    assert secret not in r.out + r.err and not (isolated_env / "config.toml").exists()
+    r = cli("providers", "set", "openai")
+    assert r.code == 2 and "nothing to set" in r.err
+
+
+@pytest.mark.parametrize("body,needle", [
+    ("[providers.openai]\napi_key = 12345\n", "api_key must be a non-empty string"),
+    ("[providers.openai]\nbase_url = \"ftp://x\"\n", "base_url must start with http"),
+    ("[providers.ollama]\nenabled = \"yes\"\n", "enabled must be true or false"),
+])
+def test_config_values_are_type_checked(cli, isolated_env, body, needle):
+    isolated_env.mkdir(parents=True)
+    (isolated_env / "config.toml").write_text(body)
+    r = cli("providers")
+    assert r.code == 2 and needle in r.err
+
+
+def test_a_password_in_a_base_url_is_masked_everywhere(cli, monkeypatch, isolated_env):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-abcdef123456")
+    monkeypatch.setenv("MESOCLAW_OPENAI_BASE_URL", "http://alice:hunter2PASS@127.0.0.1:9/v1")
+    outputs = [cli("providers").out, cli("providers", "--json").out, cli("router", "status", "--json").out]
+    r = cli("ask", "--model", "gpt-4o", "hello")  # connection refused: the error names the URL
+    outputs.append(r.out + r.err)
+    assert r.code == 4
+    assert all("hunter2PASS" not in o for o in outputs)
+    assert "***@127.0.0.1:9" in outputs[1]
+    for path in isolated_env.iterdir():
+        assert b"hunter2PASS" not in path.read_bytes()
+
+
+def test_export_to_stdout_and_import_from_stdin_with_a_dash(cli, monkeypatch):
+    import io
+
+    cli("router", "profile", "set", "eco")
+    exported = cli("router", "export", "-").out
+    assert 'profile = "eco"' in exported
+    cli("router", "reset")
+    monkeypatch.setattr("sys.stdin", io.StringIO(exported))
+    assert cli("router", "import", "-").code == 0
+    assert json.loads(cli("router", "profile", "--json").out)["profile"] == "eco"
+    r = cli("router", "export", "/nonexistent-dir/x.toml")
+    assert r.code == 2 and "cannot write" in r.err
+
+
+def test_status_warns_when_a_primary_model_is_deprecated(cli, monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-000000")
+    view = json.loads(cli("router", "status", "--json").out)
+    assert any("claude-sonnet-4.5" in n and "deprecated" in n for n in view["notes"])
+    assert "note:" in cli("router", "status").out

@@ -9,16 +9,35 @@ import click
 
 from ..core.types import MesoclawError
 from . import output as out
-from .main import ExitCode, json_option
+from .main import EXIT_ALL_FAILED, EXIT_INTERRUPTED, EXIT_NO_PROVIDER, ExitCode, json_option
 
-EXIT_NO_PROVIDER = 3
-EXIT_ALL_FAILED = 4
 FLUSH_EVERY_S = 0.02  # flush stdout at most this often: smooth for people, cheap for 50k deltas/s
+
+
+def clean_text(text: str) -> str:
+    """Text as valid Unicode: bytes that were not UTF-8 (kept by Python as surrogates) become U+FFFD."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def read_stdin() -> str:
+    """All of stdin as text; bytes that are not UTF-8 become U+FFFD instead of an error."""
+    try:
+        stream = getattr(sys.stdin, "buffer", None)
+        if stream is None:  # a text-only stdin (tests replace it with StringIO)
+            return clean_text(sys.stdin.read())
+        return stream.read().decode("utf-8", "replace")
+    except OSError:  # a closed or unreadable stdin is no input, not a failure
+        return ""
 
 
 def read_prompt(prompt: str | None) -> str:
     """The prompt from the argument, stdin, or both (stdin appended as context)."""
-    piped = None if sys.stdin is None or sys.stdin.isatty() else sys.stdin.read()
+    piped = None if sys.stdin is None or sys.stdin.isatty() else read_stdin()
+    prompt = clean_text(prompt) if prompt else prompt
     if prompt and piped and piped.strip():
         return f"{prompt}\n\n{piped}"
     text = prompt or piped or ""
@@ -53,8 +72,16 @@ def ask(ctx: click.Context, prompt: str | None, task: str | None, profile: str |
         parse_profile(profile)
     text = read_prompt(prompt)
     stream_text = not (no_stream or as_json)
-    reply = asyncio.run(_run(ctx, text, task, profile, model, system, continue_last, max_tokens, stream_text,
-                             quiet or as_json))
+    state: dict = {}
+    try:
+        reply = asyncio.run(_run(ctx, text, task, profile, model, system, continue_last, max_tokens, stream_text,
+                                 quiet or as_json, state))
+    except KeyboardInterrupt:
+        partial = state["engine"].interrupted_reply if "engine" in state else None
+        if as_json and partial is not None:
+            out.emit_json(partial.as_dict())
+        raise ExitCode(EXIT_INTERRUPTED, "interrupted" + ("; the partial reply is kept" if partial and partial.text
+                                                          else "")) from None
     if as_json:
         out.emit_json(reply.as_dict() | {"text": reply.text})
     elif not stream_text and reply.text:
@@ -62,14 +89,15 @@ def ask(ctx: click.Context, prompt: str | None, task: str | None, profile: str |
     _exit_for(reply)
 
 
-async def _run(ctx, text, task, profile, model, system, continue_last, max_tokens, stream_text, quiet):
+async def _run(ctx, text, task, profile, model, system, continue_last, max_tokens, stream_text, quiet, state):
     from ..engine import Delta, Engine, FellBack, Finished, Turn
     from ..service import RouterService
 
     service = await RouterService.open(ctx.find_root().params.get("db"))
-    engine = Engine(service)
+    engine = state["engine"] = Engine(service)
     writer = _Writer() if stream_text else None
     reply = None
+    printed = state["printed"] = []
     try:
         turn = Turn(text, source="ask", continue_last=continue_last, system=system, task=task, profile=profile,
                     model=model, max_tokens=max_tokens)
@@ -78,10 +106,15 @@ async def _run(ctx, text, task, profile, model, system, continue_last, max_token
                 if writer:
                     writer.write(event.text)
             elif isinstance(event, FellBack) and not quiet:
-                a = event.attempt
-                _err(f"{a.provider}:{a.model} failed ({a.outcome}: {a.error}); trying the next candidate")
+                printed.append(event.attempt)
+                _err(attempt_line(len(printed), event.attempt))
             elif isinstance(event, Finished):
                 reply = event.reply
+        if reply.status == "failed":
+            # One line per attempt: those not shown as they happened (all of them with -q or --json).
+            for number, attempt in enumerate(reply.attempts, 1):
+                if not any(attempt is p for p in printed):
+                    _err(attempt_line(number, attempt))
         if writer:
             writer.finish()
         if not quiet and reply.provider:
@@ -113,11 +146,13 @@ def _exit_for(reply) -> None:
         raise ExitCode(1, f"reply incomplete (the partial text is kept): {reply.error}")
     if reply.error and reply.error == str(NoProviderConfigured()):
         raise ExitCode(EXIT_NO_PROVIDER, reply.error)
-    lines = [f"attempt {i}: {a.provider}:{a.model} {a.outcome}" + (f": {a.error}" if a.error else "")
-             for i, a in enumerate(reply.attempts, 1)]
-    for line in lines:
-        _err(line)
+    if reply.attempts and reply.error and reply.error.startswith("every candidate failed"):
+        raise ExitCode(EXIT_ALL_FAILED, f"every candidate failed ({len(reply.attempts)} attempts)")
     raise ExitCode(EXIT_ALL_FAILED, reply.error or "every candidate failed")
+
+
+def attempt_line(number: int, a) -> str:
+    return f"attempt {number}: {a.provider}:{a.model} {a.outcome}" + (f": {a.error}" if a.error else "")
 
 
 def _err(message: str) -> None:

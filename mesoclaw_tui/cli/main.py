@@ -19,6 +19,7 @@ from ..core.types import MesoclawError, MesoclawFailure
 T = TypeVar("T")
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_NO_PROVIDER, EXIT_ALL_FAILED = 3, 4
 
 
 class ExitCode(Exception):

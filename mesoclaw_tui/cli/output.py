@@ -18,11 +18,22 @@ def is_plain() -> bool:
     return bool(os.environ.get("NO_COLOR")) or not sys.stdout.isatty()
 
 
+def piped_width() -> int:
+    """Width for output going to a pipe: $COLUMNS, else the terminal the user sits at (stderr,
+    e.g. `mesoclaw router status | less`), else wide enough not to fold IDs."""
+    if os.environ.get("COLUMNS", "").isdigit():
+        return int(os.environ["COLUMNS"])
+    try:
+        return os.get_terminal_size(sys.stderr.fileno()).columns
+    except OSError:
+        return 160
+
+
 def console(stderr: bool = False):
     from rich.console import Console
 
     plain = is_plain()
-    width = None if sys.stdout.isatty() else max(120, int(os.environ.get("COLUMNS", "0") or 0))
+    width = None if sys.stdout.isatty() else piped_width()
     return Console(stderr=stderr, no_color=plain, highlight=False, width=width,
                    color_system=None if plain else "auto", emoji=False)
 
@@ -71,3 +82,18 @@ def escape(text: str) -> str:
     from rich.markup import escape as rich_escape
 
     return rich_escape(text)
+
+
+def usd(value: float | None) -> str:
+    """Dollars with enough digits that a small cost does not round to $0."""
+    if value is None:
+        return "unknown"
+    if value == 0:
+        return "$0"
+    if abs(value) >= 0.01:
+        return f"${value:,.4f}"
+    return f"${value:.2g}" if abs(value) < 1e-6 else f"${value:.6f}"
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"

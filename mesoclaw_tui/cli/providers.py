@@ -12,7 +12,7 @@ import click
 from ..core.provider_info import provider_info
 from ..core.types import MesoclawError
 from . import output as out
-from .main import json_option, run_with_service
+from .main import EXIT_NO_PROVIDER, ExitCode, json_option, run_with_service
 
 
 @click.group(invoke_without_command=True)
@@ -52,25 +52,28 @@ def _ago(seconds: float) -> str:
 
 @providers.command()
 @click.option("--provider", "only", multiple=True, help="Check only this provider (repeatable).")
-@click.option("--timeout", default=5.0, show_default=True, help="Seconds to wait for each provider.")
+@click.option("--timeout", default=5.0, show_default=True, type=click.FloatRange(0.1, 600),
+              help="Seconds to wait for each provider.")
 @json_option
 @click.pass_context
 def check(ctx: click.Context, only: tuple[str, ...], timeout: float, as_json: bool) -> None:
     """Ask each configured provider's model list (Ollama: the models pulled); feeds routing."""
+    from ..core.provider_info import no_provider_message
+
     results = run_with_service(ctx, lambda s: s.check_providers(list(only) or None, timeout=timeout))
+    if not results:
+        raise ExitCode(EXIT_NO_PROVIDER, no_provider_message())
     if as_json:
         out.emit_json([{k: v for k, v in r.items() if k != "models"} | {"models": len(r["models"] or [])}
                        for r in results])
-        return
-    if not results:
-        out.console().print("no provider is configured: set OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY, "
-                            "GROQ_API_KEY, OPENROUTER_API_KEY or AI_GATEWAY_API_KEY, or OLLAMA_HOST")
-        return
-    t = out.table("provider", "ok", "ms", "models", "error")
-    for r in results:
-        t.add_row(r["provider"], out.mark(r["ok"]), str(r["ms"]), str(len(r["models"] or [])),
-                  out.escape(r["error"] or ""))
-    out.console().print(t)
+    else:
+        t = out.table("provider", "ok", "ms", "models", "error")
+        for r in results:
+            t.add_row(r["provider"], out.mark(r["ok"]), str(r["ms"]), str(len(r["models"] or [])),
+                      out.escape(r["error"] or ""))
+        out.console().print(t)
+    if not any(r["ok"] for r in results):
+        raise ExitCode(1, "no provider answered")
 
 
 @providers.command("set")
@@ -86,28 +89,42 @@ def set_provider(ctx: click.Context, provider: str, api_key_env: str | None, api
     """Write PROVIDER's section of config.toml ([providers.<id>]), readable by you alone."""
     import tomli_w
 
-    from ..settings import read_config_file, resolve_paths
+    from ..settings import mask, provider_table_problem, read_config_file, resolve_paths
 
     pid = provider_info(provider).id
-    if base_url is not None and not base_url.startswith(("http://", "https://")):
-        raise MesoclawError("--base-url must start with http:// or https://")
+    if clear and (api_key_env or api_key_stdin or base_url is not None or enabled is not None):
+        raise MesoclawError("--clear removes the whole section: give it alone")
+    if api_key_stdin and api_key_env:
+        raise MesoclawError("give --api-key-env NAME or --api-key-stdin, not both")
+    if not (clear or api_key_env or api_key_stdin or base_url is not None or enabled is not None):
+        raise MesoclawError("nothing to set: give --api-key-env, --api-key-stdin, --base-url, "
+                            "--enable/--disable or --clear")
+    changes: dict[str, object] = {}
+    for name, value in (("api_key_env", api_key_env), ("base_url", base_url), ("enabled", enabled)):
+        if value is not None:
+            changes[name] = value
+    problem = provider_table_problem(changes)
+    if problem:
+        # Never echo the value: a key pasted where a variable name belongs must not be printed.
+        raise MesoclawError(f"[providers.{pid}] {problem}")
     path = resolve_paths(ctx.find_root().params.get("db")).config_path
     data = read_config_file(path)
     section = {} if clear else dict(data.get("providers", {}).get(pid, {}))
     if api_key_stdin:
         key = sys.stdin.readline().strip()
         if not key:
-            raise MesoclawError("no key on stdin")
+            raise MesoclawError("no key on stdin (pipe it: printf %s \"$KEY\" | mesoclaw providers set …)")
         section["api_key"] = key
-    for name, value in (("api_key_env", api_key_env), ("base_url", base_url), ("enabled", enabled)):
-        if value is not None:
-            section[name] = value
+    section.update(changes)
     data.setdefault("providers", {})[pid] = section
     if clear:
         del data["providers"][pid]
     write_private(path, tomli_w.dumps(data))
-    shown = {k: (out.escape("…" + v[-4:]) if k == "api_key" else v) for k, v in section.items()}
-    out.console().print(f"{path}: [providers.{pid}] {shown if section else 'removed'}")
+    if not section:
+        out.console().print(f"removed [providers.{pid}] from {path}")
+        return
+    shown = ", ".join(f"{k} = {mask(str(v)) if k == 'api_key' else v}" for k, v in section.items())
+    out.console().print(f"[providers.{pid}] in {path}: {out.escape(shown)}")
 
 
 def write_private(path: Path, text: str) -> None:

@@ -63,11 +63,11 @@ def _print_profile(p: Any, as_json: bool) -> None:
 def task(ctx: click.Context, task: str, model: str | None, clear: bool, as_json: bool) -> None:
     """Show the model for TASK (code, general, fast, creative, analysis), or override it."""
     chosen = parse_task(task)
-    if model and clear:
+    if model is not None and clear:
         raise MesoclawError("give --set MODEL or --clear, not both")
 
     async def act(service):
-        if model:
+        if model is not None:
             await service.set_task_model_override(chosen, model)
         elif clear:
             await service.clear_task_override(chosen)
@@ -121,8 +121,11 @@ def chain(ctx: click.Context, task: str, models: str | None, clear: bool, as_jso
     view = run_with_service(ctx, act)
     if as_json:
         out.emit_json(view)
-    else:
-        _print_task(view)
+        return
+    if not view["custom_route"]:
+        out.console().print(f"no custom route for {view['task']}: the profile's chain is used "
+                            f"(set one with --set M1,M2,…)")
+    _print_task(view)
 
 
 # models ----------------------------------------------------------------------------------------------
@@ -142,14 +145,27 @@ def models(ctx: click.Context, provider: str | None, tier: str | None, available
     if as_json:
         out.emit_json([model_dict(r.model, r.available) for r in rows])
         return
-    t = out.table("provider", "model", "canonical", "tier", "context", "in $/1M", "out $/1M", "available",
-                  "status", "source")
+    con = out.console()
+    wide = con.width >= 120  # at 80 columns the canonical name, status and source would crush the rest
+    columns = ["provider", "model", "tier", "context", "in $/1M", "out $/1M", "avail"]
+    t = out.table(*(columns[:2] + ["canonical"] + columns[2:] + ["status", "source"] if wide else columns))
     for r in rows:
         m = r.model
-        t.add_row(m.provider, out.escape(m.model_id), out.escape(m.canonical), out.tier(m.cost_tier.value),
-                  out.tokens(m.context_window), out.price(m.input_price), out.price(m.output_price),
-                  out.mark(r.available), out.escape(m.status + (" (approx)" if m.approx else "")), m.source)
-    out.console().print(t)
+        cells = [m.provider, out.escape(m.model_id), out.tier(m.cost_tier.value), out.tokens(m.context_window),
+                 out.price(m.input_price), out.price(m.output_price), out.mark(r.available)]
+        if wide:
+            status = " ".join(x for x in (m.status, "(approx)" if m.approx else "") if x)
+            cells = cells[:2] + [out.escape(m.canonical)] + cells[2:] + [out.escape(status), m.source]
+        t.add_row(*cells)
+    con.print(t)
+    if not wide:
+        con.print("[dim]wider terminal or --json for canonical names, status and source[/]")
+
+
+def _configured_providers(ctx: click.Context) -> frozenset[str]:
+    from ..settings import load_settings, resolve_paths
+
+    return load_settings(resolve_paths(ctx.find_root().params.get("db"))).configured()
 
 
 def model_dict(m: Any, available: bool) -> dict[str, Any]:
@@ -180,7 +196,7 @@ def models_add(ctx: click.Context, provider: str, model: str, tier: str, context
         provider, model, tier, context_window=context_window, max_output=max_output, input_price=price_in,
         output_price=price_out, best_for=best_for))
     if as_json:
-        out.emit_json(model_dict(added, False) | {"available": None})
+        out.emit_json(model_dict(added, added.provider in _configured_providers(ctx)))
     else:
         out.console().print(f"added {added.provider}:{out.escape(added.model_id)} "
                             f"(canonical {out.escape(added.canonical)}, {out.tier(added.cost_tier.value)} tier)")
@@ -230,8 +246,11 @@ def status(ctx: click.Context, as_json: bool) -> None:
     configured = [p for p, info in view["providers"].items() if info["configured"]]
     con.print(f"providers configured: {', '.join(configured) if configured else 'none'}")
     if not configured:
-        con.print("[yellow]no provider is configured:[/] set OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY, "
-                  "GROQ_API_KEY, OPENROUTER_API_KEY or AI_GATEWAY_API_KEY, or OLLAMA_HOST for a local Ollama")
+        from ..core.provider_info import no_provider_message
+
+        con.print(f"[yellow]{out.escape(no_provider_message())}[/]")
+    for note in view.get("notes", []):
+        con.print(f"[yellow]note:[/] {out.escape(note)}")
 
 
 @router.command("test")
@@ -244,10 +263,13 @@ def status(ctx: click.Context, as_json: bool) -> None:
 def test_cmd(ctx: click.Context, query: str | None, profile: str | None, force_task: str | None, explain: bool,
              as_json: bool) -> None:
     """Classify QUERY and show the routing decision with every candidate and why."""
-    if query is None:
-        if sys.stdin.isatty():
-            raise MesoclawError('give a query, e.g. mesoclaw router test "fix this stack trace"')
-        query = sys.stdin.read()
+    from .ask import clean_text, read_stdin
+
+    if query is None and not sys.stdin.isatty():
+        query = read_stdin()
+    query = clean_text(query or "")
+    if not query.strip():
+        raise MesoclawError('give a query, e.g. mesoclaw router test "fix this stack trace"')
     classification, decision = run_with_service(
         ctx, lambda s: s.test_route(query, profile=profile, task=force_task))
     primary = decision.primary
@@ -293,11 +315,11 @@ def test_cmd(ctx: click.Context, query: str | None, profile: str | None, force_t
 
 
 @router.command()
-@click.argument("file", required=False, type=click.Path(dir_okay=False, writable=True))
+@click.argument("file", required=False)
 @json_option
 @click.pass_context
 def export(ctx: click.Context, file: str | None, as_json: bool) -> None:
-    """Write the router settings and user models as TOML to FILE (or stdout)."""
+    """Write the router settings and user models as TOML to FILE (or stdout, also with -)."""
     import tomli_w
 
     data = run_with_service(ctx, lambda s: s.export_config())
@@ -305,9 +327,14 @@ def export(ctx: click.Context, file: str | None, as_json: bool) -> None:
         out.emit_json(data)
         return
     text = tomli_w.dumps(data)
+    if file == "-":
+        file = None
     if file:
-        with open(file, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        try:
+            with open(file, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        except OSError as exc:
+            raise MesoclawError(f"cannot write {file}: {exc.strerror}") from None
         if as_json:
             out.emit_json({"written": file})
         else:
@@ -317,18 +344,23 @@ def export(ctx: click.Context, file: str | None, as_json: bool) -> None:
 
 
 @router.command("import")
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file")
 @json_option
 @click.pass_context
 def import_cmd(ctx: click.Context, file: str, as_json: bool) -> None:
-    """Replace the router settings and user models with FILE's (validated, all or nothing)."""
+    """Replace the router settings and user models with FILE's (- for stdin; validated, all or nothing)."""
     import tomllib
 
     try:
-        with open(file, "rb") as fh:
-            data = tomllib.load(fh)
+        if file == "-":
+            data = tomllib.loads(sys.stdin.read())
+        else:
+            with open(file, "rb") as fh:
+                data = tomllib.load(fh)
     except FileNotFoundError:
         raise MesoclawError(f"no such file: {file}") from None
+    except OSError as exc:
+        raise MesoclawError(f"cannot read {file}: {exc.strerror}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise MesoclawError(f"{file} is not valid TOML: {exc}") from None
     run_with_service(ctx, lambda s: s.import_config(data))
@@ -355,25 +387,31 @@ def reset(ctx: click.Context, as_json: bool) -> None:
 
 @models.command("refresh")
 @click.option("--provider", "only", multiple=True, help="Refresh only this provider (repeatable).")
-@click.option("--timeout", default=10.0, show_default=True, help="Seconds to wait for each provider.")
+@click.option("--timeout", default=10.0, show_default=True, type=click.FloatRange(0.1, 600),
+              help="Seconds to wait for each provider.")
 @json_option
 @click.pass_context
 def models_refresh(ctx: click.Context, only: tuple[str, ...], timeout: float, as_json: bool) -> None:
     """Merge each configured provider's live model list: mark what it no longer serves, add what is new."""
+    from ..core.provider_info import no_provider_message
+    from .main import EXIT_NO_PROVIDER, ExitCode
+
     results = run_with_service(ctx, lambda s: s.refresh_models(list(only) or None, timeout=timeout))
+    if not results:
+        raise ExitCode(EXIT_NO_PROVIDER, no_provider_message())
     if as_json:
         out.emit_json(results)
-        return
-    if not results:
-        raise MesoclawError("no provider is configured to refresh (set an API key, see `mesoclaw providers`)")
-    con = out.console()
-    for r in results:
-        if not r["ok"]:
-            con.print(f"{r['provider']}: [red]failed[/] {out.escape(r['error'] or '')}")
-            continue
-        con.print(f"{r['provider']}: {r['models']} listed, {len(r['added'])} new, "
-                  f"{len(r['not_listed'])} built-in no longer listed"
-                  + (f" ({out.escape(', '.join(r['not_listed']))})" if r["not_listed"] else ""))
+    else:
+        con = out.console()
+        for r in results:
+            if not r["ok"]:
+                con.print(f"{r['provider']}: [red]failed[/] {out.escape(r['error'] or '')}")
+                continue
+            con.print(f"{r['provider']}: {r['models']} listed, {len(r['added'])} new, "
+                      f"{len(r['not_listed'])} built-in no longer listed"
+                      + (f" ({out.escape(', '.join(r['not_listed']))})" if r["not_listed"] else ""))
+    if not any(r["ok"] for r in results):
+        raise ExitCode(1, "no provider answered; nothing was refreshed")
 
 
 def parse_since(value: str) -> float:
@@ -400,20 +438,20 @@ def usage(ctx: click.Context, since: str, as_json: bool) -> None:
         return
     con = out.console()
     total = report["total"]
-    con.print(f"last {since}: {total['requests']} requests, {total['input_tokens']:,} in + "
-              f"{total['output_tokens']:,} out tokens, ${total['cost_usd']:.4f}"
+    con.print(f"last {since}: {out.plural(total['requests'], 'request')}, {total['input_tokens']:,} in + "
+              f"{total['output_tokens']:,} out tokens, {out.usd(total['cost_usd'])}"
               + (f" (+{total['unknown_cost']} of unknown price)" if total["unknown_cost"] else ""))
     for group in ("model", "profile", "task"):
         t = out.table(group, "requests", "tokens in", "tokens out", "cost", title=f"by {group}")
         for key, b in sorted(report[f"by_{group}"].items(), key=lambda kv: -kv[1]["cost_usd"]):
-            cost = f"${b['cost_usd']:.4f}" + (f" +{b['unknown_cost']} unknown" if b["unknown_cost"] else "")
+            cost = out.usd(b["cost_usd"]) + (f" +{b['unknown_cost']} unknown" if b["unknown_cost"] else "")
             t.add_row(out.escape(key), str(b["requests"]), f"{b['input_tokens']:,}", f"{b['output_tokens']:,}", cost)
         con.print(t)
     s = report["savings"]
     if s["baseline"]:
         ratio = f" ({s['saved_ratio']:.0%})" if s["saved_ratio"] is not None else ""
-        con.print(f"saved ${s['saved_usd']:.4f}{ratio} against {s['baseline']}: "
-                  f"${s['baseline_cost_usd']:.4f} vs ${s['actual_cost_usd']:.4f} actually spent")
+        con.print(f"saved {out.usd(s['saved_usd'])}{ratio} against {s['baseline']}: "
+                  f"{out.usd(s['baseline_cost_usd'])} vs {out.usd(s['actual_cost_usd'])} actually spent")
 
 
 def register(cli: click.Group) -> None:

@@ -74,3 +74,10 @@ def parse_ollama_host(value: str) -> str:
         port = default_port
     name = name or "127.0.0.1"
     return f"{scheme}://{name}:{port}" + (f"/{path}" if slash and path else "")
+
+
+def no_provider_message() -> str:
+    """What to do when nothing can serve: every key variable, and Ollama's host."""
+    envs = [env for p in PROVIDERS.values() for env in p.key_envs]
+    return ("no provider is configured: set one of " + ", ".join(envs)
+            + " (or OLLAMA_HOST for a local Ollama), or add [providers.<id>] to config.toml")

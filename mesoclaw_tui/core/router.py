@@ -33,7 +33,8 @@ class Availability:
         if provider not in self.configured:
             return Skip.NOT_CONFIGURED, _how_to_configure(provider)
         if provider in self.unavailable_providers:
-            return Skip.UNAVAILABLE, f"{provider} rejected the credentials"
+            return Skip.UNAVAILABLE, (f"{provider} rejected the key or billing recently; "
+                                      "`mesoclaw providers check` clears this once fixed")
         if (provider, model.model_id) in self.unavailable_models:
             return Skip.UNAVAILABLE, f"{provider} does not serve {model.model_id}"
         if provider in self.cooling:
