@@ -43,16 +43,12 @@ async def first_token_bare(client: httpx.AsyncClient, url: str) -> float:
     body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}], "stream": True,
             "stream_options": {"include_usage": True}}
     start = time.perf_counter()
+    elapsed = None
     async with client.stream("POST", url, json=body, headers={"authorization": "Bearer sk-bench"}) as resp:
-        async for chunk in resp.aiter_bytes():
-            if b'"content":"' in chunk and b'"content":""' not in chunk:
+        async for chunk in resp.aiter_bytes():  # the first chunk with reply text is the first token
+            if elapsed is None and b'"content":"H' in chunk:
                 elapsed = time.perf_counter() - start
-                break
-            if b'"content":"H' in chunk:
-                elapsed = time.perf_counter() - start
-                break
-        async for _ in resp.aiter_bytes():
-            pass
+    assert elapsed is not None
     return elapsed
 
 

@@ -108,6 +108,7 @@ class Reply:
     total_ms: int = 0
     conversation_id: int | None = None
     message_id: int | None = None
+    usage_id: int | None = None
     classification: Classification | None = None
     decision: RoutingDecision | None = None
 
@@ -333,7 +334,9 @@ class Engine:
                         reply.provider, reply.model = target.provider, target.model
                         reply.status = "complete"
                         reply.input_tokens, reply.output_tokens = usage_in, usage_out
-                        await service.store.record_provider_success(target.provider)
+                        if target.provider in service.troubled:
+                            await service.store.record_provider_success(target.provider)
+                            service.troubled.discard(target.provider)
                         raise _Done() from None
             reply.error = reply.error or _all_failed_message(reply, decision)
         except _Done:
@@ -437,7 +440,7 @@ class Engine:
                        "provider": reply.provider, "model": reply.model,
                        "task": reply.task.value if reply.task else None, "status": reply.status,
                        "error": reply.error}
-        _, reply.message_id = await self.service.store.record_reply(usage, message)
+        reply.usage_id, reply.message_id = await self.service.store.record_reply(usage, message)
 
 
 class _Done(Exception):

@@ -96,7 +96,8 @@ class RouterService:
         self.store = store
         self.settings = settings
         self._registry: Registry | None = None
-        self._user_rows: list[dict[str, Any]] | None = None
+        self._availability: tuple[Any, Availability] | None = None
+        self.troubled: set[str] = set()
 
     @classmethod
     async def open(cls, db: str | os.PathLike[str] | None = None,
@@ -167,15 +168,30 @@ class RouterService:
     def invalidate(self) -> None:
         """Forget cached state after another process changed the database."""
         self._registry = None
+        self._availability = None
 
     def availability(self) -> Availability:
         """Configured providers only (no database read): what the headless router issue defines."""
         return Availability(configured=self.settings.configured())
 
     async def live_availability(self) -> Availability:
-        """Configured providers, less what cooldowns, failed keys, 404s and fresh live checks rule out."""
+        """Configured providers, less what cooldowns, failed keys, 404s and fresh live checks rule out.
+
+        Cached until the database changes (or the second ticks over, since cooldowns expire with
+        time): it is read before every reply."""
         now = time.time()
+        stamp = (await self.store.change_stamp(), int(now))
+        if self._availability is not None and self._availability[0] == stamp:
+            return self._availability[1]
+        availability = await self._read_availability(now)
+        self._availability = (stamp, availability)
+        return availability
+
+    async def _read_availability(self, now: float) -> Availability:
         states = await self.store.provider_states()
+        # Providers with any failure on record: only their successes need writing down.
+        self.troubled = {p for p, st in states.items()
+                         if st.get("failures") or st.get("cooldown_until") or st.get("unusable_until")}
         unavailable = set(await self.store.unavailable_models())
         checked = {p for p, st in states.items()
                    if st.get("last_check_ok") and (st.get("last_check_at") or 0) > now - CHECK_TTL_S}

@@ -101,6 +101,9 @@ class Store(ProviderStateMixin, ConversationMixin, JobsMixin):
     def __init__(self, conn: aiosqlite.Connection, path: Path):
         self.conn = conn
         self.path = path
+        # Commits through this connection; with PRAGMA data_version (which counts only other
+        # connections' commits) it tells a cache whether anything changed since it was filled.
+        self.commits = 0
 
     @classmethod
     async def open(cls, path: Path, *, create_dirs: bool = True) -> Store:
@@ -178,6 +181,7 @@ class Store(ProviderStateMixin, ConversationMixin, JobsMixin):
                 raise
             else:
                 await self.conn.execute("COMMIT")
+                self.commits += 1
 
     async def _migrate(self) -> None:
         async with self.write() as db:
@@ -200,6 +204,10 @@ class Store(ProviderStateMixin, ConversationMixin, JobsMixin):
     async def data_version(self) -> int:
         """Changes when another connection commits: how the TUI notices a CLI change."""
         return (await (await self.conn.execute("PRAGMA data_version")).fetchone())[0]
+
+    async def change_stamp(self) -> tuple[int, int]:
+        """Changes whenever any connection, this one included, has committed."""
+        return await self.data_version(), self.commits
 
     # router_config ---------------------------------------------------------------------------
 
