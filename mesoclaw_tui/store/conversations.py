@@ -74,6 +74,22 @@ class ConversationMixin:
         cursor = await self.conn.execute(sql, params)
         return [dict(r) for r in await cursor.fetchall()]
 
+    async def transcript(self, conversation_id: int, *, limit: int, before_id: int | None = None
+                         ) -> tuple[list[dict[str, Any]], bool]:
+        """The latest `limit` messages (before before_id), oldest first, each with its reply's usage
+        (tokens, cost, attempts), and whether older messages remain: what the chat screen shows."""
+        where, params = "m.conversation_id = ?", [conversation_id]
+        if before_id is not None:
+            where += " AND m.id < ?"
+            params.append(before_id)
+        cursor = await self.conn.execute(
+            "SELECT m.id, m.role, m.content, m.provider, m.model, m.task, m.status, m.error, "
+            "u.input_tokens, u.output_tokens, u.estimated, u.cost_usd, u.attempts "
+            f"FROM messages m LEFT JOIN usage u ON u.id = m.usage_id WHERE {where} "
+            "ORDER BY m.id DESC LIMIT ?", (*params, limit + 1))
+        rows = [dict(r) for r in await cursor.fetchall()]
+        return rows[:limit][::-1], len(rows) > limit
+
     async def record_reply(self, usage: dict[str, Any], message: dict[str, Any] | None) -> tuple[int, int | None]:
         """The usage row and the assistant message (if any) of one reply, written together."""
         async with self.write() as db:

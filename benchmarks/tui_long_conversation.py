@@ -1,0 +1,91 @@
+"""Opening a conversation of 1,000 messages (replies with Markdown: lists, code).
+
+Times how long from asking the chat to open it until its latest messages are on screen (the
+transcript is laid out and drawn), median of several openings, and how many widgets that mounted
+(target: <= 300 ms; only the latest page is mounted, older pages load on scrolling up).
+
+    python3 benchmarks/tui_long_conversation.py [MESSAGES] [RUNS]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+REPLY = """Here is how to do it ({n}):
+
+1. read the chain for the task
+2. skip what is not configured
+
+```python
+for name in chain:
+    print(name)  # {n}
+```
+
+That is all — **{n}**.
+"""
+
+
+async def seed(count: int) -> int:
+    from mesoclaw_tui.service import RouterService
+
+    async with await RouterService.open(None) as service:
+        store = service.store
+        conversation_id = await store.create_conversation("a long conversation")
+        for i in range(count // 2):
+            await store.add_message(conversation_id, "user", f"question number {i}: how does routing work?")
+            usage = {"created_at": 0.0, "source": "chat", "task": "analysis", "profile": "balanced",
+                     "provider": "openai", "model": "gpt-4o", "input_tokens": 20 + i, "output_tokens": 60,
+                     "estimated": 0, "cost_usd": 0.0007, "outcome": "ok", "fallbacks": 0, "attempts": "[]",
+                     "conversation_id": conversation_id}
+            await store.record_reply(usage, {"conversation_id": conversation_id, "role": "assistant",
+                                             "content": REPLY.format(n=i), "provider": "openai", "model": "gpt-4o",
+                                             "task": "analysis", "status": "complete"})
+        return conversation_id
+
+
+async def run(count: int, runs: int) -> None:
+    from mesoclaw_tui.tui.app import MesoclawApp
+
+    conversation_id = await seed(count)
+    last_words = f"**{count // 2 - 1}**"
+    app = MesoclawApp()
+    timings = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.ready()
+        await app.workers.wait_for_complete()
+        screen = app.screen
+        for _ in range(runs):
+            await screen.open_conversation(None)  # an empty chat, then the long one
+            await pilot.pause()
+            started = time.perf_counter()
+            await screen.open_conversation(conversation_id)
+            drawn = asyncio.Event()
+            app.call_after_refresh(drawn.set)
+            await drawn.wait()
+            timings.append(time.perf_counter() - started)
+            text = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+            assert last_words.strip("*") in text, "the latest message is not on screen"
+        mounted = len(screen.transcript.messages)
+    print(f"conversation of {count:,} messages: latest messages on screen after "
+          f"median {statistics.median(timings) * 1000:.0f} ms, max {max(timings) * 1000:.0f} ms "
+          f"over {runs} openings (target <= 300 ms); {mounted} message widgets mounted")
+
+
+def main() -> None:
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000
+    runs = int(sys.argv[2]) if len(sys.argv) > 2 else 7
+    with tempfile.TemporaryDirectory() as home:
+        os.environ["MESOCLAW_HOME"] = home
+        asyncio.run(run(count, runs))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,288 @@
+"""MesoclawApp: three modes (chat, router settings, model browser) over one RouterService.
+
+The service is opened after the first paint, so the chat is on screen before the database is
+touched. A 0.5 s poll of `PRAGMA data_version` notices commits by other processes (the CLI, the
+scheduler) and refreshes what is visible.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual.screen import ModalScreen, Screen
+
+from .errors import report, write_log
+
+if TYPE_CHECKING:
+    from ..engine import Engine
+    from ..service import RouterService
+
+POLL_INTERVAL_S = 0.5
+DARK_THEME, LIGHT_THEME = "textual-dark", "textual-light"
+
+
+def _chat_screen() -> Screen:
+    from .screens.chat import ChatScreen
+
+    return ChatScreen()
+
+
+def _router_screen() -> Screen:
+    from .screens.router import RouterScreen
+
+    return RouterScreen()
+
+
+def _models_screen() -> Screen:
+    from .screens.models import ModelsScreen
+
+    return ModelsScreen()
+
+
+class MesoclawApp(App[None]):
+    TITLE = "mesoclaw"
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute, so subclasses elsewhere find it
+    # Screens are built on first visit, so only the chat's imports stand between launch and first paint.
+    MODES = {"chat": _chat_screen, "router": _router_screen, "models": _models_screen}
+    DEFAULT_MODE = "chat"
+
+    # Priority bindings work while the prompt has focus. None of these keys is eaten by tmux or a
+    # terminal: ctrl+b is tmux's prefix, ctrl+s/ctrl+q are flow control, ctrl+m/i/h/[ are enter,
+    # tab, backspace and escape.
+    BINDINGS = [
+        Binding("ctrl+r", "cycle_profile", "Profile", priority=True, tooltip="eco → balanced → premium"),
+        Binding("ctrl+t", "go('chat')", "Chat", priority=True),
+        Binding("ctrl+o", "go('router')", "Router", priority=True),
+        Binding("ctrl+f", "go('models')", "Models", priority=True),
+        Binding("f1", "go('chat')", "Chat", show=False),
+        Binding("f2", "go('router')", "Router", show=False),
+        Binding("f3", "go('models')", "Models", show=False),
+        Binding("f9", "toggle_theme", "Theme", show=False),
+    ]
+
+    profile: reactive[str] = reactive("")
+
+    def __init__(self, db: str | None = None, *, poll_interval: float = POLL_INTERVAL_S) -> None:
+        super().__init__()
+        self.db = db
+        self.poll_interval = poll_interval
+        self.service: RouterService | None = None
+        self.open_error: str | None = None
+        self.unexpected_errors: list[BaseException] = []
+        self.crash_log: Path | None = None
+        self._engine: Engine | None = None
+        self._service_ready = asyncio.Event()
+        self._data_version: int | None = None
+        self._polling = False
+        self.theme = DARK_THEME
+        # Over SSH every animation frame is bytes on the wire and lag for the user: scroll at once.
+        self.animation_level = "none"
+
+    # lifecycle -----------------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        # after the first frame: importing the service and opening the database (~50 ms) must not
+        # stand between launch and a drawn chat screen
+        self.call_after_refresh(self.run_worker, self._open_service(), name="open", exit_on_error=False)
+
+    async def _open_service(self) -> None:
+        from ..core.types import MesoclawError, MesoclawFailure
+        from ..service import RouterService
+
+        try:
+            self.service = await RouterService.open(self.db)
+            self.profile = (await self.service.get_router_config()).profile.value
+            self._data_version = await self.service.store.data_version()
+        except (MesoclawError, MesoclawFailure) as exc:
+            self.open_error = str(exc)
+            self.notify(self.open_error, title="Cannot open mesoclaw's database", severity="error", timeout=30)
+        finally:
+            self._service_ready.set()
+        if self.service is not None:
+            self.set_interval(self.poll_interval, self._start_poll)
+            self.run_worker(self._warm_up(), name="warm-up", exit_on_error=False)
+
+    async def _warm_up(self) -> None:
+        """Import what the first reply needs (engine, HTTP client, classifier, Markdown) in a thread
+        while the user types, so the first message does not wait for ~0.3 s of imports."""
+        import importlib
+
+        for name in ("mesoclaw_tui.engine", "mesoclaw_tui.providers", "mesoclaw_tui.core.classifier",
+                     "textual.widgets._markdown", "httpx"):
+            await asyncio.to_thread(importlib.import_module, name)
+        # What exists now (modules, classes, the first screen) lives as long as the app: keep it out
+        # of every later garbage collection, whose pauses would otherwise land on keypresses.
+        gc.collect()
+        gc.freeze()
+
+    async def ready(self) -> RouterService | None:
+        """The service once it is open (None when it could not be opened)."""
+        await self._service_ready.wait()
+        return self.service
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            from ..engine import Engine
+
+            assert self.service is not None
+            self._engine = Engine(self.service)
+        return self._engine
+
+    async def action_quit(self) -> None:
+        await self.settle_replies()
+        self.exit()
+
+    async def settle_replies(self) -> None:
+        """Cancel a reply that is streaming and let the engine save its partial text (as "cancelled")
+        before the database closes."""
+        replies = [w for w in self.workers if w.group == "reply" and not w.is_finished]
+        for worker in replies:
+            worker.cancel()
+        for worker in replies:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(worker.wait(), timeout=3)
+
+    async def on_unmount(self) -> None:
+        await self.settle_replies()
+        if self._engine is not None:
+            await self._engine.aclose()
+        if self.service is not None:
+            await self.service.close()
+
+    # errors never reach the user as a traceback ----------------------------------------------------
+
+    def report(self, error: BaseException, title: str = "Error") -> None:
+        """An error a handler caught: a notification (the traceback of a bug goes to the log)."""
+        report(self, error, title)
+
+    def _handle_exception(self, error: Exception) -> None:
+        """An error no handler caught still ends the app (the pump that raised it has stopped), but
+        as one line: launch() prints it, the traceback goes to tui-errors.log."""
+        self.unexpected_errors.append(error)
+        self.crash_log = write_log(self, error)
+        super()._handle_exception(error)
+
+    def _fatal_error(self) -> None:
+        self.bell()
+        self._close_messages_no_wait()
+
+    # actions -------------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "go":
+            if self._in_dialog():
+                return False  # finish or dismiss the dialog first
+            if parameters and parameters[0] == self.current_mode:
+                return False  # hides the key of the screen you are on
+        return True
+
+    def _in_dialog(self) -> bool:
+        stack = self.screen_stack
+        return bool(stack) and isinstance(stack[-1], ModalScreen)
+
+    async def action_go(self, mode: str) -> None:
+        if mode != self.current_mode and not self._in_dialog():
+            await self.switch_mode(mode)
+
+    async def action_cycle_profile(self) -> None:
+        service = await self.ready()
+        if service is None:
+            self.notify(self.open_error or "the database is not open", severity="error")
+            return
+        try:
+            profile = await service.cycle_profile()
+        except Exception as exc:
+            self.report(exc, "Cannot change the profile")
+            return
+        self.profile = profile.value
+        self.notify(f"{profile.value}: {profile.description}", title="Routing profile", timeout=2.5)
+        await self.refresh_screens(config_only=True)
+
+    def action_toggle_theme(self) -> None:
+        self.theme = LIGHT_THEME if self.theme == DARK_THEME else DARK_THEME
+
+    # live sync -------------------------------------------------------------------------------------
+
+    def _start_poll(self) -> None:
+        if not self._polling:
+            self._polling = True
+            self.run_worker(self._poll(), group="poll", exit_on_error=False)
+
+    async def _poll(self) -> None:
+        try:
+            if self.service is None:
+                return
+            version = await self.service.store.data_version()
+            if version != self._data_version:
+                self._data_version = version
+                await self.reload_from_store()
+        except Exception as exc:  # a locked or vanished file: keep polling, keep the details
+            write_log(self, exc)
+        finally:
+            self._polling = False
+
+    async def reload_from_store(self) -> None:
+        """Another process changed the database: forget caches, refresh the profile and the screens."""
+        if self.service is None:
+            return
+        self.service.invalidate()
+        self.profile = (await self.service.get_router_config()).profile.value
+        await self.refresh_screens()
+
+    async def refresh_screens(self, *, config_only: bool = False) -> None:
+        """Refresh the screen in view now; the others when they are next shown."""
+        for mode in list(self._screen_stacks):
+            stack = self._screen_stacks.get(mode) or []
+            for screen in stack:
+                reload = getattr(screen, "reload", None)
+                if reload is None:
+                    continue
+                if mode == self.current_mode:
+                    try:
+                        await reload(config_only=config_only)
+                    except Exception as exc:
+                        self.report(exc, "Cannot refresh")
+                else:
+                    screen.stale = True  # type: ignore[attr-defined]
+
+    # command palette -----------------------------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield SystemCommand("Chat", "Go to the chat (ctrl+t)", lambda: self.run_action("go('chat')"))
+        yield SystemCommand("Router settings", "Profile, task routing, overrides, custom chains (ctrl+o)",
+                            lambda: self.run_action("go('router')"))
+        yield SystemCommand("Model browser", "Every model, its tier, context and price (ctrl+f)",
+                            lambda: self.run_action("go('models')"))
+        yield SystemCommand("Cycle routing profile", "eco → balanced → premium → eco (ctrl+r)",
+                            self.action_cycle_profile)
+        for name in ("eco", "balanced", "premium"):
+            yield SystemCommand(f"Profile: {name}", f"Route with the {name} profile",
+                                lambda name=name: self.set_profile(name))
+        yield SystemCommand("Toggle light/dark theme", "Switch between the light and dark theme (f9)",
+                            self.action_toggle_theme)
+        base = self.screen_stack[0] if self.screen_stack else screen
+        commands = getattr(base, "commands", None)
+        if commands is not None and not isinstance(screen, ModalScreen):
+            yield from commands()
+        yield from super().get_system_commands(screen)
+
+    async def set_profile(self, name: str) -> None:
+        service = await self.ready()
+        if service is None:
+            return
+        try:
+            profile = await service.set_router_profile(name)
+        except Exception as exc:
+            self.report(exc, "Cannot change the profile")
+            return
+        self.profile = profile.value
+        await self.refresh_screens(config_only=True)

@@ -1,0 +1,136 @@
+"""Pure text helpers for the app: labels of replies, prices, context sizes, tier colours.
+
+Kept free of Textual so they are cheap to import and easy to test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+TIER_COLOURS = {"low": "green", "medium": "yellow", "high": "red"}
+PROFILE_COLOURS = {"eco": "green", "balanced": "yellow", "premium": "magenta"}
+
+
+def colour(name: str) -> str:
+    """A colour style, or none under NO_COLOR: Textual then draws in grey levels, where red on a dark
+    background all but disappears; without the colour the word or mark keeps the text's contrast."""
+    return "" if os.environ.get("NO_COLOR") else name
+
+
+def tier_style(tier: str) -> str:
+    return colour(TIER_COLOURS.get(tier, ""))
+
+
+def mark(ok: bool) -> tuple[str, str]:
+    """✓ or ✗ and its style."""
+    return ("✓", colour("green")) if ok else ("✗", colour("red"))
+
+
+def price(value: float | None) -> str:
+    """USD per 1M tokens; None is unknown, never $0."""
+    if value is None:
+        return "unknown"
+    if value == 0:
+        return "$0"
+    return f"${value:,.3f}" if value < 0.1 else f"${value:,.2f}"
+
+
+def context(value: int | None) -> str:
+    if not value:
+        return "?"
+    if value >= 1_000_000 and value % 1_048_576 == 0:
+        return f"{value // 1_048_576}M"
+    if value >= 1_000_000:
+        return f"{value / 1_000_000:g}M"
+    return f"{round(value / 1000)}K" if value >= 1000 else str(value)
+
+
+def cost(value: float | None, estimated: bool = False) -> str:
+    if value is None:
+        return "cost unknown"
+    approx = "~" if estimated else ""
+    if value == 0:
+        return f"{approx}$0"
+    return f"{approx}${value:.4f}" if value >= 0.0001 else f"{approx}${value:.6f}"
+
+
+def tokens(input_tokens: int | None, output_tokens: int | None, estimated: bool = False) -> str:
+    if input_tokens is None and output_tokens is None:
+        return ""
+    approx = "~" if estimated else ""
+
+    def show(n: int | None) -> str:
+        return "?" if n is None else f"{approx}{n:,}"
+
+    return f"{show(input_tokens)} in / {show(output_tokens)} out"
+
+
+def attempt_line(attempt: Mapping[str, Any] | Any) -> str:
+    """One attempt of a reply: `provider:model outcome (error)`."""
+    get = attempt.get if isinstance(attempt, Mapping) else lambda k: getattr(attempt, k, None)
+    line = f"{get('provider')}:{get('model')} {get('outcome')}"
+    return f"{line}: {get('error')}" if get("error") else line
+
+
+def fallbacks_text(attempts: Iterable[Mapping[str, Any] | Any]) -> str:
+    """The candidates that failed before the answering one, e.g. `fell back from openai:gpt-4o (auth)`."""
+    failed = []
+    for attempt in attempts:
+        get = attempt.get if isinstance(attempt, Mapping) else lambda k, a=attempt: getattr(a, k, None)
+        if get("outcome") not in ("ok", "incomplete", "cancelled"):
+            failed.append(f"{get('provider')}:{get('model')} {get('outcome')}")
+    if not failed:
+        return ""
+    return "fell back from " + ", ".join(failed)
+
+
+def reply_label(*, provider: str | None, model: str | None, task: str | None, status: str,
+                attempts: Iterable[Any] = (), input_tokens: int | None = None,
+                output_tokens: int | None = None, cost_usd: float | None = None,
+                estimated: bool = False) -> str:
+    """What answered, for which task, what it fell back from, its tokens and its cost."""
+    parts = [f"{provider}:{model}" if provider else "no model answered"]
+    if task:
+        parts.append(task)
+    fell = fallbacks_text(attempts)
+    if fell:
+        parts.append(fell)
+    if status != "failed":
+        shown = tokens(input_tokens, output_tokens, estimated)
+        if shown:
+            parts.append(shown)
+        parts.append(cost(cost_usd, estimated))
+    if status in ("cancelled", "incomplete"):
+        parts.append(status.upper())
+    return " · ".join(parts)
+
+
+def label_from_row(row: Mapping[str, Any]) -> str:
+    """The label of a stored assistant message (joined with its usage row)."""
+    attempts = row.get("attempts")
+    if isinstance(attempts, str):
+        try:
+            attempts = json.loads(attempts)
+        except ValueError:
+            attempts = []
+    return reply_label(provider=row.get("provider"), model=row.get("model"), task=row.get("task"),
+                       status=row.get("status") or "complete", attempts=attempts or (),
+                       input_tokens=row.get("input_tokens"), output_tokens=row.get("output_tokens"),
+                       cost_usd=row.get("cost_usd"), estimated=bool(row.get("estimated")))
+
+
+def failure_text(error: str | None, attempts: Iterable[Any]) -> str:
+    """A failed reply as plain lines: the error, then every attempt on its own line."""
+    attempts = list(attempts)
+    if attempts:
+        lines = ["No reply: every candidate failed."]
+        lines.extend(f"  {i}. {attempt_line(a)}" for i, a in enumerate(attempts, 1))
+        return "\n".join(lines)
+    return f"No reply: {error or 'every candidate failed'}"
+
+
+def clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"

@@ -1,0 +1,453 @@
+"""The chat: a lazily mounted transcript, a live routing preview, and the prompt.
+
+A reply streams in a worker; esc cancels the worker, and the engine saves the partial text as
+"cancelled". The next-message model and the conversation's pinned model both bypass the router.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Static
+from textual.worker import Worker, WorkerState
+
+from .. import format as fmt
+from ..errors import guarded
+from ..widgets.bars import AppBar
+from ..widgets.messages import AssistantMessage, Notice, StoredReply, UserMessage
+from ..widgets.prompt import PromptInput
+from ..widgets.transcript import PAGE, Transcript
+
+PREVIEW_DEBOUNCE_S = 0.15
+
+
+class ChatScreen(Screen):
+    AUTO_FOCUS = "#prompt"  # focused as the screen mounts, so the footer is composed once
+    BINDINGS = [
+        Binding("escape", "cancel_reply", "Cancel reply", priority=True),
+        Binding("ctrl+k", "pick_model", "Model", priority=True),
+        Binding("ctrl+n", "new_chat", "New chat", show=False, priority=True),
+        Binding("ctrl+l", "conversations", "Chats", priority=True),
+        Binding("ctrl+g", "copy_reply", "Copy reply", show=False, priority=True),
+        Binding("pageup", "scroll_transcript(-1)", "Scroll up", show=False, priority=True),
+        Binding("pagedown", "scroll_transcript(1)", "Scroll down", show=False, priority=True),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conversation_id: int | None = None
+        self.title_text = "New chat"
+        self.pinned: str | None = None  # the conversation's model_override
+        self.next_model: str | None = None  # for the next message only
+        self.last_task: str | None = None
+        self.stale = False
+        self._preview_timer: Timer | None = None
+        self._preview_text = ""
+        self._reply_worker: Worker | None = None
+
+    def compose(self) -> ComposeResult:
+        yield AppBar("Chat", id="bar")
+        yield Transcript(id="transcript")
+        yield Static(id="route")
+        yield PromptInput(id="prompt", placeholder="Message · enter send · ctrl+j newline · ctrl+k model")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._render_route()
+        self.run_worker(self._start(), name="start", exit_on_error=False)
+
+    @property
+    def transcript(self) -> Transcript:
+        return self.query_one(Transcript)
+
+    @property
+    def streaming(self) -> bool:
+        return self._reply_worker is not None and self._reply_worker.state in (WorkerState.PENDING,
+                                                                               WorkerState.RUNNING)
+
+    @guarded
+    async def _start(self) -> None:
+        """After the first paint: open the last conversation, or say how to configure a provider."""
+        service = await self.app.ready()  # type: ignore[attr-defined]
+        if service is None:
+            await self.transcript.append(Notice(f"Cannot open the database: {self.app.open_error}"))  # type: ignore[attr-defined]
+            return
+        last = await service.store.last_conversation_id()
+        if last is not None:
+            await self.open_conversation(last)
+        await self._hint_if_unconfigured()
+
+    async def _hint_if_unconfigured(self) -> None:
+        service = self.app.service  # type: ignore[attr-defined]
+        if service is not None and not service.settings.configured():
+            from ...engine import NoProviderConfigured
+
+            await self.transcript.append(Notice(str(NoProviderConfigured()), id="no-provider"))
+
+    # conversations ------------------------------------------------------------------------------
+
+    def _loader(self, conversation_id: int):
+        store = self.app.service.store  # type: ignore[attr-defined]
+
+        async def load(before_id: int | None) -> tuple[list[dict[str, Any]], bool]:
+            return await store.transcript(conversation_id, limit=PAGE, before_id=before_id)
+
+        return load
+
+    async def open_conversation(self, conversation_id: int | None) -> None:
+        service = self.app.service  # type: ignore[attr-defined]
+        conversation = await service.store.conversation(conversation_id) if conversation_id else None
+        if conversation is None:
+            conversation_id = None
+        self.conversation_id = conversation_id
+        self.title_text = conversation["title"] if conversation else "New chat"
+        self.pinned = conversation.get("model_override") if conversation else None
+        self.last_task = conversation.get("last_task") if conversation else None
+        self.next_model = None
+        self.query_one(AppBar).context = self.title_text
+        await self.transcript.show(self._loader(conversation_id) if conversation_id else None)
+        self._render_route()
+        self._schedule_preview()
+
+    @guarded
+    async def reload(self, *, config_only: bool = False) -> None:
+        """Another process (or a profile change) touched the database."""
+        self.stale = False
+        self._schedule_preview()
+        if config_only or self.streaming or self.conversation_id is None:
+            return
+        service = self.app.service  # type: ignore[attr-defined]
+        conversation = await service.store.conversation(self.conversation_id)
+        if conversation is None:  # deleted elsewhere
+            await self.open_conversation(None)
+            return
+        self.pinned = conversation.get("model_override")
+        self.title_text = conversation["title"]
+        self.query_one(AppBar).context = self.title_text
+        rows, _ = await service.store.transcript(self.conversation_id, limit=1)
+        shown = [w.message_id for w in self.transcript.messages if getattr(w, "message_id", None)]
+        if rows and (not shown or rows[-1]["id"] > max(shown)):
+            await self.transcript.show(self._loader(self.conversation_id))
+        self._render_route()
+
+    def on_screen_resume(self) -> None:
+        if self.stale:
+            self.run_worker(self.reload(), exit_on_error=False)
+        self.query_one(PromptInput).focus()
+
+    # routing preview ----------------------------------------------------------------------------
+
+    @on(PromptInput.Changed)
+    def _on_prompt_changed(self, event: PromptInput.Changed) -> None:
+        self._preview_text = event.text_area.text
+        self._schedule_preview()
+
+    def _schedule_preview(self) -> None:
+        if self._preview_timer is not None:
+            self._preview_timer.stop()
+        self._preview_timer = self.set_timer(PREVIEW_DEBOUNCE_S, self._run_preview)
+
+    def _run_preview(self) -> None:
+        self.run_worker(self._preview(self._preview_text), group="preview", exclusive=True, exit_on_error=False)
+
+    @guarded
+    async def _preview(self, text: str) -> None:
+        service = self.app.service  # type: ignore[attr-defined]
+        if service is None:
+            return
+        if not text.strip():
+            self._render_route()
+            return
+        from ...core.types import TaskType
+
+        previous = TaskType(self.last_task) if self.last_task in TaskType._value2member_map_ else None
+        classification, decision = await service.test_route(text, previous=previous)
+        self._render_route(task=classification.task.value, decision=decision)
+
+    def _render_route(self, task: str | None = None, decision: Any = None) -> None:
+        """The line above the prompt: the task and model that would answer, or the model chosen."""
+        line = Text()
+        chosen = self.next_model or self.pinned
+        if task:
+            line.append("route ", style="dim")
+            line.append(task, style="bold")
+            line.append(" → ", style="dim")
+            if chosen:
+                line.append(chosen, style="bold")
+                line.append(" (next message)" if self.next_model else " (pinned)", style="dim")
+            elif decision is not None and decision.primary is not None:
+                line.append(decision.primary.label, style="bold")
+                more = len(decision.candidates) - 1
+                if more:
+                    line.append(f"  +{more} fallback{'s' if more > 1 else ''}", style="dim")
+            else:
+                line.append("no available model", style="bold " + fmt.colour("red"))
+        else:
+            line.append("route ", style="dim")
+            if chosen:
+                line.append(chosen, style="bold")
+                line.append(" for the next message" if self.next_model else " pinned for this conversation",
+                            style="dim")
+            else:
+                line.append("type a message to see which model the router picks", style="dim")
+        self.query_one("#route", Static).update(line)
+
+    # sending ------------------------------------------------------------------------------------
+
+    @on(PromptInput.Submitted)
+    def _on_submit(self, event: PromptInput.Submitted) -> None:
+        text = event.text.strip()
+        if not text:
+            return
+        if self.streaming:
+            self.notify("A reply is still streaming: esc cancels it.", severity="warning", timeout=3)
+            return
+        if self.app.service is None:  # type: ignore[attr-defined]
+            self.notify("The database is not open yet.", severity="warning", timeout=3)
+            return
+        event.prompt.clear()
+        self._reply_worker = self._send(text)
+        self.refresh_bindings()
+
+    @work(group="reply", exclusive=True, exit_on_error=False)
+    async def _send(self, text: str) -> None:
+        from ...core.types import MesoclawError, MesoclawFailure
+        from ...engine import Delta, FellBack, Finished, Routed, Trying, Turn
+
+        app: Any = self.app
+        transcript = self.transcript
+        if transcript.pruned_bottom:  # the user paged far up: back to the end first
+            await transcript.show(self._loader(self.conversation_id) if self.conversation_id else None)
+        hint = self.query("#no-provider")
+        if hint and app.service.settings.configured():
+            await hint.remove()
+        user = UserMessage(text)
+        view = AssistantMessage(label="routing…")
+        await transcript.append(user, view)
+        transcript.anchor()
+        model, self.next_model = self.next_model, None
+        self._render_route()
+        state: dict[str, Any] = {"task": None, "target": None}
+        try:
+            turn = Turn(text, source="chat", conversation_id=self.conversation_id, model=model)
+            async for event in app.engine.stream(turn):
+                if type(event) is Delta:
+                    if not view.streaming:
+                        view.set_label(f"{state['task']} · {state['target']} · streaming…  esc cancels")
+                    await view.write(event.text)
+                elif type(event) is Trying:
+                    state["target"] = event.target.label
+                    view.set_label(f"{state['task']} · trying {event.target.label}…")
+                elif type(event) is FellBack:
+                    view.set_label(f"{state['task']} · {fmt.attempt_line(event.attempt)}; trying the next model…")
+                elif type(event) is Routed:
+                    state["task"] = event.task.value
+                    await self._routed(event, user)
+                elif type(event) is Finished:
+                    await view.end_stream()
+                    self._finished(view, event.reply)
+        except asyncio.CancelledError:
+            await view.end_stream()
+            label = f"{state['target'] or 'no model'} · {state['task']} · CANCELLED: the partial reply is kept"
+            view.finish(status="cancelled", label=label)
+            raise
+        except (MesoclawError, MesoclawFailure) as exc:
+            view.finish(status="failed", label="", error=str(exc))
+        except Exception as exc:  # a bug: say so in the reply and the log, keep the app running
+            view.finish(status="failed", label="", error=f"{type(exc).__name__}: {exc}")
+            app.report(exc)
+        finally:
+            await view.end_stream()
+            self.call_later(self.refresh_bindings)
+
+    async def _routed(self, event: Any, user: UserMessage) -> None:
+        self.last_task = event.task.value
+        if self.conversation_id is None and event.conversation_id is not None:
+            self.conversation_id = event.conversation_id
+            conversation = await self.app.service.store.conversation(event.conversation_id)  # type: ignore[attr-defined]
+            self.title_text = conversation["title"] if conversation else self.title_text
+            self.query_one(AppBar).context = self.title_text
+        if self.conversation_id is not None:
+            rows = await self.app.service.store.messages(self.conversation_id, limit=1)  # type: ignore[attr-defined]
+            if rows and rows[-1]["role"] == "user":
+                user.message_id = rows[-1]["id"]
+
+    def _finished(self, view: AssistantMessage, reply: Any) -> None:
+        label = fmt.reply_label(provider=reply.provider, model=reply.model,
+                                task=reply.task.value if reply.task else None, status=reply.status,
+                                attempts=reply.attempts, input_tokens=reply.input_tokens,
+                                output_tokens=reply.output_tokens, cost_usd=reply.cost_usd,
+                                estimated=reply.estimated)
+        error = None
+        if reply.status == "failed":
+            from ...engine import NoProviderConfigured
+
+            if reply.error == str(NoProviderConfigured()):
+                error = f"No reply: {reply.error}"
+            else:
+                error = fmt.failure_text(reply.error, reply.attempts)
+            label = fmt.reply_label(provider=None, model=None, task=reply.task.value if reply.task else None,
+                                    status="failed")
+        elif reply.status == "incomplete":
+            error = reply.error
+        view.message_id = reply.message_id
+        view.finish(status=reply.status, label=label, error=error)
+
+    def action_cancel_reply(self) -> None:
+        if self.streaming and self._reply_worker is not None:
+            self._reply_worker.cancel()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel_reply":
+            return self.streaming
+        if action == "conversations":
+            return not self.streaming  # frees the footer for esc while a reply streams
+        return True
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker is self._reply_worker:
+            self.refresh_bindings()
+
+    # model picker -------------------------------------------------------------------------------
+
+    @work(group="dialog", exclusive=True, exit_on_error=False)
+    @guarded
+    async def action_pick_model(self) -> None:
+        from .dialogs import ModelPicker, model_choices
+
+        app: Any = self.app
+        service = await app.ready()
+        if service is None:
+            return
+        choices = model_choices(await service.get_available_models_for_routing())
+        picked = await app.push_screen_wait(ModelPicker(
+            choices, title="Choose the model that answers (the router is bypassed)",
+            scope="conversation" if self.pinned and not self.next_model else "next",
+            auto_label="Auto: let the router choose", current=self.next_model or self.pinned))
+        if picked is None:
+            return
+        await self.apply_model_choice(picked.model, picked.scope)
+
+    @guarded
+    async def apply_model_choice(self, model: str | None, scope: str) -> None:
+        service = self.app.service  # type: ignore[attr-defined]
+        if scope == "conversation":
+            if self.conversation_id is None:
+                self.conversation_id = await service.store.create_conversation("New chat")
+            await service.store.update_conversation(self.conversation_id, model_override=model)
+            self.pinned = model
+            self.next_model = None
+            self.notify(f"{model} answers every message of this conversation." if model
+                        else "The router chooses again for this conversation.", timeout=3)
+        else:
+            self.next_model = model
+            if model:
+                self.notify(f"{model} answers the next message.", timeout=3)
+        self._render_route()
+        self._schedule_preview()
+
+    # conversations ------------------------------------------------------------------------------
+
+    @guarded
+    async def action_new_chat(self) -> None:
+        if self.streaming:
+            self.notify("A reply is still streaming: esc cancels it.", severity="warning", timeout=3)
+            return
+        if await self.app.ready() is None:  # type: ignore[attr-defined]
+            return
+        await self.open_conversation(None)
+        await self._hint_if_unconfigured()
+        self.query_one(PromptInput).focus()
+
+    @work(group="dialog", exclusive=True, exit_on_error=False)
+    @guarded
+    async def action_conversations(self) -> None:
+        from .dialogs import Confirm, ConversationPicker, TextPrompt
+
+        app: Any = self.app
+        service = await app.ready()
+        if service is None:
+            return
+        if self.streaming:
+            self.notify("A reply is still streaming: esc cancels it.", severity="warning", timeout=3)
+            return
+        conversations = await service.store.list_conversations()
+        choice = await app.push_screen_wait(ConversationPicker(conversations, self.conversation_id))
+        if choice is None:
+            return
+        action, conversation_id = choice
+        if action == "new":
+            await self.action_new_chat()
+        elif action == "open":
+            await self.open_conversation(conversation_id)
+        elif action == "rename":
+            current = next((c["title"] for c in conversations if c["id"] == conversation_id), "")
+
+            async def rename(title: str) -> None:
+                from ...core.types import MesoclawError
+
+                if not title.strip():
+                    raise MesoclawError("a title cannot be empty")
+                await service.store.update_conversation(conversation_id, title=title.strip())
+
+            title = await app.push_screen_wait(TextPrompt("Rename conversation", current, submit=rename))
+            if title is not None and conversation_id == self.conversation_id:
+                self.title_text = title.strip()
+                self.query_one(AppBar).context = self.title_text
+        elif action == "delete":
+            title = next((c["title"] for c in conversations if c["id"] == conversation_id), "")
+            if await app.push_screen_wait(Confirm(f"Delete “{fmt.clip(title, 50)}” and its messages?")):
+                await service.store.delete_conversation(conversation_id)
+                if conversation_id == self.conversation_id:
+                    await self.open_conversation(None)
+                self.notify("Conversation deleted.", timeout=2)
+
+    # copy, scroll -------------------------------------------------------------------------------
+
+    def action_copy_reply(self) -> None:
+        replies = [w for w in self.transcript.messages if isinstance(w, AssistantMessage | StoredReply) and w.text]
+        if not replies:
+            self.notify("There is no reply to copy yet.", severity="warning", timeout=2)
+            return
+        self.app.copy_to_clipboard(replies[-1].text)
+        self.notify("Copied the last reply to the clipboard (OSC 52).", timeout=2)
+
+    def action_scroll_transcript(self, direction: int) -> None:
+        transcript = self.transcript
+        if direction < 0:
+            transcript.scroll_page_up(animate=False)
+            if transcript.scroll_y <= 0:
+                transcript.request_older()
+        else:
+            transcript.scroll_page_down(animate=False)
+
+    # command palette ----------------------------------------------------------------------------
+
+    def commands(self) -> Iterable[SystemCommand]:
+        app: Any = self.app
+        yield SystemCommand("Choose the model", "For the next message or the whole conversation (ctrl+k)",
+                            self.action_pick_model)
+        yield SystemCommand("New conversation", "Start a new chat (ctrl+n)", self.action_new_chat)
+        yield SystemCommand("Conversations", "Switch, rename or delete conversations (ctrl+l)",
+                            self.action_conversations)
+        yield SystemCommand("Copy the last reply", "To the clipboard, over SSH too (ctrl+g)",
+                            self.action_copy_reply)
+        if self.streaming:
+            yield SystemCommand("Cancel the reply", "Stop streaming and keep the partial text (esc)",
+                                self.action_cancel_reply)
+        yield SystemCommand("Let the router choose", "Clear the model chosen for the next message and the "
+                            "conversation", lambda: app.run_worker(self._clear_models()))
+
+    @guarded
+    async def _clear_models(self) -> None:
+        if self.pinned:
+            await self.apply_model_choice(None, "conversation")
+        await self.apply_model_choice(None, "next")

@@ -1,0 +1,331 @@
+"""Keyboard dialogs: pick a model (type to filter), pick a conversation, enter a line, confirm.
+
+Each is a ModalScreen: escape closes it, enter accepts, and errors a service raises are shown
+inside the dialog instead of closing it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from .. import format as fmt
+
+AUTO = "__auto__"
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """One entry of the model picker: a canonical name and the providers that serve it."""
+
+    name: str
+    tier: str
+    providers: tuple[tuple[str, bool], ...]  # (provider, available)
+
+    @property
+    def available(self) -> bool:
+        return any(ok for _, ok in self.providers)
+
+    @property
+    def haystack(self) -> str:
+        return " ".join([self.name, self.tier, *(p for p, _ in self.providers)]).lower()
+
+    def prompt(self) -> Text:
+        glyph, style = fmt.mark(self.available)
+        mark = (f"{glyph} ", style)
+        return Text.assemble(
+            mark, (f"{self.name:<24}", "bold" if self.available else ""), " ",
+            (f"{self.tier:<7}", fmt.tier_style(self.tier)), " ",
+            (", ".join(p + ("" if ok else "✗") for p, ok in self.providers), "dim"),
+        )
+
+
+def model_choices(rows: Sequence[Any]) -> list[ModelChoice]:
+    """Group the service's model rows by canonical name; available ones first."""
+    grouped: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        model = row.model
+        if model.retired:
+            continue
+        entry = grouped.setdefault(model.canonical, {"tier": model.cost_tier.value, "providers": {}})
+        entry["providers"][model.provider] = entry["providers"].get(model.provider, False) or row.available
+    choices = [ModelChoice(name, e["tier"], tuple(e["providers"].items())) for name, e in grouped.items()]
+    order = {"low": 0, "medium": 1, "high": 2}
+    return sorted(choices, key=lambda c: (not c.available, order.get(c.tier, 3), c.name))
+
+
+@dataclass(frozen=True)
+class Picked:
+    model: str | None  # None: let the router choose
+    scope: str  # "next" (the next message) or "conversation"
+
+
+class Dialog(ModalScreen[Any]):
+    DEFAULT_CSS = """
+    Dialog { align: center middle; }
+    Dialog > #dialog {
+        width: 76;
+        max-width: 100%;
+        height: auto;
+        max-height: 100%;
+        border: round $accent;
+        background: $surface;
+        padding: 0 1;
+    }
+    Dialog .title { text-style: bold; color: $text-accent; }
+    Dialog .hint { color: $text-muted; }
+    Dialog .error { color: $text-error; height: auto; }
+    Dialog OptionList, Dialog OptionList:focus { height: auto; max-height: 16; border: none; padding: 0;
+                                                background: $surface; }
+    Dialog #filter, Dialog #value { margin: 0 0 1 0; background: $boost; }
+    """
+    BINDINGS = [Binding("escape", "dismiss_none", "Close")]
+
+    def action_dismiss_none(self) -> None:
+        self.dismiss(None)
+
+    def show_error(self, message: str) -> None:
+        box = self.query_one("#error", Static)
+        box.update(Text(message))
+        box.display = bool(message)
+
+
+class ModelPicker(Dialog):
+    """Type to filter, ↑/↓ to move, enter to pick; with a scope, ctrl+k switches it."""
+
+    BINDINGS = [
+        Binding("down", "move(1)", show=False, priority=True),
+        Binding("up", "move(-1)", show=False, priority=True),
+        Binding("pagedown", "move(10)", show=False, priority=True),
+        Binding("pageup", "move(-10)", show=False, priority=True),
+        Binding("ctrl+k", "toggle_scope", "Scope", priority=True),
+    ]
+
+    def __init__(self, choices: Sequence[ModelChoice], *, title: str, scope: str | None = None,
+                 auto_label: str | None = None, current: str | None = None) -> None:
+        super().__init__()
+        self.choices = list(choices)
+        self.title_text = title
+        self.scope = scope
+        self.auto_label = auto_label
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(self.title_text, classes="title", markup=False)
+            yield Static(id="scope")
+            yield Input(placeholder="type to filter models…", id="filter", compact=True)
+            yield OptionList(id="options")
+            yield Static(id="error", classes="error")
+            hint = "enter pick · esc cancel" + (" · ctrl+k next message / whole conversation" if self.scope else "")
+            yield Static(hint, classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#error").display = False
+        self._render_scope()
+        self._filter("")
+        self.query_one(Input).focus()
+
+    def _render_scope(self) -> None:
+        box = self.query_one("#scope", Static)
+        box.display = self.scope is not None
+        if self.scope:
+            next_msg, whole = ("◉", "○") if self.scope == "next" else ("○", "◉")
+            box.update(Text.assemble("Applies to: ", (f"{next_msg} next message", "bold" if self.scope == "next"
+                                                      else "dim"),
+                                     "   ", (f"{whole} whole conversation",
+                                             "bold" if self.scope == "conversation" else "dim")))
+
+    @on(Input.Changed, "#filter")
+    def _on_filter(self, event: Input.Changed) -> None:
+        self._filter(event.value)
+
+    def _filter(self, query: str) -> None:
+        words = query.lower().split()
+        options: list[Option] = []
+        if self.auto_label and not words:
+            options.append(Option(Text(self.auto_label, style="italic"), id=AUTO))
+        for choice in self.choices:
+            if all(w in choice.haystack for w in words):
+                options.append(Option(choice.prompt(), id=choice.name))
+        option_list = self.query_one(OptionList)
+        option_list.set_options(options)
+        if options:
+            index = 0
+            if self.current and not words:
+                index = next((i for i, o in enumerate(options) if o.id == self.current), 0)
+            option_list.highlighted = index
+
+    def action_move(self, delta: int) -> None:
+        option_list = self.query_one(OptionList)
+        if option_list.option_count:
+            current = option_list.highlighted or 0
+            option_list.highlighted = max(0, min(option_list.option_count - 1, current + delta))
+
+    def action_toggle_scope(self) -> None:
+        if self.scope is not None:
+            self.scope = "conversation" if self.scope == "next" else "next"
+            self._render_scope()
+
+    @on(Input.Submitted, "#filter")
+    def _on_submit(self) -> None:
+        option_list = self.query_one(OptionList)
+        if option_list.highlighted is None:
+            self.show_error("nothing matches; change the filter or press esc")
+            return
+        self._pick(option_list.get_option_at_index(option_list.highlighted).id)
+
+    @on(OptionList.OptionSelected)
+    def _on_selected(self, event: OptionList.OptionSelected) -> None:
+        self._pick(event.option.id)
+
+    def _pick(self, option_id: str | None) -> None:
+        self.dismiss(Picked(None if option_id == AUTO else option_id, self.scope or "next"))
+
+
+class ConversationPicker(Dialog):
+    """Enter opens; n new, r rename, d delete: returns (action, conversation id)."""
+
+    BINDINGS = [
+        Binding("n", "choose('new')", "New"),
+        Binding("r", "choose('rename')", "Rename"),
+        Binding("d,delete", "choose('delete')", "Delete"),
+    ]
+
+    def __init__(self, conversations: Sequence[dict[str, Any]], current: int | None) -> None:
+        super().__init__()
+        self.conversations = list(conversations)
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static("Conversations", classes="title")
+            options = [
+                Option(Text.assemble(("● " if c["id"] == self.current else "  ", "bold"),
+                                     fmt.clip(c["title"] or "New chat", 52),
+                                     (f"  {c.get('message_count', 0)} msgs", "dim")), id=str(c["id"]))
+                for c in self.conversations
+            ]
+            yield OptionList(*options, id="options")
+            if not options:
+                yield Static("No conversations yet: type a message in the chat to start one.")
+            yield Static(id="error", classes="error")
+            yield Static("enter open · n new · r rename · d delete · esc close", classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#error").display = False
+        option_list = self.query_one(OptionList)
+        ids = [c["id"] for c in self.conversations]
+        if self.current in ids:
+            option_list.highlighted = ids.index(self.current)
+        option_list.focus()
+
+    def _highlighted(self) -> int | None:
+        option_list = self.query_one(OptionList)
+        if option_list.highlighted is None:
+            return None
+        return int(option_list.get_option_at_index(option_list.highlighted).id or 0)
+
+    def action_choose(self, action: str) -> None:
+        if action == "new":
+            self.dismiss(("new", None))
+            return
+        conversation_id = self._highlighted()
+        if conversation_id is not None:
+            self.dismiss((action, conversation_id))
+
+    @on(OptionList.OptionSelected)
+    def _on_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(("open", int(event.option.id or 0)))
+
+
+class TextPrompt(Dialog):
+    """One line of text; `submit` (if given) validates it and its error is shown inline."""
+
+    def __init__(self, title: str, value: str = "", *, placeholder: str = "", hint: str = "enter save · esc cancel",
+                 submit: Callable[[str], Awaitable[Any]] | None = None) -> None:
+        super().__init__()
+        self.title_text = title
+        self.value = value
+        self.placeholder = placeholder
+        self.hint = hint
+        self.submit = submit
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(self.title_text, classes="title", markup=False)
+            yield Input(self.value, placeholder=self.placeholder, id="value", compact=True)
+            yield Static(id="error", classes="error")
+            yield Static(self.hint, classes="hint", markup=False)
+
+    def on_mount(self) -> None:
+        self.query_one("#error").display = False
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted)
+    async def _on_submit(self, event: Input.Submitted) -> None:
+        from ...core.types import MesoclawError, MesoclawFailure
+
+        value = event.value
+        if self.submit is not None:
+            try:
+                await self.submit(value)
+            except (MesoclawError, MesoclawFailure) as exc:
+                self.show_error(str(exc))
+                return
+        self.dismiss(value)
+
+
+class Confirm(Dialog):
+    BINDINGS = [Binding("y", "answer(True)", "Yes"), Binding("n", "answer(False)", "No")]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(self.question, classes="title", markup=False)
+            yield Static("y yes · n / esc no", classes="hint")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
+class TaskPicker(Dialog):
+    """Which task a model becomes the override of."""
+
+    def __init__(self, model: str, overrides: dict[Any, str]) -> None:
+        super().__init__()
+        self.model = model
+        self.overrides = {str(k): v for k, v in overrides.items()}
+
+    def compose(self) -> ComposeResult:
+        from ...core.types import TaskType
+
+        with Vertical(id="dialog"):
+            yield Static(f"Try {self.model} first for which task?", classes="title", markup=False)
+            yield OptionList(*[
+                Option(Text.assemble((f"{t.value:<10}", "bold"),
+                                     (f"now: {self.overrides[t.value]}" if t.value in self.overrides
+                                      else "no override", "dim")), id=t.value)
+                for t in TaskType
+            ])
+            yield Static("enter choose · esc cancel", classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+
+    @on(OptionList.OptionSelected)
+    def _on_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)

@@ -1,0 +1,126 @@
+"""The scrolling transcript of one conversation, mounted lazily.
+
+Only the latest PAGE messages are mounted when a conversation opens; scrolling to the top
+mounts the PAGE before them, and the widgets far from the end are pruned, so a conversation of
+thousands of messages opens as fast as a short one and never holds them all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from textual.containers import VerticalScroll
+from textual.widget import Widget
+
+from .messages import AssistantMessage, Notice, StoredReply, UserMessage
+
+PAGE = 30
+MAX_MOUNTED = 120  # beyond this, the widgets furthest from what is visible are removed
+
+Loader = Callable[[int | None], Awaitable[tuple[list[dict[str, Any]], bool]]]
+
+
+def message_widget(row: dict[str, Any]) -> Widget:
+    if row["role"] == "assistant":
+        return StoredReply(row)
+    if row["role"] == "user":
+        return UserMessage(row["content"], message_id=row["id"])
+    return Notice(row["content"])
+
+
+class Transcript(VerticalScroll, can_focus=True):
+    DEFAULT_CSS = """
+    Transcript {
+        height: 1fr;
+        padding: 0 1 1 1;
+        scrollbar-size-vertical: 1;
+    }
+    Transcript:focus { background-tint: $foreground 3%; }
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._loader: Loader | None = None
+        self.has_older = False
+        self.pruned_bottom = False
+        self._loading_older = False
+
+    @property
+    def messages(self) -> list[Widget]:
+        return [w for w in self.children if isinstance(w, UserMessage | AssistantMessage | StoredReply | Notice)]
+
+    async def show(self, loader: Loader | None) -> None:
+        """Replace the content by the latest page of a conversation (None: an empty new chat)."""
+        self._loader = loader
+        self.pruned_bottom = False
+        rows, self.has_older = await loader(None) if loader else ([], False)
+        with self.app.batch_update():
+            await self.remove_children()
+            if rows:
+                await self.mount_all([message_widget(r) for r in rows])
+        self.anchor()
+        # a page of short messages may not fill a tall terminal: then there is nothing to scroll up to
+        self.call_after_refresh(self._fill_if_short)
+
+    def _fill_if_short(self) -> None:
+        if self.has_older and self.max_scroll_y == 0:
+            self.request_older()
+
+    def request_older(self) -> None:
+        if self.has_older and not self._loading_older:
+            self._loading_older = True  # set now, so a second trigger before the worker starts is ignored
+            self.run_worker(self.load_older(), group="older")
+
+    async def append(self, *widgets: Widget) -> None:
+        await self.mount_all(widgets)
+        await self._prune_top()
+
+    async def load_older(self) -> bool:
+        """Mount the page before the oldest mounted message; False when there is none."""
+        first = next((w for w in self.messages if getattr(w, "message_id", None) is not None), None)
+        if not (self._loader and self.has_older) or first is None:
+            self._loading_older = False
+            return False
+        self._loading_older = True
+        try:
+            rows, self.has_older = await self._loader(first.message_id)  # type: ignore[attr-defined]
+            if not rows:
+                return False
+            before_height = self.virtual_size.height
+            widgets = [message_widget(r) for r in rows]
+            await self.mount_all(widgets, before=0)
+            await self._prune_bottom()
+            # Keep what the user was looking at in place: move down by what was added above it.
+            self.call_after_refresh(self._keep_position, before_height)
+            return True
+        finally:
+            self._loading_older = False
+
+    def _keep_position(self, before_height: int) -> None:
+        added = self.virtual_size.height - before_height
+        if added > 0:
+            self.scroll_to(y=self.scroll_y + added, animate=False, immediate=True)
+
+    async def _prune_top(self) -> None:
+        extra = self.messages[:-MAX_MOUNTED] if len(self.messages) > MAX_MOUNTED else []
+        if extra:
+            self.has_older = True
+            await self.remove_children(extra)
+
+    async def _prune_bottom(self) -> None:
+        """After paging up, drop the newest widgets beyond the limit (they reload by reopening)."""
+        extra = self.messages[MAX_MOUNTED:]
+        if extra:
+            await self.remove_children(extra)
+            self.pruned_bottom = True
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if new_value <= 0 < old_value:
+            self.request_older()
+
+    def action_scroll_home(self) -> None:
+        if self.scroll_y <= 0:
+            self.request_older()
+        super().action_scroll_home()

@@ -1,0 +1,83 @@
+"""Take the SVG screenshots in screenshots/ from the real app.
+
+The app runs headless (Textual's run_test) against a throwaway MESOCLAW_HOME holding one stored
+conversation, with OpenAI pointed at the local fake provider server, so the last reply really
+streams through the engine. Run from the repository root:
+
+    python3 scripts/screenshots.py [OUT_DIR]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+LIVE_REPLY = """A prompt that names a language is a **code** task, so the balanced profile tries
+`claude-sonnet-4.5` first; without an Anthropic key the router falls through to `gpt-4o`.
+
+| key    | does                      |
+|--------|---------------------------|
+| ctrl+r | eco → balanced → premium  |
+| ctrl+k | pick the model yourself   |
+"""
+
+SHOTS = [
+    # name, size, keys pressed after start
+    ("chat", (80, 24), ()),
+    ("router", (80, 24), ("ctrl+o",)),
+    ("models", (80, 24), ("ctrl+f",)),
+    ("model-picker", (80, 24), ("ctrl+k", "g", "p", "t")),
+    ("chat-200x60", (200, 60), ()),
+]
+
+
+async def shoot(out: Path) -> list[Path]:
+    from mesoclaw_tui.service import RouterService
+    from mesoclaw_tui.tui.app import MesoclawApp
+    from tests.fakes.provider_server import FakeProviderServer, Stream
+    from tests.tui_helpers import seed_demo, settle, wait_for
+
+    written = []
+    with tempfile.TemporaryDirectory() as home, FakeProviderServer() as server:
+        os.environ["MESOCLAW_HOME"] = home
+        for name in [n for n in os.environ if n.endswith(("_API_KEY", "_BASE_URL")) or n == "OLLAMA_HOST"]:
+            del os.environ[name]
+        os.environ.update(server.env("openai", api_key="sk-screenshots"))
+        server.default("*/chat/completions", Stream("openai", LIVE_REPLY, usage=(41, 87)))
+        async with await RouterService.open(None) as service:
+            await seed_demo(service)
+        first = True
+        for name, size, keys in SHOTS:
+            app = MesoclawApp()
+            async with app.run_test(size=size) as pilot:
+                await settle(app, pilot)
+                if first:  # stream one reply through the real engine; later runs show it stored
+                    await pilot.press(*"which model answers a python question?", "enter")
+                    await wait_for(pilot, lambda app=app: app.screen._reply_worker is not None)
+                    await wait_for(pilot, lambda app=app: not app.screen.streaming, timeout=10)
+                    first = False
+                for key in keys:
+                    await pilot.press(key)
+                    await settle(app, pilot)
+                await pilot.pause(0.2)
+                path = out / f"{name}.svg"
+                app.save_screenshot(str(path))
+                written.append(path)
+    return written
+
+
+def main() -> None:
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else REPO / "screenshots"
+    out.mkdir(parents=True, exist_ok=True)
+    for path in asyncio.run(shoot(out)):
+        print(path.relative_to(REPO) if path.is_relative_to(REPO) else path)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""Snapshots of every screen at 80x24 (and the chat at 200x60), with fixed data: the SVGs under
+tests/__snapshots__/ are what a user sees. Regenerate with `pytest --snapshot-update` after a
+deliberate change, and look at them."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from mesoclaw_tui.service import RouterService
+from mesoclaw_tui.tui.app import MesoclawApp
+from tests.tui_helpers import seed_demo, settle
+
+
+@pytest.fixture
+def demo(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An OpenAI key (so some models are available; nothing is sent) and one stored conversation."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-snapshot")
+
+    async def seed() -> None:
+        async with await RouterService.open(None) as service:
+            await seed_demo(service)
+
+    asyncio.run(seed())
+
+
+def settled(*keys: str):
+    async def run_before(pilot) -> None:
+        await settle(pilot.app, pilot)
+        for key in keys:
+            await pilot.press(key)
+            await settle(pilot.app, pilot)
+
+    return run_before
+
+
+def test_chat_without_a_provider(snap_compare) -> None:
+    assert snap_compare(MesoclawApp(), terminal_size=(80, 24), run_before=settled())
+
+
+def test_chat_with_a_conversation(snap_compare, demo) -> None:
+    assert snap_compare(MesoclawApp(), terminal_size=(80, 24), run_before=settled())
+
+
+def test_chat_with_a_conversation_200x60(snap_compare, demo) -> None:
+    assert snap_compare(MesoclawApp(), terminal_size=(200, 60), run_before=settled())
+
+
+def test_router_settings(snap_compare, demo) -> None:
+    assert snap_compare(MesoclawApp(), terminal_size=(80, 24), run_before=settled("ctrl+o"))
+
+
+def test_model_browser(snap_compare, demo) -> None:
+    assert snap_compare(MesoclawApp(), terminal_size=(80, 24), run_before=settled("ctrl+f"))
+
+
+def test_model_picker(snap_compare, demo) -> None:
+    assert snap_compare(MesoclawApp(), terminal_size=(80, 24), run_before=settled("ctrl+k", "g", "p", "t"))
+
+
+def test_conversation_list(snap_compare, demo) -> None:
+    assert snap_compare(MesoclawApp(), terminal_size=(80, 24), run_before=settled("ctrl+l"))
+
+
+def test_add_model_form(snap_compare, demo) -> None:
+    assert snap_compare(MesoclawApp(), terminal_size=(80, 24), run_before=settled("ctrl+f", "ctrl+n"))
+
+
+def test_light_theme(snap_compare, demo) -> None:
+    assert snap_compare(MesoclawApp(), terminal_size=(80, 24), run_before=settled("f9"))

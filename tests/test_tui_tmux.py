@@ -1,0 +1,60 @@
+"""Smoke test in a real terminal: tmux runs `mesoclaw`, we press ctrl+r and quit, and the headless
+CLI sees the new profile (balanced -> premium)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PROVIDER_ENV, run_mesoclaw
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+
+def tmux(*args: str, socket: str) -> str:
+    return subprocess.run(["tmux", "-L", socket, *args], capture_output=True, text=True, check=True).stdout
+
+
+def wait_for_pane(socket: str, text: str, timeout: float = 20.0) -> str:
+    deadline = time.monotonic() + timeout
+    pane = ""
+    while time.monotonic() < deadline:
+        pane = tmux("capture-pane", "-p", "-t", "smoke", socket=socket)
+        if text in pane:
+            return pane
+        time.sleep(0.1)
+    raise AssertionError(f"{text!r} never appeared on the pane:\n{pane}")
+
+
+def test_ctrl_r_in_a_real_terminal_saves_the_profile(isolated_env: Path, tmp_path: Path) -> None:
+    socket = f"mesoclaw-smoke-{os.getpid()}"  # a private tmux server: never touches the user's
+    env = {"MESOCLAW_HOME": str(isolated_env), "TERM": "xterm-256color"}
+    unset = " ".join(f"-u {name}" for name in PROVIDER_ENV)
+    command = f"env {unset} " + " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items()) + \
+        f" {shlex.quote(sys.executable)} -m mesoclaw_tui; sleep 5"
+    tmux("new-session", "-d", "-s", "smoke", "-x", "80", "-y", "24", command, socket=socket)
+    try:
+        pane = wait_for_pane(socket, "BALANCED")
+        assert "Chat" in pane and "^r Profile" in pane  # drawn, footer readable at 80x24
+        tmux("send-keys", "-t", "smoke", "C-r", socket=socket)
+        wait_for_pane(socket, "PREMIUM")
+        tmux("send-keys", "-t", "smoke", "C-q", socket=socket)
+        deadline = time.monotonic() + 10
+        while "BALANCED" in tmux("capture-pane", "-p", "-t", "smoke", socket=socket) or \
+                "PREMIUM" in tmux("capture-pane", "-p", "-t", "smoke", socket=socket):
+            assert time.monotonic() < deadline, "the app did not quit on ctrl+q"
+            time.sleep(0.1)
+        assert "Traceback" not in tmux("capture-pane", "-p", "-t", "smoke", socket=socket)
+    finally:
+        subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True)
+    result = run_mesoclaw("router", "profile", "--json", env={"MESOCLAW_HOME": str(isolated_env)})
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["profile"] == "premium"
