@@ -34,3 +34,9 @@ def test_ci_runs_the_readme_test_command():
     assert block, "the README marks its test command"
     command = block.group(1).strip()
     assert command in ci
+
+
+def test_code_is_ruff_clean():
+    r = subprocess.run([sys.executable, "-m", "ruff", "check", "mesoclaw_tui", "tests", "benchmarks", "scripts"],
+                       capture_output=True, text=True, cwd=REPO)
+    assert r.returncode == 0, r.stdout + r.stderr

@@ -10,7 +10,6 @@ import stat
 import pytest
 
 from mesoclaw_tui.core.provider_info import parse_ollama_host
-from mesoclaw_tui.core.types import MesoclawError
 from mesoclaw_tui.settings import load_settings, resolve_paths
 from mesoclaw_tui.store import SCHEMA_VERSION, Store, schema_text, split_statements
 
