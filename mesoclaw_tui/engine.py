@@ -252,8 +252,12 @@ class Engine:
                 decision = service.route(profile, task, config, replace(availability, cooling=frozenset()),
                                          tokens_needed, registry)
 
+        saved_prompt = None
         if turn.persist and conversation_id is not None:
-            await service.store.add_message(conversation_id, "user", turn.prompt, task=task.value)
+            # Written while the request goes out, not before it: the prompt is on disk within a
+            # millisecond or two, and the first token does not wait for the write. _record awaits it.
+            saved_prompt = asyncio.ensure_future(
+                service.store.add_message(conversation_id, "user", turn.prompt, task=task.value))
         yield Routed(task, profile, classification, decision, conversation_id)
 
         reply = Reply(task=task, profile=profile, conversation_id=conversation_id, classification=classification,
@@ -261,7 +265,7 @@ class Engine:
         if not decision.candidates and not service.settings.configured():
             reply.error = str(NoProviderConfigured())
             reply.status = "failed"
-            await self._record(turn, reply, None, started_at, registry)
+            await self._record(turn, reply, None, started_at, registry, saved_prompt=saved_prompt)
             yield Finished(reply)
             return
 
@@ -349,10 +353,10 @@ class Engine:
             reply.provider = reply.provider or (target.provider if target and chunks else None)
             reply.model = reply.model or (target.model if target and chunks else None)
             await asyncio.shield(self._record(turn, reply, _target_of(reply, decision), started_at, registry,
-                                              messages))
+                                              messages, saved_prompt))
             raise
         reply.text = "".join(chunks)
-        await self._record(turn, reply, _target_of(reply, decision), started_at, registry, messages)
+        await self._record(turn, reply, _target_of(reply, decision), started_at, registry, messages, saved_prompt)
         yield Finished(reply)
 
     # helpers ------------------------------------------------------------------------------------------
@@ -413,7 +417,10 @@ class Engine:
         return False
 
     async def _record(self, turn: Turn, reply: Reply, target: ModelTarget | None, started_at: float,
-                      registry: Registry, messages: tuple[Any, ...] = ()) -> None:
+                      registry: Registry, messages: tuple[Any, ...] = (),
+                      saved_prompt: asyncio.Future[int] | None = None) -> None:
+        if saved_prompt is not None:
+            await saved_prompt  # the prompt lands before its reply
         reply.total_ms = int((time.perf_counter() - started_at) * 1000)
         if reply.status != "failed" and (reply.input_tokens is None or reply.output_tokens is None):
             reply.estimated = True

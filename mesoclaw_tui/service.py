@@ -97,6 +97,7 @@ class RouterService:
         self.settings = settings
         self._registry: Registry | None = None
         self._availability: tuple[Any, Availability] | None = None
+        self._config: tuple[Any, RouterConfig] | None = None
         self.troubled: set[str] = set()
 
     @classmethod
@@ -169,6 +170,7 @@ class RouterService:
         """Forget cached state after another process changed the database."""
         self._registry = None
         self._availability = None
+        self._config = None
 
     def availability(self) -> Availability:
         """Configured providers only (no database read): what the headless router issue defines."""
@@ -227,7 +229,13 @@ class RouterService:
     # the seed's six commands ------------------------------------------------------------------------
 
     async def get_router_config(self) -> RouterConfig:
-        return _config_from_row(await self.store.read_router_config())
+        """The router settings; cached until any connection commits (read before every reply)."""
+        stamp = await self.store.change_stamp()
+        if self._config is not None and self._config[0] == stamp:
+            return self._config[1]
+        config = _config_from_row(await self.store.read_router_config())
+        self._config = (stamp, config)
+        return config
 
     async def set_router_profile(self, profile: str | RoutingProfile) -> RoutingProfile:
         chosen = parse_profile(str(profile))

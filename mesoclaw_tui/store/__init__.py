@@ -203,7 +203,7 @@ class Store(ProviderStateMixin, ConversationMixin, JobsMixin):
 
     async def data_version(self) -> int:
         """Changes when another connection commits: how the TUI notices a CLI change."""
-        return (await (await self.conn.execute("PRAGMA data_version")).fetchone())[0]
+        return (await self.conn.execute_fetchall("PRAGMA data_version"))[0][0]  # one thread hop, not two
 
     async def change_stamp(self) -> tuple[int, int]:
         """Changes whenever any connection, this one included, has committed."""
