@@ -345,7 +345,9 @@ class Engine:
             reply.error = reply.error or _all_failed_message(reply, decision)
         except _Done:
             pass
-        except (asyncio.CancelledError, KeyboardInterrupt):
+        except (asyncio.CancelledError, KeyboardInterrupt, GeneratorExit):
+            # Cancelled, interrupted, or the caller stopped reading (closed this generator): keep
+            # what arrived, marked cancelled.
             self.interrupted_reply = reply
             reply.status = "cancelled"
             reply.error = "cancelled by the user"
