@@ -379,7 +379,7 @@ class Engine:
             return turn.conversation_id, tuple(turn.history), previous, None
         conversation_id = turn.conversation_id
         if conversation_id is None and turn.continue_last:
-            conversation_id = await store.last_conversation_id()
+            conversation_id = await self._last_answered_conversation()
         if conversation_id is None:
             if not turn.persist:
                 return None, (), None, None
@@ -389,11 +389,21 @@ class Engine:
         if conversation is None:
             raise MesoclawError(f"no conversation {conversation_id}")
         rows = await store.messages(conversation_id, limit=HISTORY_LIMIT)
-        history = tuple(ChatMessage(r["role"], r["content"]) for r in rows
-                        if r["content"] and r["status"] in ("complete", "incomplete", "cancelled"))
+        history = tuple(ChatMessage(r["role"], r["content"]) for r in answered_turns(rows))
         last_task = conversation.get("last_task")
         previous = TaskType(last_task) if last_task in TaskType._value2member_map_ else None
         return conversation_id, history, previous, conversation.get("model_override")
+
+    async def _last_answered_conversation(self) -> int | None:
+        """`--continue`: the newest conversation with at least one reply. A run of failed asks
+        (each a conversation with no answer) does not hide the one the user means."""
+        store = self.service.store
+        conversations = await store.list_conversations(limit=20)
+        for conversation in conversations:
+            rows = await store.messages(conversation["id"], limit=HISTORY_LIMIT)
+            if any(True for _ in answered_turns(rows)):
+                return conversation["id"]
+        return conversations[0]["id"] if conversations else None
 
     async def _after_failure(self, exc: Any, target: ModelTarget, info: Any, skip_providers: set[str]) -> bool:
         """Record what a failure before the first token means; True when the turn must stop."""
@@ -454,6 +464,18 @@ class Engine:
 
 class _Done(Exception):
     """Leaves the candidate loop once the reply is settled."""
+
+
+def answered_turns(rows: list[dict[str, Any]]):
+    """The messages worth sending as context: each user message that got a reply (even a partial
+    one) and that reply. A prompt whose every candidate failed is left out, so asking again does
+    not send it twice."""
+    for user, reply in zip(rows, rows[1:], strict=False):
+        if user["role"] != "user" or reply["role"] != "assistant":
+            continue
+        if reply["content"] and reply["status"] in ("complete", "incomplete", "cancelled"):
+            yield user
+            yield reply
 
 
 def _target_of(reply: Reply, decision: RoutingDecision) -> ModelTarget | None:

@@ -244,3 +244,21 @@ async def test_attempts_are_bounded(service, provider_server, monkeypatch):
     await client.aclose()
     assert len(reply.attempts) == 2 and reply.status == "failed"
     assert json.dumps(reply.as_dict())  # serialisable for --json
+
+
+async def test_continue_skips_failed_turns_and_conversations(engine, service, provider_server):
+    first = await engine.run(code_turn("remember the number 42"))
+    provider_server.default("*", Respond(500, {"error": {"message": "down"}}))
+    failed = await engine.run(code_turn("tell me a joke"))
+    assert failed.status == "failed"
+    provider_server.reset()
+    await service.store.record_provider_success("anthropic")
+    await service.store.record_provider_success("openai")
+    service.invalidate()
+    third = await engine.run(code_turn("what number did I tell you?", continue_last=True))
+    assert third.conversation_id == first.conversation_id
+    users = [m["content"] for m in provider_server.last_request.json["messages"] if m["role"] == "user"]
+    assert users == ["remember the number 42", "what number did I tell you?"]
+    # the failed prompt is still stored, marked by its failed reply
+    failed_rows = await service.store.messages(failed.conversation_id)
+    assert [r["role"] for r in failed_rows] == ["user", "assistant"] and failed_rows[1]["status"] == "failed"
