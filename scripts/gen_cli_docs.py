@@ -29,21 +29,42 @@ def walk(command: click.Command, path: list[str]):
             yield from walk(command.get_command(ctx, name), [*path, name])
 
 
+def usage(command: click.Command, path: list[str]) -> str:
+    """The usage line, built from the parameters (click's own wording varies between versions)."""
+    pieces = [" ".join(path), "[OPTIONS]"]
+    for param in command.params:
+        if isinstance(param, click.Argument):
+            name = param.human_readable_name.upper()
+            name += "..." if param.nargs == -1 else ""
+            pieces.append(name if param.required else f"[{name}]")
+    if isinstance(command, click.Group):
+        pieces.append("COMMAND [ARGS]...")
+    return " ".join(pieces)
+
+
+def option_row(option: click.Option) -> str | None:
+    if option.hidden or option.name == "help":
+        return None
+    names = ", ".join([*option.opts, *option.secondary_opts]).replace(", --no-", " / --no-")
+    if not option.is_flag and not option.count:
+        names += f" {option.type.name.upper()}" if option.type.name != "text" else " TEXT"
+    help_text = (option.help or "").replace("|", "/")
+    if option.show_default and option.default is not None and not option.is_flag:
+        help_text += f" (default: {option.default})"
+    return f"| `{names}` | {help_text} |"
+
+
 def render() -> str:
     parts = []
     for path, command in walk(cli, ["mesoclaw"]):
         ctx = click.Context(command, info_name=" ".join(path))
-        usage = command.collect_usage_pieces(ctx)
         parts.append(f"### `{' '.join(path)}`\n")
-        parts.append(f"```\n{' '.join(path)} {' '.join(usage)}\n```\n")
+        parts.append(f"```\n{usage(command, path)}\n```\n")
         help_text = inspect.cleandoc(command.help or "")
         if help_text:
             parts.append(help_text.replace("\b\n", "") + "\n")
-        rows = []
-        for param in command.get_params(ctx):
-            record = param.get_help_record(ctx)
-            if record and record[0] not in ("--help", "-h, --help"):
-                rows.append(f"| `{record[0]}` | {record[1].replace('|', '/')} |")
+        rows = [row for param in command.params if isinstance(param, click.Option)
+                and (row := option_row(param))]
         if rows:
             parts.append("| option | meaning |\n|---|---|\n" + "\n".join(rows) + "\n")
         if isinstance(command, click.Group) and command.list_commands(ctx):

@@ -319,3 +319,14 @@ async def test_quitting_while_a_reply_streams_saves_it_as_cancelled(openai_serve
     no_unexpected_errors(app)
     rows = await stored_messages()
     assert rows[-1]["status"] == "cancelled" and rows[-1]["content"] == "alpha beta"
+
+
+async def test_messages_sent_in_the_app_carry_their_stored_ids(openai_server) -> None:
+    app = MesoclawApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await send(app, pilot, "first")
+        await send(app, pilot, "second")
+        shown = [w.message_id for w in app.screen.transcript.messages]
+    rows = await stored_messages()
+    assert shown == [r["id"] for r in rows]  # so paging up after pruning loads from the right place

@@ -101,6 +101,10 @@ class MesoclawApp(App[None]):
             self.service = await RouterService.open(self.db)
             self.profile = (await self.service.get_router_config()).profile.value
             self._data_version = await self.service.store.data_version()
+            # What exists now (modules, classes, the screen's frame) lives as long as the app: keep it
+            # out of every later garbage collection, whose pauses would otherwise land on keypresses.
+            # Done before any conversation is loaded, so no message widget is frozen with it.
+            gc.freeze()
         except (MesoclawError, MesoclawFailure) as exc:
             self.open_error = str(exc)
             self.notify(self.open_error, title="Cannot open mesoclaw's database", severity="error", timeout=30)
@@ -118,10 +122,6 @@ class MesoclawApp(App[None]):
         for name in ("mesoclaw_tui.engine", "mesoclaw_tui.providers", "mesoclaw_tui.core.classifier",
                      "textual.widgets._markdown", "httpx"):
             await asyncio.to_thread(importlib.import_module, name)
-        # What exists now (modules, classes, the first screen) lives as long as the app: keep it out
-        # of every later garbage collection, whose pauses would otherwise land on keypresses.
-        gc.collect()
-        gc.freeze()
 
     async def ready(self) -> RouterService | None:
         """The service once it is open (None when it could not be opened)."""

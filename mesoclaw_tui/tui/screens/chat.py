@@ -16,12 +16,12 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 from .. import format as fmt
 from ..errors import guarded
-from ..widgets.bars import AppBar
+from ..widgets.bars import AppBar, KeyBar
 from ..widgets.messages import AssistantMessage, Notice, StoredReply, UserMessage
 from ..widgets.prompt import PromptInput
 from ..widgets.transcript import PAGE, Transcript
@@ -58,7 +58,7 @@ class ChatScreen(Screen):
         yield Transcript(id="transcript")
         yield Static(id="route")
         yield PromptInput(id="prompt", placeholder="Message · enter send · ctrl+j newline · ctrl+k model")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self._render_route()
@@ -250,10 +250,11 @@ class ChatScreen(Screen):
                     view.set_label(f"{state['task']} · {fmt.attempt_line(event.attempt)}; trying the next model…")
                 elif type(event) is Routed:
                     state["task"] = event.task.value
-                    await self._routed(event, user)
+                    await self._routed(event)
                 elif type(event) is Finished:
                     await view.end_stream()
                     self._finished(view, event.reply)
+                    await self._note_user_message_id(user, event.reply.message_id)
         except asyncio.CancelledError:
             await view.end_stream()
             label = f"{state['target'] or 'no model'} · {state['task']} · CANCELLED: the partial reply is kept"
@@ -268,17 +269,21 @@ class ChatScreen(Screen):
             await view.end_stream()
             self.call_later(self.refresh_bindings)
 
-    async def _routed(self, event: Any, user: UserMessage) -> None:
+    async def _routed(self, event: Any) -> None:
         self.last_task = event.task.value
         if self.conversation_id is None and event.conversation_id is not None:
             self.conversation_id = event.conversation_id
             conversation = await self.app.service.store.conversation(event.conversation_id)  # type: ignore[attr-defined]
             self.title_text = conversation["title"] if conversation else self.title_text
             self.query_one(AppBar).context = self.title_text
-        if self.conversation_id is not None:
-            rows = await self.app.service.store.messages(self.conversation_id, limit=1)  # type: ignore[attr-defined]
-            if rows and rows[-1]["role"] == "user":
-                user.message_id = rows[-1]["id"]
+
+    async def _note_user_message_id(self, user: UserMessage, reply_id: int | None) -> None:
+        """The stored id of the prompt (the message before the reply), so paging up can load from it."""
+        if self.conversation_id is None or reply_id is None:
+            return
+        rows = await self.app.service.store.messages(self.conversation_id, limit=1, before_id=reply_id)  # type: ignore[attr-defined]
+        if rows and rows[-1]["role"] == "user":
+            user.message_id = rows[-1]["id"]
 
     def _finished(self, view: AssistantMessage, reply: Any) -> None:
         label = fmt.reply_label(provider=reply.provider, model=reply.model,

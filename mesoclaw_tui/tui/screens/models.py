@@ -16,12 +16,12 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Select, Static
+from textual.widgets import Input, Select, Static
 
 from ...core.provider_info import PROVIDERS
 from .. import format as fmt
 from ..errors import guarded
-from ..widgets.bars import AppBar
+from ..widgets.bars import AppBar, KeyBar
 from ..widgets.fittable import Col
 from ..widgets.rowlist import RowList
 
@@ -104,7 +104,7 @@ class ModelsScreen(Screen):
         yield Static(id="header")
         yield ModelTable(id="models")
         yield Static(id="model-detail")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#search", Input).focus()

@@ -15,12 +15,12 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, RadioButton, RadioSet, Static
+from textual.widgets import DataTable, RadioButton, RadioSet, Static
 
 from ...core.types import RoutingProfile, TaskType
 from .. import format as fmt
 from ..errors import guarded
-from ..widgets.bars import AppBar
+from ..widgets.bars import AppBar, KeyBar
 from ..widgets.fittable import Col, FitTable
 
 # The seed's UI lists Balanced first, as the recommended choice.
@@ -85,7 +85,7 @@ class RouterScreen(Screen):
                          classes="section")
             yield TaskTable(id="tasks")
             yield Static(id="task-detail")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one(TaskTable).focus()
