@@ -39,7 +39,10 @@ def tmux(*args: str) -> str:
 def time_to_marker(command: str, marker: str, env: dict[str, str]) -> float:
     exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
     start = time.perf_counter()
-    tmux("new-session", "-d", "-s", "bench", "-x", "80", "-y", "24", f"env {exports} {command}")
+    # As after `pip install`, which byte-compiles the package: Python may cache our modules (an
+    # editable install under PYTHONDONTWRITEBYTECODE=1 would recompile them on every start).
+    tmux("new-session", "-d", "-s", "bench", "-x", "80", "-y", "24",
+         f"env -u PYTHONDONTWRITEBYTECODE {exports} {command}")
     try:
         while True:
             if marker in tmux("capture-pane", "-p", "-t", "bench"):
