@@ -7,6 +7,9 @@ import os
 import sys
 from typing import Any
 
+from ..formatting import context as tokens  # noqa: F401  (re-exported for the commands)
+from ..formatting import price  # noqa: F401
+
 TIER_STYLES = {"low": "green", "medium": "yellow", "high": "red"}
 
 
@@ -58,24 +61,6 @@ def mark(ok: bool) -> str:
     if is_plain():
         return "yes" if ok else "no"
     return "[green]✓[/]" if ok else "[red]✗[/]"
-
-
-def price(value: float | None) -> str:
-    if value is None:
-        return "unknown"
-    if value == 0:
-        return "$0"
-    return f"${value:,.3f}" if value < 0.1 else f"${value:,.2f}"
-
-
-def tokens(value: int | None) -> str:
-    if not value:
-        return "?"
-    if value >= 1_000_000 and value % 1_048_576 == 0:
-        return f"{value // 1_048_576}M"
-    if value >= 1_000_000:
-        return f"{value / 1_000_000:g}M"
-    return f"{round(value / 1000)}K" if value >= 1000 else str(value)
 
 
 def escape(text: str) -> str:

@@ -10,6 +10,8 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ..formatting import context, price  # noqa: F401  (re-exported for the screens)
+
 TIER_COLOURS = {"low": "green", "medium": "yellow", "high": "red"}
 PROFILE_COLOURS = {"eco": "green", "balanced": "yellow", "premium": "magenta"}
 
@@ -27,25 +29,6 @@ def tier_style(tier: str) -> str:
 def mark(ok: bool) -> tuple[str, str]:
     """✓ or ✗ and its style."""
     return ("✓", colour("green")) if ok else ("✗", colour("red"))
-
-
-def price(value: float | None) -> str:
-    """USD per 1M tokens; None is unknown, never $0."""
-    if value is None:
-        return "unknown"
-    if value == 0:
-        return "$0"
-    return f"${value:,.3f}" if value < 0.1 else f"${value:,.2f}"
-
-
-def context(value: int | None) -> str:
-    if not value:
-        return "?"
-    if value >= 1_000_000 and value % 1_048_576 == 0:
-        return f"{value // 1_048_576}M"
-    if value >= 1_000_000:
-        return f"{value / 1_000_000:g}M"
-    return f"{round(value / 1000)}K" if value >= 1000 else str(value)
 
 
 def cost(value: float | None, estimated: bool = False) -> str:
