@@ -784,6 +784,8 @@ class FakeProviderServer:
                     break
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             pass  # the client went away
+        except asyncio.CancelledError:
+            pass  # the server is stopping (a stalled stream, say): end quietly, asyncio would log it
         except Exception:  # a broken script or request: say so, or the test only sees a dropped connection
             traceback.print_exc()
         finally:
