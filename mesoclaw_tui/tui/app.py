@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from ..service import RouterService
 
 POLL_INTERVAL_S = 0.5
+JOBS_INTERVAL_S = 30.0  # how often the open app looks for due scheduled jobs
 DARK_THEME, LIGHT_THEME = "textual-dark", "textual-light"
 
 
@@ -66,13 +67,18 @@ class MesoclawApp(App[None]):
         Binding("f2", "go('router')", "Router", show=False),
         Binding("f3", "go('models')", "Models", show=False),
         Binding("f9", "toggle_theme", "Theme", show=False),
+        Binding("ctrl+e", "show_jobs", "Jobs", show=False, priority=True),
     ]
 
     profile: reactive[str] = reactive("")
 
-    def __init__(self, db: str | None = None, *, poll_interval: float = POLL_INTERVAL_S) -> None:
+    def __init__(self, db: str | None = None, *, poll_interval: float = POLL_INTERVAL_S,
+                 jobs_interval: float = JOBS_INTERVAL_S) -> None:
         super().__init__()
         self.db = db
+        self.jobs_interval = jobs_interval
+        self._scheduler = None
+        self._jobs_running = False
         self.poll_interval = poll_interval
         self.service: RouterService | None = None
         self.open_error: str | None = None
@@ -113,6 +119,44 @@ class MesoclawApp(App[None]):
         if self.service is not None:
             self.set_interval(self.poll_interval, self._start_poll)
             self.run_worker(self._warm_up(), name="warm-up", exit_on_error=False)
+            self.set_interval(self.jobs_interval, self._start_jobs)
+
+    # scheduled jobs ----------------------------------------------------------------------------
+
+    def _start_jobs(self) -> None:
+        self.run_worker(self._run_due_jobs(), name="jobs", group="jobs", exclusive=False,
+                        exit_on_error=False)
+
+    async def _run_due_jobs(self) -> None:
+        """Run due jobs while the app is open, unless a `mesoclaw scheduler run` holds the lease."""
+        if self._jobs_running or self.service is None:
+            return
+        self._jobs_running = True
+        try:
+            from ..scheduler import Scheduler
+
+            if self._scheduler is None:
+                self._scheduler = Scheduler(self.service, self.engine, role="app")
+
+            def on_run(job, run) -> None:
+                if run is not None:
+                    self.notify(f"{job.name}: {run.status}", title="Scheduled job",
+                                severity="information" if run.status == "ok" else "warning")
+
+            await self._scheduler.tick(on_run=on_run)
+        except Exception as exc:  # a job's failure is recorded by the scheduler; this is anything else
+            write_log(self, exc)
+        finally:
+            self._jobs_running = False
+
+    async def action_show_jobs(self) -> None:
+        from ..scheduler import list_jobs
+        from .screens.jobs import JobsDialog
+
+        service = await self.ready()
+        if service is None:
+            return
+        await self.push_screen(JobsDialog(await list_jobs(service)))
 
     async def _warm_up(self) -> None:
         """Import what the first reply needs (engine, HTTP client, classifier, Markdown) in a thread
@@ -139,6 +183,8 @@ class MesoclawApp(App[None]):
 
     async def action_quit(self) -> None:
         await self.settle_replies()
+        if self._scheduler is not None:
+            await self._scheduler.aclose()  # lets the lease go at once for a scheduler started later
         self.exit()
 
     async def settle_replies(self) -> None:
@@ -269,6 +315,8 @@ class MesoclawApp(App[None]):
                                 lambda name=name: self.set_profile(name))
         yield SystemCommand("Toggle light/dark theme", "Switch between the light and dark theme (f9)",
                             self.action_toggle_theme)
+        yield SystemCommand("Scheduled jobs", "Each job, its next run and last result (ctrl+e)",
+                            lambda: self.run_action("show_jobs"))
         base = self.screen_stack[0] if self.screen_stack else screen
         commands = getattr(base, "commands", None)
         if commands is not None and not isinstance(screen, ModalScreen):
