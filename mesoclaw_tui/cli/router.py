@@ -265,7 +265,7 @@ def test_cmd(ctx: click.Context, query: str | None, profile: str | None, force_t
     """Classify QUERY and show the routing decision with every candidate and why."""
     from .ask import clean_text, read_stdin
 
-    if query is None and not sys.stdin.isatty():
+    if query is None and sys.stdin is not None and not sys.stdin.isatty():
         query = read_stdin()
     query = clean_text(query or "")
     if not query.strip():
