@@ -239,8 +239,7 @@ class Engine:
 
         messages = (*history, ChatMessage("user", turn.prompt))
         reserve = turn.max_tokens or DEFAULT_MAX_OUTPUT
-        tokens_needed = sum(estimate_tokens(m.content) for m in messages) + estimate_tokens(turn.system or "")
-        tokens_needed += reserve
+        tokens_needed = prompt_tokens(messages, turn.system) + reserve
         availability = await service.live_availability()
         model_name = turn.model or pinned
         if model_name:
@@ -437,8 +436,7 @@ class Engine:
         if reply.status != "failed" and (reply.input_tokens is None or reply.output_tokens is None):
             reply.estimated = True
             if reply.input_tokens is None:
-                reply.input_tokens = sum(estimate_tokens(m.content) for m in messages) + estimate_tokens(
-                    turn.system or "")
+                reply.input_tokens = prompt_tokens(messages, turn.system)
             if reply.output_tokens is None:
                 reply.output_tokens = estimate_tokens(reply.text)
         reply.cost_usd = cost_of(registry, target, reply.input_tokens, reply.output_tokens)
@@ -464,6 +462,11 @@ class Engine:
 
 class _Done(Exception):
     """Leaves the candidate loop once the reply is settled."""
+
+
+def prompt_tokens(messages: tuple[Any, ...], system: str | None) -> int:
+    """Estimated input tokens of a request: its messages and system prompt."""
+    return sum(estimate_tokens(m.content) for m in messages) + estimate_tokens(system or "")
 
 
 def answered_turns(rows: list[dict[str, Any]]):

@@ -172,10 +172,6 @@ class RouterService:
         self._availability = None
         self._config = None
 
-    def availability(self) -> Availability:
-        """Configured providers only (no database read): what the headless router issue defines."""
-        return Availability(configured=self.settings.configured())
-
     async def live_availability(self) -> Availability:
         """Configured providers, less what cooldowns, failed keys, 404s and fresh live checks rule out.
 
@@ -596,10 +592,11 @@ class RouterService:
 
     async def status(self) -> dict[str, Any]:
         config = await self.get_router_config()
+        tasks = {t.value: await self.task_view(t, config) for t in TaskType}
         return {
             "profile": config.profile.value,
             "description": config.profile.description,
-            "tasks": {t.value: await self.task_view(t, config) for t in TaskType},
+            "tasks": tasks,
             "overrides": {t.value: m for t, m in config.task_overrides.items()},
             "custom_routes": {t.value: list(m) for t, m in config.custom_routes.items()},
             "providers": {
@@ -607,19 +604,20 @@ class RouterService:
                 for pid, s in self.settings.providers.items()
             },
             "database": str(self.store.path),
-            "notes": await self._status_notes(),
+            "notes": await self._status_notes(tasks),
         }
 
-    async def _status_notes(self) -> list[str]:
-        """Warnings worth a glance: a primary model that is deprecated or retiring."""
+    async def _status_notes(self, tasks: dict[str, dict[str, Any]]) -> list[str]:
+        """Warnings worth a glance: a primary model (of the task views just built) that is deprecated
+        or retiring."""
         registry = await self.registry()
         notes = []
-        for task in TaskType:
-            primary = (await self.get_routing_for_task(task)).primary
-            model = registry.get(primary.provider, primary.model) if primary else None
+        for task, view in tasks.items():
+            primary = view["primary"]
+            model = registry.get(primary["provider"], primary["model"]) if primary else None
             if model and ("deprecated" in model.status or "retire" in model.status):
-                notes.append(f"{task.value} is served by {model.canonical}, which is {model.status}; "
-                             f"`mesoclaw router task {task.value} --set MODEL` picks another")
+                notes.append(f"{task} is served by {model.canonical}, which is {model.status}; "
+                             f"`mesoclaw router task {task} --set MODEL` picks another")
         return notes
 
     async def test_route(self, text: str, *, profile: str | None = None, task: str | None = None,

@@ -24,6 +24,8 @@ from .conversations import ConversationMixin
 from .health import ProviderStateMixin
 from .jobs import JobsMixin
 
+CONFIG_ROW = ("SELECT active_profile, custom_routes, task_overrides, created_at, updated_at "
+              "FROM router_config WHERE id = 1")
 SCHEMA_VERSION = 3
 BUSY_TIMEOUT_MS = 30_000
 
@@ -212,19 +214,13 @@ class Store(ProviderStateMixin, ConversationMixin, JobsMixin):
     # router_config ---------------------------------------------------------------------------
 
     async def read_router_config(self) -> RouterConfigRow:
-        cursor = await self.conn.execute(
-            "SELECT active_profile, custom_routes, task_overrides, created_at, updated_at "
-            "FROM router_config WHERE id = 1"
-        )
+        cursor = await self.conn.execute(CONFIG_ROW)
         return _row_to_config(await cursor.fetchone())
 
     async def update_router_config(self, change: Callable[[RouterConfigRow], None]) -> RouterConfigRow:
         """Read, change and write the singleton row in one write transaction."""
         async with self.write() as db:
-            row = await (await db.execute(
-                "SELECT active_profile, custom_routes, task_overrides, created_at, updated_at "
-                "FROM router_config WHERE id = 1"
-            )).fetchone()
+            row = await (await db.execute(CONFIG_ROW)).fetchone()
             config = _row_to_config(row)
             change(config)
             await db.execute(
