@@ -15,7 +15,7 @@ from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .core.profiles import chain_for
+from .core.pricing import baseline_target, cost_of
 from .core.provider_info import no_provider_message
 from .core.registry import Registry
 from .core.router import pinned_route
@@ -162,24 +162,6 @@ class Finished:
 
 
 EngineEvent = Routed | Trying | FellBack | Delta | Finished
-
-
-def cost_of(registry: Registry, target: ModelTarget | None, input_tokens: int | None,
-            output_tokens: int | None) -> float | None:
-    """USD for the tokens at the registry's price; None when the price (or a count) is unknown."""
-    if target is None or input_tokens is None or output_tokens is None:
-        return None
-    model = registry.get(target.provider, target.model)
-    if model is None or not model.price_known():
-        return None
-    return (input_tokens * model.input_price + output_tokens * model.output_price) / 1_000_000
-
-
-def baseline_target(registry: Registry) -> ModelTarget | None:
-    """The premium profile's primary model for general work: the price savings are measured against."""
-    name = chain_for(RoutingProfile.PREMIUM, TaskType.GENERAL)[0]
-    routes = registry.resolve(name)
-    return routes[0].target if routes else None
 
 
 class Engine:

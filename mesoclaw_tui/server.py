@@ -217,7 +217,7 @@ class Api:
         if now - self._checked_at < RELOAD_CHECK_S:
             return
         self._checked_at = now
-        version = await self.service.store.data_version()
+        version = await self.service.data_version()
         if self._data_version is not None and version != self._data_version:
             self.service.invalidate()
         self._data_version = version

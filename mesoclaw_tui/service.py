@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from .core.pricing import baseline_target
 from .core.profiles import chain_for, fallback_for
 from .core.provider_info import PROVIDERS, provider_info
 from .core.registry import BUILTIN_MODELS, Registry, canonical_for
@@ -165,6 +166,10 @@ class RouterService:
                     approx=row["input_price"] is None,
                 ))
         return models
+
+    async def data_version(self) -> int:
+        """Changes when another process commits to the database: how long-lived faces notice changes."""
+        return await self.store.data_version()
 
     def invalidate(self) -> None:
         """Forget cached state after another process changed the database."""
@@ -516,8 +521,6 @@ class RouterService:
 
     async def usage_report(self, since: float | None = None) -> dict[str, Any]:
         """Spend by model, profile and task, and savings against the premium profile's primary model."""
-        from .engine import baseline_target
-
         rows = await self.store.usage_rows(since)
         baseline = baseline_target(await self.registry())
 

@@ -106,7 +106,7 @@ class MesoclawApp(App[None]):
         try:
             self.service = await RouterService.open(self.db)
             self.profile = (await self.service.get_router_config()).profile.value
-            self._data_version = await self.service.store.data_version()
+            self._data_version = await self.service.data_version()
             # What exists now (modules, classes, the screen's frame) lives as long as the app: keep it
             # out of every later garbage collection, whose pauses would otherwise land on keypresses.
             # Done before any conversation is loaded, so no message widget is frozen with it.
@@ -267,7 +267,7 @@ class MesoclawApp(App[None]):
         try:
             if self.service is None:
                 return
-            version = await self.service.store.data_version()
+            version = await self.service.data_version()
             if version != self._data_version:
                 self._data_version = version
                 await self.reload_from_store()
