@@ -15,8 +15,11 @@ from mesoclaw_tui.agent.approval import (
     allow_patterns_problem,
 )
 from mesoclaw_tui.agent.commands import CommandLine, matching_prefix, parse_prefix
+from mesoclaw_tui.agent.config import AgentConfig
 from mesoclaw_tui.agent.executor import CallStatus
+from mesoclaw_tui.agent.toolbox import prepare_tools
 from mesoclaw_tui.agent.tools import Effect, ToolPreview, ToolResult, ToolSpec
+from mesoclaw_tui.core.types import MesoclawError
 
 from .agent_helpers import Dirs, ScriptedApprover, answer, executor, make_dirs
 
@@ -254,3 +257,18 @@ async def test_calls_run_one_after_another_in_the_models_order(dirs: Dirs) -> No
     ])
     assert [o.call_id for o in outcomes] == ["c1", "c2", "c3"]
     assert "     1\t2" in outcomes[2].result.text
+
+
+async def test_prepare_tools_applies_config_and_flags(dirs: Dirs, tmp_path: Path) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    config = AgentConfig(allow_commands=("echo",), paths=(str(notes),))
+    run = await prepare_tools(dirs.root, config, allow_tools=["write_file"])
+    assert (await run.execute("run_command", {"argv": ["echo", "hi"]})).status is CallStatus.RAN
+    assert (await run.execute("run_command", {"argv": ["touch", "x"]})).status is CallStatus.DENIED
+    wrote = await run.execute("write_file", {"path": str(notes / "n.md"), "content": "ok"})
+    assert wrote.status is CallStatus.RAN and (notes / "n.md").read_text() == "ok"
+    with pytest.raises(MesoclawError, match="--allow write_fil: no such tool"):
+        await prepare_tools(dirs.root, config, allow_tools=["write_fil"])
+    with pytest.raises(MesoclawError, match="is not a directory"):
+        await prepare_tools(dirs.root, AgentConfig(paths=(str(tmp_path / "missing"),)))

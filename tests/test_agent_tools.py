@@ -289,7 +289,7 @@ async def test_run_command_cancelled_kills_the_process(dirs: Dirs) -> None:
 
 
 async def test_run_command_caps_output_keeping_head_and_tail(dirs: Dirs) -> None:
-    outcome = await run_with(dirs, command_output_chars=1_000).execute(
+    outcome = await run_with(dirs, command_output_bytes=1_000).execute(
         "run_command", {"command": "echo FIRST; seq 1 100000; echo LAST"})
     text = outcome.result.text
     assert "FIRST" in text and "LAST" in text and "bytes of output left out" in text

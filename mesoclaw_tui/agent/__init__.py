@@ -13,6 +13,7 @@ effect) plus an async `run`; the loop hands the registry the model's calls and g
     builtin/        read_file, list_dir, search, write_file, edit_file, run_command
     config.py       [agent] and [mcp.servers.NAME] from config.toml, validated
     mcp_client.py   McpManager: MCP servers started lazily, their tools, stopped at exit
+    toolbox.py      prepare_tools(): one run's executor from config, flags and a face's Approver
 
 Nothing here is imported by headless commands; `mcp`, `jsonschema`, `regex` and `pathspec`
 are imported where they are first needed.

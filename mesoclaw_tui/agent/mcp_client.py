@@ -149,6 +149,10 @@ class McpManager:
             registry.add(tool)
         self._registries.append(registry)
 
+    def trusted_read_only_servers(self) -> list[str]:
+        """Servers whose read-only tools the user lets run without asking."""
+        return [n for n, c in self._connections.items() if c.config.auto_approve_read_only]
+
     def status(self) -> list[ServerStatus]:
         return [ServerStatus(name, c.config.transport, c.config.target, c.state, c.error,
                              tuple(t.spec for t in c.tools) if c.state is ServerState.RUNNING else ())
@@ -205,9 +209,9 @@ class McpManager:
                 conn.state = ServerState.RUNNING
                 conn.ready.set()
                 await conn.stop.wait()
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, KeyboardInterrupt, SystemExit):
             raise
-        except BaseException as exc:  # the SDK wraps transport failures in exception groups
+        except BaseException as exc:  # the SDK wraps transport failures in (base) exception groups
             if conn.state is ServerState.STARTING:
                 self._report(conn, ServerState.FAILED, f"could not start: {_describe(exc)}{_stderr_tail(conn)}")
             elif conn.state is ServerState.RUNNING and not conn.stop.is_set():
@@ -278,7 +282,8 @@ async def _open_client(conn: _Connection) -> AsyncIterator[Any]:
             yield client
         return
     from mcp.client.streamable_http import streamable_http_client
-    from mcp.shared._httpx_utils import create_mcp_http_client
+    from mcp.shared._httpx_utils import create_mcp_http_client  # the SDK's own timeouts, as its clients use
+
 
     async with create_mcp_http_client(headers=dict(config.headers) or None) as http:
         transport = streamable_http_client(config.url or "", http_client=http)

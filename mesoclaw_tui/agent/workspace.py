@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer for ever.
-_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
 
 
 class PathDenied(Exception):
@@ -82,13 +82,13 @@ class Workspace:
         root = self.root_of(real_dir)
         if root is None:
             raise PathDenied(f"{real_dir} is outside the allowed directories ({self.describe()})")
-        fd = os.open(root, _DIR_FLAGS)
+        fd = os.open(root, DIR_FLAGS)
         try:
             for part in real_dir.relative_to(root).parts:
                 if create:
                     with contextlib.suppress(FileExistsError):
                         os.mkdir(part, 0o777, dir_fd=fd)
-                next_fd = os.open(part, _DIR_FLAGS, dir_fd=fd)
+                next_fd = os.open(part, DIR_FLAGS, dir_fd=fd)
                 os.close(fd)
                 fd = next_fd
         except OSError as exc:
@@ -109,16 +109,13 @@ class Workspace:
         """A regular file inside a root, opened for reading; devices, FIFOs and directories refused."""
         with self.open_dir(real.parent) as dir_fd:
             try:
-                fd = os.open(real.name, _READ_FLAGS, dir_fd=dir_fd)
+                fh, info = open_regular_at(dir_fd, real.name)
             except OSError as exc:
                 raise _denied(real, exc) from None
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            os.close(fd)
+        if fh is None:
             kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
             raise PathDenied(f"{self.show(real)} is {kind}")
-        os.set_blocking(fd, True)
-        with os.fdopen(fd, "rb") as fh:
+        with fh:
             yield fh, info
 
     def read_bytes(self, real: Path, limit: int) -> bytes:
@@ -166,6 +163,18 @@ class Workspace:
             raise _denied(real, exc) from None
         finally:
             os.close(dir_fd)
+
+
+def open_regular_at(dir_fd: int, name: str) -> tuple[BinaryIO | None, os.stat_result]:
+    """`name` in the directory `dir_fd`, opened for reading without following a symlink; the
+    file is None (and nothing left open) when it is not a regular file. OSError passes up."""
+    fd = os.open(name, READ_FLAGS, dir_fd=dir_fd)
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        return None, info
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb"), info
 
 
 def _denied(path: Path, exc: OSError) -> PathDenied:

@@ -14,12 +14,12 @@ import os
 import socket
 import subprocess
 import sys
-import time
 
 if __name__ == "__main__" and "--fail" in sys.argv:  # before the SDK's import: fail fast
     print("fake MCP server: cannot start (on purpose)", file=sys.stderr)
     sys.exit(1)
 
+import anyio  # noqa: E402
 from mcp.server.mcpserver import MCPServer  # noqa: E402
 from mcp.server.mcpserver.exceptions import ToolError  # noqa: E402
 from mcp.types import ToolAnnotations  # noqa: E402
@@ -71,14 +71,13 @@ def spawn_child() -> int:
 
 
 @server.tool()
-def slow(seconds: float) -> str:
+async def slow(seconds: float) -> str:
     """Sleep, then answer."""
-    time.sleep(seconds)
+    await anyio.sleep(seconds)
     return "done"
 
 
 def _serve_http() -> None:
-    import anyio
     import uvicorn
 
     sock = socket.socket()

@@ -26,7 +26,7 @@ class ToolLimits:
     edit_max_bytes: int = 8 << 20
     command_timeout: float = 120.0  # when the model gives none
     command_max_timeout: float = 900.0
-    command_output_chars: int = 30_000
+    command_output_bytes: int = 30_000
     command_kill_grace: float = 2.0  # SIGTERM, then this long, then SIGKILL
 
 

@@ -111,7 +111,7 @@ class RunCommand(BuiltinTool):
                 stderr=asyncio.subprocess.STDOUT, start_new_session=True)
         except OSError as exc:
             return ToolResult.error(f"could not start {argv[0]!r}: {exc.strerror or exc}")
-        output = _Output(self.limits.command_output_chars)
+        output = _Output(self.limits.command_output_bytes)
         exit_code, timed_out = await self._supervise(proc, output, timeout)
         return _result(command, exit_code, timed_out, output, timeout, time.perf_counter() - started)
 

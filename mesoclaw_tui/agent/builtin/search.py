@@ -10,14 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fnmatch
-import os
-import stat
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..tools import Effect, ToolPreview, ToolResult, ToolSpec
-from ..workspace import _READ_FLAGS, PathDenied
+from ..workspace import PathDenied, open_regular_at
 from .base import BuiltinTool, looks_binary, schema
 from .walk import Entry, walk
 
@@ -154,11 +152,10 @@ def _glob_matches(glob: str, rel: str) -> bool:
 
 def _read_entry(entry: Entry, limit: int) -> bytes | None:
     try:
-        fd = os.open(entry.name, _READ_FLAGS, dir_fd=entry.dir_fd)
+        fh, _ = open_regular_at(entry.dir_fd, entry.name)
     except OSError:
         return None
-    with os.fdopen(fd, "rb") as fh:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        os.set_blocking(fd, True)
+    if fh is None:
+        return None
+    with fh:
         return fh.read(limit)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..workspace import _DIR_FLAGS, _READ_FLAGS, Workspace
+from ..workspace import DIR_FLAGS, Workspace, open_regular_at
 
 MAX_GITIGNORE_BYTES = 1 << 20
 
@@ -77,13 +77,12 @@ class GitIgnores:
 
 def _read_small(dir_fd: int, name: str) -> list[str] | None:
     try:
-        fd = os.open(name, _READ_FLAGS, dir_fd=dir_fd)
+        fh, _ = open_regular_at(dir_fd, name)
     except OSError:
         return None
-    with os.fdopen(fd, "rb") as fh:
-        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-            return None
-        os.set_blocking(fh.fileno(), True)
+    if fh is None:
+        return None
+    with fh:
         return fh.read(MAX_GITIGNORE_BYTES).decode("utf-8", "replace").splitlines()
 
 
@@ -140,7 +139,7 @@ def _walk_dir(fd: int, base: str, ignores: GitIgnores, recursive: bool, use_giti
                 subdirs.append(entry.name)
         for name in subdirs:
             try:
-                child = os.open(name, _DIR_FLAGS, dir_fd=fd)
+                child = os.open(name, DIR_FLAGS, dir_fd=fd)
             except OSError:
                 continue  # gone, unreadable, or swapped for a symlink since the scan
             try:
