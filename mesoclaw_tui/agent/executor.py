@@ -82,13 +82,13 @@ class ToolExecutor:
         ruling = self.policy.decide(spec, args, can_ask=self.approver is not None)
         if ruling.verdict.runs_without_asking:
             return await self._run(call_id, checked, ruling, None)
-        preview = await _preview(checked.tool, args)
-        if preview.error:
-            return CallOutcome(call_id, name, spec, args, CallStatus.INVALID,
-                               ToolResult.error(preview.error), ruling)
         if ruling.verdict is Verdict.DENY or self.approver is None:
             return CallOutcome(call_id, name, spec, args, CallStatus.DENIED,
                                ToolResult.error(denial_text(spec, ruling)), ruling)
+        preview = await _preview(checked.tool, args)
+        if preview.error:  # it cannot succeed: nothing to ask about
+            return CallOutcome(call_id, name, spec, args, CallStatus.INVALID,
+                               ToolResult.error(preview.error), ruling)
         answer = await self._ask(ApprovalRequest(call_id, spec, args, preview.summary, preview.diff,
                                                  always_scope(spec)))
         return await self._answered(call_id, checked, ruling, answer)
