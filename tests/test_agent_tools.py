@@ -115,6 +115,9 @@ def repo(dirs: Dirs) -> Path:
     (root / "vendor" / "lib.py").write_text("TODO vendored\n")
     (root / ".git").mkdir()
     (root / ".git" / "config").write_text("TODO git\n")
+    (root / ".git" / "info").mkdir()
+    (root / ".git" / "info" / "exclude").write_text("mine.txt\n")
+    (root / "mine.txt").write_text("TODO excluded locally\n")
     (root / "blob.bin").write_bytes(b"TODO\0binary")
     return root
 
