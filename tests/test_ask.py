@@ -38,9 +38,11 @@ def test_fallback_across_providers_end_to_end(env, provider_server):
 def test_json_output_shape(env, provider_server):
     r = run_mesoclaw("ask", "--json", "--task", "fast", "hi", env=env)
     data = json.loads(r.stdout)
-    assert set(data) >= {"text", "task", "profile", "provider", "model", "attempts", "usage", "conversation_id"}
+    assert set(data) >= {"text", "task", "profile", "provider", "model", "status", "failure", "attempts", "usage",
+                         "conversation_id"}
     assert set(data["usage"]) == {"input_tokens", "output_tokens", "cost_usd", "estimated"}
-    assert set(data["attempts"][0]) == {"provider", "model", "outcome", "error", "ms"}
+    assert set(data["attempts"][0]) == {"number", "provider", "model", "outcome", "error", "ms", "retried"}
+    assert (data["status"], data["failure"], data["attempts"][0]["number"]) == ("complete", None, 1)
     assert data["task"] == "fast" and data["model"] == "gpt-4o-mini" and r.stderr == ""
 
 
