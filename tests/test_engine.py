@@ -294,6 +294,14 @@ async def test_a_pinned_model_on_a_cooling_provider_is_tried_when_nothing_else_i
     second = await engine.run(Turn("hello again", model="openai:gpt-4o"))
     assert second.status == "complete" and second.provider == "openai"
     assert len(provider_server.requests_to(openai)) == 2
+    # a conversation's pinned model takes the same way in
+    provider_server.script(openai, Respond(500, {"error": {"message": "boom"}}))
+    await engine.run(Turn("hello there", model="openai:gpt-4o"))
+    assert "openai" in (await service.live_availability()).cooling
+    conversation_id = await service.store.create_conversation("pinned")
+    await service.store.update_conversation(conversation_id, model_override="openai:gpt-4o")
+    pinned = await engine.run(Turn("and in a pinned chat", conversation_id=conversation_id))
+    assert (pinned.status, pinned.provider, pinned.model) == ("complete", "openai", "gpt-4o")
 
 
 async def test_a_named_model_served_elsewhere_leaves_the_cooling_provider_alone(monkeypatch, provider_server):

@@ -11,18 +11,21 @@ import asyncio
 import json
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.types import ModelTarget
 from .policy import MODEL_MISSING_S, Verdict
 from .types import Reply, Turn
+
+if TYPE_CHECKING:
+    from ..service import RouterService
 
 HISTORY_LIMIT = 200  # messages of a conversation sent as context at most
 _CONTINUE_SCAN = 20  # `--continue` looks this far back for a conversation with an answer
 
 
 class Records:
-    def __init__(self, service: Any):
+    def __init__(self, service: RouterService):
         self.service = service
 
     async def conversation(self, conversation_id: int) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:

@@ -13,7 +13,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import aclosing
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.failures import FailureKind
 from ..core.pricing import baseline_target, cost_of
@@ -33,6 +33,10 @@ from ..core.types import (
 from .policy import Outcome, failure_message, failure_of_attempts, failure_of_decision, verdict_for
 from .records import Records, answered_turns, message_row, usage_row
 from .types import Attempt, Delta, EngineEvent, FellBack, Finished, Reply, Retrying, Routed, Trying, Turn
+
+if TYPE_CHECKING:
+    from ..core.router import Availability
+    from ..service import RouterConfig, RouterService
 
 # A 429 whose Retry-After is at most this many seconds is waited out and retried once; a longer one
 # cools the provider down for that long and moves on.
@@ -90,7 +94,7 @@ class _Conversation:
 
 
 class Engine:
-    def __init__(self, service: Any, client: Any = None, *,
+    def __init__(self, service: RouterService, client: Any = None, *,
                  sleep: Callable[[float], Any] = asyncio.sleep, max_attempts: int = MAX_ATTEMPTS,
                  retry_after_cap: float = RETRY_AFTER_CAP_S):
         self.service = service
@@ -128,11 +132,11 @@ class Engine:
     async def stream(self, turn: Turn) -> AsyncIterator[EngineEvent]:
         """Route and answer one turn. The last event is always Finished (unless cancelled)."""
         plan = await self._plan(turn)
-        yield Routed(plan.task, plan.profile, plan.classification, plan.decision, plan.conversation_id)
         progress = _Progress(plan, Reply(task=plan.task, profile=plan.profile, conversation_id=plan.conversation_id,
                                          classification=plan.classification, decision=plan.decision))
         outcome: Outcome | None = None
         try:
+            yield Routed(plan.task, plan.profile, plan.classification, plan.decision, plan.conversation_id)
             for index, target in self._targets(progress):
                 yield Trying(target, index)
                 async with aclosing(self._attempt(progress, target)) as events:
@@ -201,12 +205,12 @@ class Engine:
         return _Conversation(conversation_id, history, previous, conversation.get("model_override"))
 
     async def _decide(self, profile: RoutingProfile, task: TaskType, model: str | None, tokens_needed: int,
-                      registry: Registry, config: Any) -> tuple[RoutingDecision, FailureKind | None]:
+                      registry: Registry, config: RouterConfig) -> tuple[RoutingDecision, FailureKind | None]:
         """The candidates, the same way for a named model as for a routed request; and when there are
         none, why. A cooldown is a preference, not a ban: with nothing else left, cooling ones are tried."""
         service = self.service
 
-        def route(availability: Any, tokens: int) -> RoutingDecision:
+        def route(availability: Availability, tokens: int) -> RoutingDecision:
             if model:
                 return pinned_route(profile, task, model, availability, tokens, registry)
             return service.route(profile, task, config, availability, tokens, registry)
