@@ -42,6 +42,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
+from .core.failures import FailureKind
 from .core.profiles import chain_for, fallback_for
 from .core.provider_info import PROVIDERS
 from .core.types import MesoclawError, MesoclawFailure, TaskType, parse_profile
@@ -57,7 +58,12 @@ TASK_CHOICES = ("auto", *(t.value for t in TaskType))
 LEASE_TTL_S = 60.0
 HEARTBEAT_TIMEOUT_S = 5.0
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-_STATUS = {"complete": "ok", "incomplete": "incomplete", "failed": "failed", "cancelled": "interrupted"}
+# A job's reply -> its run's status.
+RUN_STATUS: dict[FailureKind | None, str] = {
+    None: "ok", FailureKind.INCOMPLETE: "incomplete", FailureKind.CANCELLED: "interrupted",
+    FailureKind.NO_PROVIDER: "failed", FailureKind.NO_AVAILABLE_MODEL: "failed",
+    FailureKind.CONTEXT_TOO_LARGE: "failed", FailureKind.BAD_REQUEST: "failed", FailureKind.ALL_FAILED: "failed",
+}
 
 
 def utc_now() -> datetime:
@@ -484,7 +490,7 @@ class Scheduler:
                     profile=job.profile)
         reply = await self.engine.run(turn, on_event)
         return {
-            "status": _STATUS.get(reply.status, reply.status), "output": reply.text, "error": reply.error,
+            "status": RUN_STATUS[reply.failure], "output": reply.text, "error": reply.error,
             "task": reply.task.value if reply.task else None,
             "profile": reply.profile.value if reply.profile else None,
             "provider": reply.provider, "model": reply.model,

@@ -38,9 +38,11 @@ def test_fallback_across_providers_end_to_end(env, provider_server):
 def test_json_output_shape(env, provider_server):
     r = run_mesoclaw("ask", "--json", "--task", "fast", "hi", env=env)
     data = json.loads(r.stdout)
-    assert set(data) >= {"text", "task", "profile", "provider", "model", "attempts", "usage", "conversation_id"}
+    assert set(data) >= {"text", "task", "profile", "provider", "model", "status", "failure", "attempts", "usage",
+                         "conversation_id"}
     assert set(data["usage"]) == {"input_tokens", "output_tokens", "cost_usd", "estimated"}
-    assert set(data["attempts"][0]) == {"provider", "model", "outcome", "error", "ms"}
+    assert set(data["attempts"][0]) == {"number", "provider", "model", "outcome", "error", "ms", "retried"}
+    assert (data["status"], data["failure"], data["attempts"][0]["number"]) == ("complete", None, 1)
     assert data["task"] == "fast" and data["model"] == "gpt-4o-mini" and r.stderr == ""
 
 
@@ -181,3 +183,123 @@ def test_canary_key_never_leaks(provider_server, isolated_env):
         auth = req.headers.get("authorization", "") + req.headers.get("x-api-key", "")
         if CANARY in auth:
             assert req.path.startswith(("/openai/", "/anthropic/", "/groq/"))
+
+
+# attempts and failures ------------------------------------------------------------------------------------
+
+RATE_LIMITED = Respond(429, {"type": "error", "error": {"type": "rate_limit_error", "message": "slow down"}},
+                       headers={"Retry-After": "1"})
+CONTEXT_TOO_LONG = Respond(400, {"error": {"message": "This model's maximum context length is 128000 tokens.",
+                                           "type": "invalid_request_error", "param": "messages",
+                                           "code": "context_length_exceeded"}})
+BIGGER_THAN_EVERY_WINDOW = "word " * 200_000  # ~250K tokens: more than openai's or anthropic's largest window
+
+
+def test_a_429_retry_is_the_next_numbered_attempt(env, provider_server):
+    provider_server.script(provider_server.chat_path("anthropic"), RATE_LIMITED,
+                           Respond(500, {"type": "error", "error": {"type": "api_error", "message": "boom"}}))
+    r = run_mesoclaw("ask", "--task", "code", "write a function", env=env)
+    assert r.returncode == 0, r.stderr
+    lines = [ln for ln in r.stderr.splitlines() if ln.startswith("mesoclaw: attempt ")]
+    assert lines == [
+        "mesoclaw: attempt 1: anthropic:claude-sonnet-4-5-20250929 rate_limit: slow down (retrying after 1s)",
+        "mesoclaw: attempt 2: anthropic:claude-sonnet-4-5-20250929 server: boom",
+    ]
+    # the retry is not a fallback: the routing line names the one candidate given up on, once
+    assert "fallbacks: anthropic:claude-sonnet-4-5-20250929 server)" in r.stderr
+
+    provider_server.reset()
+    provider_server.script(provider_server.chat_path("openai"), RATE_LIMITED)
+    r = run_mesoclaw("ask", "--json", "--model", "openai:gpt-4o", "again", env=env)
+    data = json.loads(r.stdout)
+    assert [(a["number"], a["outcome"], a["retried"]) for a in data["attempts"]] == [
+        (1, "rate_limit", True), (2, "ok", False)]
+    assert data["status"] == "complete" and r.returncode == 0
+
+
+def test_a_pinned_model_on_a_cooling_provider_is_still_tried(env, provider_server):
+    provider_server.script(provider_server.chat_path("openai"), Respond(500, {"error": {"message": "boom"}}))
+    failed = run_mesoclaw("ask", "--model", "openai:gpt-4o", "first", env=env)
+    assert failed.returncode == 4 and "every candidate failed (1 attempt)" in failed.stderr
+    r = run_mesoclaw("ask", "--model", "openai:gpt-4o", "second", env=env)  # openai now cools down
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "Hello from the fake provider.\n"
+    assert len(provider_server.requests_to(provider_server.chat_path("openai"))) == 2
+
+
+def _no_provider(provider_server, isolated_env):
+    return {"MESOCLAW_HOME": str(isolated_env)}, ("--task", "fast", "hi"), None
+
+
+def _no_available_model(provider_server, isolated_env):
+    env = {"MESOCLAW_HOME": str(isolated_env), **provider_server.env("openai", api_key="sk-test-ask-0001")}
+    return env, ("--model", "claude-haiku-4.5", "hi"), None
+
+
+def _too_large_for_every_window(provider_server, isolated_env):
+    env = {"MESOCLAW_HOME": str(isolated_env), **provider_server.env("openai", "anthropic", api_key="sk-t-0001")}
+    return env, ("--task", "analysis", "summarize this"), BIGGER_THAN_EVERY_WINDOW
+
+
+def _every_model_says_too_long(provider_server, isolated_env):
+    provider_server.default(provider_server.chat_path("openai"), CONTEXT_TOO_LONG)
+    env = {"MESOCLAW_HOME": str(isolated_env), **provider_server.env("openai", api_key="sk-test-ask-0001")}
+    return env, ("--task", "general", "summarize this"), None
+
+
+def _bad_request(provider_server, isolated_env):
+    provider_server.default(provider_server.chat_path("openai"), Respond(400, {"error": {
+        "message": "temperature: must be <= 1", "type": "invalid_request_error"}}))
+    env = {"MESOCLAW_HOME": str(isolated_env), **provider_server.env("openai", api_key="sk-test-ask-0001")}
+    return env, ("--task", "fast", "hi"), None
+
+
+def _all_failed(provider_server, isolated_env):
+    provider_server.default("*", Respond(503, {"error": {"message": "unavailable"}}))
+    env = {"MESOCLAW_HOME": str(isolated_env), **provider_server.env("openai", api_key="sk-test-ask-0001")}
+    return env, ("--task", "fast", "hi"), None
+
+
+def _incomplete(provider_server, isolated_env):
+    provider_server.default(provider_server.chat_path("openai"), Stream("openai", ["half ", "way"], error_after=1))
+    env = {"MESOCLAW_HOME": str(isolated_env), **provider_server.env("openai", api_key="sk-test-ask-0001")}
+    return env, ("--task", "fast", "hi"), None
+
+
+# failure kind -> how to cause it, the exit code, and words of the last stderr line
+FAILURES = {
+    "no_provider": (_no_provider, 3, "no provider is configured"),
+    "no_available_model": (_no_available_model, 4, "claude-haiku-4.5 cannot be used now"),
+    "context_too_large": (_too_large_for_every_window, 5, "too large for the context window of every"),
+    "context_too_large (said by every model)": (_every_model_says_too_long, 5, "too long for the context window"),
+    "bad_request": (_bad_request, 5, "temperature: must be <= 1"),
+    "all_failed": (_all_failed, 4, "every candidate failed ("),
+    "incomplete": (_incomplete, 1, "reply incomplete"),
+}
+
+
+@pytest.mark.parametrize("case", FAILURES)
+def test_each_failure_kind_has_its_exit_code(case, provider_server, isolated_env):
+    cause, code, words = FAILURES[case]
+    env, args, stdin = cause(provider_server, isolated_env)
+    r = run_mesoclaw("ask", "--json", *args, env=env, input=stdin)
+    assert r.returncode == code, r.stderr
+    assert json.loads(r.stdout)["failure"] == case.split()[0]
+    assert words in r.stderr.splitlines()[-1] and "Traceback" not in r.stderr
+
+
+def test_the_failure_table_covers_every_kind():
+    from mesoclaw_tui.cli.ask import EXITS
+    from mesoclaw_tui.core.failures import FailureKind
+
+    assert set(EXITS) == set(FailureKind)
+    # every kind a finished reply can carry is caused for real above (cancelled: by Ctrl+C, exit 130)
+    assert {case.split()[0] for case in FAILURES} | {"cancelled"} == {k.value for k in FailureKind}
+    assert EXITS[FailureKind.CANCELLED][0] == 130
+
+
+def test_an_unknown_model_changes_nothing(env, isolated_env):
+    r = run_mesoclaw("ask", "--model", "nosuch", "hi", env=env)
+    assert r.returncode == 2 and "unknown model 'nosuch'" in r.stderr
+    with sqlite3.connect(isolated_env / "mesoclaw.db") as conn:
+        assert conn.execute("SELECT COUNT(*) FROM conversations").fetchone()[0] == 0

@@ -9,7 +9,8 @@ import time
 import httpx
 import pytest
 
-from mesoclaw_tui.engine import Engine, Turn
+from mesoclaw_tui.core.failures import FailureKind
+from mesoclaw_tui.engine import Engine, FellBack, Retrying, Turn
 from mesoclaw_tui.service import RouterService
 
 from .fakes.provider_server import Drop, Hang, Respond, Stream
@@ -121,6 +122,7 @@ async def test_500_timeout_refused_and_dropped_all_move_on(engine, service, prov
     outcomes = [(a.provider, a.outcome) for a in reply.attempts]
     assert outcomes == [("anthropic", "server"), ("openai", "timeout"), ("google", "connect")]
     assert reply.status == "failed" and "every candidate failed" in reply.error
+    assert reply.failure is FailureKind.ALL_FAILED
 
 
 async def test_mid_stream_error_keeps_partial_text_marked_incomplete(engine, service, provider_server):
@@ -128,6 +130,7 @@ async def test_mid_stream_error_keeps_partial_text_marked_incomplete(engine, ser
                            Stream("anthropic", ["one ", "two ", "three"], error_after=2))
     reply = await engine.run(code_turn())
     assert reply.status == "incomplete" and reply.text == "one two "
+    assert reply.failure is FailureKind.INCOMPLETE
     assert len(reply.attempts) == 1  # no fallback after the first token
     msg = (await service.store.messages(reply.conversation_id))[-1]
     assert msg["status"] == "incomplete" and msg["content"] == "one two " and msg["error"]
@@ -164,6 +167,7 @@ async def test_other_400_stops_with_the_providers_message(engine, provider_serve
         "type": "invalid_request_error", "message": "temperature: must be <= 1"}}))
     reply = await engine.run(code_turn())
     assert reply.status == "failed" and "temperature: must be <= 1" in reply.error
+    assert reply.failure is FailureKind.BAD_REQUEST
     assert len(reply.attempts) == 1
 
 
@@ -203,6 +207,7 @@ async def test_no_provider_configured(monkeypatch):
     finally:
         await svc.close()
     assert reply.status == "failed" and "OPENAI_API_KEY" in reply.error and "ANTHROPIC_API_KEY" in reply.error
+    assert reply.failure is FailureKind.NO_PROVIDER
 
 
 async def test_cancel_keeps_the_partial_reply(engine, service, provider_server):
@@ -227,6 +232,8 @@ async def test_cancel_keeps_the_partial_reply(engine, service, provider_server):
     conv = rows[-1]["conversation_id"]
     msg = (await service.store.messages(conv))[-1]
     assert msg["status"] == "cancelled" and msg["content"] == "part "
+    assert engine.interrupted_reply.failure is FailureKind.CANCELLED
+    assert [a.outcome for a in engine.interrupted_reply.attempts] == ["cancelled"]
 
 
 async def test_dropped_connection_before_answer_moves_on(engine, provider_server):
@@ -262,3 +269,69 @@ async def test_continue_skips_failed_turns_and_conversations(engine, service, pr
     # the failed prompt is still stored, marked by its failed reply
     failed_rows = await service.store.messages(failed.conversation_id)
     assert [r["role"] for r in failed_rows] == ["user", "assistant"] and failed_rows[1]["status"] == "failed"
+
+
+async def test_a_429_retry_is_its_own_numbered_attempt_and_not_a_fallback(engine, sleeps, provider_server):
+    provider_server.script(provider_server.chat_path("anthropic"),
+                           Respond(429, {"type": "error", "error": {"type": "rate_limit_error", "message": "slow"}},
+                                   headers={"Retry-After": "1"}))
+    events = []
+    reply = await engine.run(Turn("fix this python function", model="claude-sonnet-4.5"), events.append)
+    assert sleeps == [1.0] and reply.status == "complete" and reply.failure is None
+    assert [(a.number, a.outcome, a.retried) for a in reply.attempts] == [(1, "rate_limit", True), (2, "ok", False)]
+    assert reply.attempts[0].error == "slow (retrying after 1s)"
+    assert reply.fallbacks == []
+    assert [(type(e), e.attempt.number) for e in events if isinstance(e, Retrying | FellBack)] == [(Retrying, 1)]
+
+
+async def test_a_pinned_model_on_a_cooling_provider_is_tried_when_nothing_else_is_left(engine, service,
+                                                                                       provider_server):
+    openai = provider_server.chat_path("openai")
+    provider_server.script(openai, Respond(500, {"error": {"message": "boom"}}))
+    first = await engine.run(Turn("hello there", model="openai:gpt-4o"))
+    assert first.failure is FailureKind.ALL_FAILED
+    assert "openai" in (await service.live_availability()).cooling
+    second = await engine.run(Turn("hello again", model="openai:gpt-4o"))
+    assert second.status == "complete" and second.provider == "openai"
+    assert len(provider_server.requests_to(openai)) == 2
+    # a conversation's pinned model takes the same way in
+    provider_server.script(openai, Respond(500, {"error": {"message": "boom"}}))
+    await engine.run(Turn("hello there", model="openai:gpt-4o"))
+    assert "openai" in (await service.live_availability()).cooling
+    conversation_id = await service.store.create_conversation("pinned")
+    await service.store.update_conversation(conversation_id, model_override="openai:gpt-4o")
+    pinned = await engine.run(Turn("and in a pinned chat", conversation_id=conversation_id))
+    assert (pinned.status, pinned.provider, pinned.model) == ("complete", "openai", "gpt-4o")
+
+
+async def test_a_named_model_served_elsewhere_leaves_the_cooling_provider_alone(monkeypatch, provider_server):
+    for key, value in provider_server.env("openai", "openrouter", api_key="sk-test-key-0001").items():
+        monkeypatch.setenv(key, value)
+    openai = provider_server.chat_path("openai")
+    provider_server.script(openai, Respond(500, {"error": {"message": "boom"}}))
+    async with await RouterService.open() as service:
+        engine = Engine(service, httpx.AsyncClient())
+        first = await engine.run(Turn("hello there", model="gpt-4o"))
+        second = await engine.run(Turn("hello again", model="gpt-4o"))
+        await engine.client.aclose()
+    assert [(a.provider, a.outcome) for a in first.attempts] == [("openai", "server"), ("openrouter", "ok")]
+    assert [(a.provider, a.outcome) for a in second.attempts] == [("openrouter", "ok")]
+    assert len(provider_server.requests_to(openai)) == 1
+
+
+async def test_a_request_larger_than_every_window_is_refused_without_a_request(engine, service, provider_server):
+    service.settings.providers.pop("google")  # its windows hold a million tokens
+    reply = await engine.run(Turn("word " * 220_000, task="analysis"))
+    assert reply.failure is FailureKind.CONTEXT_TOO_LARGE and reply.attempts == []
+    assert "too large for the context window of every available model" in reply.error
+    assert not [r for r in provider_server.requests if r.method == "POST"]
+
+
+async def test_every_model_saying_too_long_is_a_context_failure(engine, provider_server):
+    provider_server.default("*", Respond(400, {"error": {
+        "message": "This model's maximum context length is 128000 tokens.", "type": "invalid_request_error",
+        "param": "messages", "code": "context_length_exceeded"}}))
+    reply = await engine.run(Turn("summarize the trade-offs of remote work", task="general", model="gpt-4o"))
+    assert reply.failure is FailureKind.CONTEXT_TOO_LARGE and [a.outcome for a in reply.attempts] == [
+        "context_length"]
+    assert reply.error.startswith("the request is too long for the context window of every model tried")

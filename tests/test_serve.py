@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import openai
@@ -331,3 +332,99 @@ async def test_concurrent_writes_share_one_connection(tmp_path) -> None:
         assert len(await store.usage_rows()) == 50
     finally:
         await store.close()
+
+
+# attempts and failures ---------------------------------------------------------------------------------------
+
+RATE_LIMITED = Respond(429, {"error": {"message": "slow down", "type": "rate_limit_error"}}, headers={"Retry-After": "1"})
+
+
+def test_a_pinned_model_that_succeeds_on_its_retry_has_no_fallbacks(monkeypatch, fake, isolated_env) -> None:
+    configure(monkeypatch, fake)
+    with BackgroundServer() as server:
+        fake.script(fake.chat_path("openai"), RATE_LIMITED)
+        raw = client(server).chat.completions.with_raw_response.create(model="openai:gpt-4o", messages=HELLO)
+        assert raw.headers["x-mesoclaw-fallbacks"] == "0"
+        assert raw.parse().model_extra["mesoclaw"]["fallbacks"] == 0
+        fake.script(fake.chat_path("openai"), RATE_LIMITED)
+        with client(server).chat.completions.with_streaming_response.create(
+                model="openai:gpt-4o", messages=HELLO, stream=True, stream_options={"include_usage": True},
+        ) as response:
+            assert response.headers["x-mesoclaw-fallbacks"] == "0"
+            chunks = list(response.parse())
+        assert chunks[-1].model_extra["mesoclaw"]["fallbacks"] == 0
+    assert len(fake.requests_to(fake.chat_path("openai"))) == 4
+    with sqlite3.connect(isolated_env / "mesoclaw.db") as conn:
+        assert conn.execute("SELECT fallbacks FROM usage WHERE source = 'serve'").fetchall() == [(0,), (0,)]
+
+
+def test_one_upstream_500_does_not_block_pinned_requests(monkeypatch, fake) -> None:
+    configure(monkeypatch, fake)
+    with BackgroundServer() as server:
+        fake.script(fake.chat_path("openai"), Respond(500, {"error": {"message": "upstream down"}}))
+        with pytest.raises(openai.APIStatusError) as err:
+            client(server).chat.completions.create(model="openai:gpt-4o", messages=HELLO)
+        assert err.value.status_code == 503 and error_of(err.value)["code"] == "all_candidates_failed"
+        # openai now cools down; a request that names it is still sent there, nothing else being left
+        for stream in (False, True):
+            completion = client(server).chat.completions.create(model="openai:gpt-4o", messages=HELLO, stream=stream)
+            text = completion.choices[0].message.content if not stream else "".join(
+                c.choices[0].delta.content or "" for c in completion if c.choices)
+            assert text == fake.reply
+    assert len(fake.requests_to(fake.chat_path("openai"))) >= 2
+
+
+CONTEXT_TOO_LONG = Respond(400, {"error": {"message": "This model's maximum context length is 128000 tokens.",
+                                           "type": "invalid_request_error", "param": "messages",
+                                           "code": "context_length_exceeded"}})
+TOO_LARGE = [{"role": "user", "content": "word " * 200_000}]  # ~250K tokens: more than any openai window
+
+
+def _failing(fake: FakeProviderServer, behaviour: Any) -> None:
+    fake.default(fake.chat_path("openai"), behaviour)
+
+
+# failure kind -> how to cause it (providers configured, the upstream's behaviour, the request), status, code
+FAILURES = {
+    "no_provider": ((), None, dict(model="mesoclaw/auto", messages=HELLO), 503, "no_provider_configured"),
+    "no_available_model": (("openai",), None, dict(model="claude-haiku-4.5", messages=HELLO), 503,
+                           "no_available_model"),
+    "context_too_large": (("openai",), None, dict(model="mesoclaw/auto", messages=TOO_LARGE), 400,
+                          "context_length_exceeded"),
+    "context_too_large (said by the upstream)": (("openai",), CONTEXT_TOO_LONG,
+                                                 dict(model="openai:gpt-4o", messages=HELLO), 400,
+                                                 "context_length_exceeded"),
+    "bad_request": (("openai",), Respond(400, {"error": {"message": "your prompt is odd"}}),
+                    dict(model="mesoclaw/auto", messages=HELLO), 502, "upstream_error"),
+    "all_failed": (("openai",), Respond(503, {"error": {"message": "overloaded"}}),
+                   dict(model="mesoclaw/auto", messages=HELLO), 503, "all_candidates_failed"),
+    "incomplete": (("openai",), Stream("openai", n=10, error_after=3), dict(model="mesoclaw/auto", messages=HELLO),
+                   502, "upstream_incomplete"),
+}
+
+
+@pytest.mark.parametrize("case", FAILURES)
+def test_each_failure_kind_has_its_status_and_code(case, monkeypatch, fake) -> None:
+    providers, upstream, request, status, code = FAILURES[case]
+    if providers:
+        configure(monkeypatch, fake, *providers)
+    if upstream is not None:
+        _failing(fake, upstream)
+    with BackgroundServer() as server:
+        for stream in (False, True):
+            if case == "incomplete" and stream:
+                continue  # streamed, it breaks off inside the 200 (test_a_reply_that_breaks_off_mid_stream)
+            with pytest.raises(openai.APIStatusError) as err:
+                client(server).chat.completions.create(**request, stream=stream,
+                                                       extra_headers={"x-mesoclaw-task": "general"})
+            assert (err.value.status_code, error_of(err.value)["code"]) == (status, code), stream
+            assert error_of(err.value)["type"] == ("invalid_request_error" if status < 500 else "server_error")
+
+
+def test_the_failure_table_covers_every_kind() -> None:
+    from mesoclaw_tui.core.failures import FailureKind
+    from mesoclaw_tui.server.wire import FAILURE_ERRORS
+
+    assert set(FAILURE_ERRORS) == set(FailureKind)
+    # every kind a response can carry is caused for real above; a cancelled request has nobody to answer
+    assert {case.split()[0] for case in FAILURES} | {"cancelled"} == {k.value for k in FailureKind}

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
+from typing import Any
 
 import click
 
+from ..core.failures import FailureKind
 from ..core.types import MesoclawError
 from . import output as out
-from .main import EXIT_ALL_FAILED, EXIT_INTERRUPTED, EXIT_NO_PROVIDER, ExitCode, json_option
+from .main import EXIT_ALL_FAILED, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_NO_PROVIDER, ExitCode, json_option
+
+# The request itself cannot be served as it is (too large for every model's context window, or a
+# provider refused it as invalid): change it rather than retry.
+EXIT_REQUEST_REFUSED = 5
 
 FLUSH_EVERY_S = 0.02  # flush stdout at most this often: smooth for people, cheap for 50k deltas/s
 
@@ -61,7 +68,14 @@ def read_prompt(prompt: str | None) -> str:
 def ask(ctx: click.Context, prompt: str | None, task: str | None, profile: str | None, model: str | None,
         system: str | None, continue_last: bool, no_stream: bool, max_tokens: int | None, quiet: bool,
         as_json: bool) -> None:
-    """Ask one question; the router picks the model. PROMPT or stdin (or both: stdin is context)."""
+    """Ask one question; the router picks the model. PROMPT or stdin (or both: stdin is context).
+
+    Exit codes: 0 a complete reply; 1 the reply broke off mid-stream (the partial text is printed
+    and kept); 2 bad input; 3 no provider configured; 4 no model available, or every candidate
+    failed (one stderr line per attempt); 5 the request was refused as it is: too large for every
+    model's context window, or rejected by the provider as invalid (change it, do not retry);
+    130 interrupted.
+    """
     import asyncio
 
     from ..core.types import parse_profile, parse_task
@@ -90,31 +104,21 @@ def ask(ctx: click.Context, prompt: str | None, task: str | None, profile: str |
 
 
 async def _run(ctx, text, task, profile, model, system, continue_last, max_tokens, stream_text, quiet, state):
-    from ..engine import Delta, Engine, FellBack, Finished, Turn
+    from ..engine import Engine, Turn
     from ..service import RouterService
 
     service = await RouterService.open(ctx.find_root().params.get("db"))
     engine = state["engine"] = Engine(service)
     writer = _Writer() if stream_text else None
-    reply = None
-    printed = state["printed"] = []
     try:
         turn = Turn(text, source="ask", continue_last=continue_last, system=system, task=task, profile=profile,
                     model=model, max_tokens=max_tokens)
-        async for event in engine.stream(turn):
-            if type(event) is Delta:
-                if writer:
-                    writer.write(event.text)
-            elif isinstance(event, FellBack) and not quiet:
-                printed.append(event.attempt)
-                _err(attempt_line(len(printed), event.attempt))
-            elif isinstance(event, Finished):
-                reply = event.reply
+        reply, printed = await _stream(engine, turn, writer, quiet)
         if reply.status == "failed":
             # One line per attempt: those not shown as they happened (all of them with -q or --json).
-            for number, attempt in enumerate(reply.attempts, 1):
-                if not any(attempt is p for p in printed):
-                    _err(attempt_line(number, attempt))
+            for attempt in reply.attempts:
+                if attempt.number not in printed:
+                    _err(attempt_line(attempt.number, attempt))
         if writer:
             writer.finish()
         if not quiet and reply.provider:
@@ -129,6 +133,24 @@ async def _run(ctx, text, task, profile, model, system, continue_last, max_token
         await service.close()
 
 
+async def _stream(engine, turn, writer, quiet) -> tuple:
+    """The reply's text to stdout as it arrives, each failed attempt to stderr as it happens."""
+    from ..engine import Delta, FellBack, Finished, Retrying
+
+    reply = None
+    printed: set[int] = set()
+    async for event in engine.stream(turn):
+        if type(event) is Delta:
+            if writer:
+                writer.write(event.text)
+        elif isinstance(event, FellBack | Retrying) and not quiet:
+            printed.add(event.attempt.number)
+            _err(attempt_line(event.attempt.number, event.attempt))
+        elif isinstance(event, Finished):
+            reply = event.reply
+    return reply, printed
+
+
 def routing_line(reply) -> str:
     fallbacks = ", ".join(f"{a.provider}:{a.model} {a.outcome}" for a in reply.fallbacks)
     cost = "cost unknown" if reply.cost_usd is None else f"${reply.cost_usd:.6f}"
@@ -137,18 +159,31 @@ def routing_line(reply) -> str:
             + (f"; fallbacks: {fallbacks}" if fallbacks else "") + ")")
 
 
-def _exit_for(reply) -> None:
-    from ..engine import NoProviderConfigured
+def _every_candidate_failed(reply) -> str:
+    count = len(reply.attempts)
+    return f"every candidate failed ({count} attempt{'' if count == 1 else 's'})"
 
-    if reply.status == "complete":
-        return
-    if reply.status == "incomplete":
-        raise ExitCode(1, f"reply incomplete (the partial text is kept): {reply.error}")
-    if reply.error and reply.error == str(NoProviderConfigured()):
-        raise ExitCode(EXIT_NO_PROVIDER, reply.error)
-    if reply.attempts and reply.error and reply.error.startswith("every candidate failed"):
-        raise ExitCode(EXIT_ALL_FAILED, f"every candidate failed ({len(reply.attempts)} attempts)")
-    raise ExitCode(EXIT_ALL_FAILED, reply.error or "every candidate failed")
+
+def _said(reply) -> str:
+    return reply.error or "the request failed"
+
+
+# A failed reply -> the exit code and the last line on stderr (the attempts were printed above it).
+EXITS: dict[FailureKind, tuple[int, Callable[[Any], str]]] = {
+    FailureKind.NO_PROVIDER: (EXIT_NO_PROVIDER, _said),
+    FailureKind.NO_AVAILABLE_MODEL: (EXIT_ALL_FAILED, _said),
+    FailureKind.ALL_FAILED: (EXIT_ALL_FAILED, _every_candidate_failed),
+    FailureKind.CONTEXT_TOO_LARGE: (EXIT_REQUEST_REFUSED, _said),
+    FailureKind.BAD_REQUEST: (EXIT_REQUEST_REFUSED, _said),
+    FailureKind.INCOMPLETE: (EXIT_FAILURE, lambda reply: f"reply incomplete (the partial text is kept): {reply.error}"),
+    FailureKind.CANCELLED: (EXIT_INTERRUPTED, lambda reply: "interrupted"),
+}
+
+
+def _exit_for(reply) -> None:
+    if reply.failure is not None:
+        code, say = EXITS[reply.failure]
+        raise ExitCode(code, say(reply))
 
 
 def attempt_line(number: int, a) -> str:

@@ -1,4 +1,4 @@
-"""`mesoclaw serve`: the local OpenAI-compatible endpoint (see mesoclaw_tui/server.py and docs/serve.md)."""
+"""`mesoclaw serve`: the local OpenAI-compatible endpoint (see mesoclaw_tui/server/ and docs/serve.md)."""
 
 from __future__ import annotations
 

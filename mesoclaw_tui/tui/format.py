@@ -59,11 +59,12 @@ def attempt_line(attempt: Mapping[str, Any] | Any) -> str:
 
 
 def fallbacks_text(attempts: Iterable[Mapping[str, Any] | Any]) -> str:
-    """The candidates that failed before the answering one, e.g. `fell back from openai:gpt-4o (auth)`."""
+    """The candidates that failed before the answering one, e.g. `fell back from openai:gpt-4o (auth)`.
+    A 429 waited out and retried on the same model is not a fallback."""
     failed = []
     for attempt in attempts:
         get = attempt.get if isinstance(attempt, Mapping) else lambda k, a=attempt: getattr(a, k, None)
-        if get("outcome") not in ("ok", "incomplete", "cancelled"):
+        if get("outcome") not in ("ok", "incomplete", "cancelled") and not get("retried"):
             failed.append(f"{get('provider')}:{get('model')} {get('outcome')}")
     if not failed:
         return ""

@@ -7,7 +7,7 @@ A reply streams in a worker; esc cancels the worker, and the engine saves the pa
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from rich.text import Text
@@ -19,6 +19,7 @@ from textual.timer import Timer
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
+from ...core.failures import FailureKind
 from .. import format as fmt
 from ..errors import guarded
 from ..widgets.bars import AppBar, KeyBar
@@ -27,6 +28,23 @@ from ..widgets.prompt import PromptInput
 from ..widgets.transcript import PAGE, Transcript
 
 PREVIEW_DEBOUNCE_S = 0.15
+
+
+def _no_reply(reply: Any) -> str:
+    return f"No reply: {reply.error}"
+
+
+# A failed reply -> the text under it.
+FAILURE_TEXT: dict[FailureKind, Callable[[Any], str | None]] = {
+    FailureKind.NO_PROVIDER: _no_reply,
+    FailureKind.NO_AVAILABLE_MODEL: _no_reply,
+    FailureKind.CONTEXT_TOO_LARGE: lambda reply: f"No reply: {reply.error}. Start a new chat (ctrl+n) or shorten "
+                                                 "the message.",
+    FailureKind.BAD_REQUEST: lambda reply: f"No reply: the provider refused the request: {reply.error}",
+    FailureKind.ALL_FAILED: lambda reply: fmt.failure_text(reply.error, reply.attempts),
+    FailureKind.INCOMPLETE: lambda reply: reply.error,
+    FailureKind.CANCELLED: lambda reply: None,  # the label says CANCELLED
+}
 
 
 class ChatScreen(Screen):
@@ -88,9 +106,9 @@ class ChatScreen(Screen):
     async def _hint_if_unconfigured(self) -> None:
         service = self.app.service  # type: ignore[attr-defined]
         if service is not None and not service.settings.configured():
-            from ...engine import NoProviderConfigured
+            from ...core.provider_info import no_provider_message
 
-            await self.transcript.append(Notice(str(NoProviderConfigured()), id="no-provider"))
+            await self.transcript.append(Notice(no_provider_message(), id="no-provider"))
 
     # conversations ------------------------------------------------------------------------------
 
@@ -286,23 +304,15 @@ class ChatScreen(Screen):
             user.message_id = rows[-1]["id"]
 
     def _finished(self, view: AssistantMessage, reply: Any) -> None:
-        label = fmt.reply_label(provider=reply.provider, model=reply.model,
-                                task=reply.task.value if reply.task else None, status=reply.status,
-                                attempts=reply.attempts, input_tokens=reply.input_tokens,
-                                output_tokens=reply.output_tokens, cost_usd=reply.cost_usd,
-                                estimated=reply.estimated)
-        error = None
+        task = reply.task.value if reply.task else None
         if reply.status == "failed":
-            from ...engine import NoProviderConfigured
-
-            if reply.error == str(NoProviderConfigured()):
-                error = f"No reply: {reply.error}"
-            else:
-                error = fmt.failure_text(reply.error, reply.attempts)
-            label = fmt.reply_label(provider=None, model=None, task=reply.task.value if reply.task else None,
-                                    status="failed")
-        elif reply.status == "incomplete":
-            error = reply.error
+            label = fmt.reply_label(provider=None, model=None, task=task, status="failed")
+        else:
+            label = fmt.reply_label(provider=reply.provider, model=reply.model, task=task, status=reply.status,
+                                    attempts=reply.attempts, input_tokens=reply.input_tokens,
+                                    output_tokens=reply.output_tokens, cost_usd=reply.cost_usd,
+                                    estimated=reply.estimated)
+        error = FAILURE_TEXT[reply.failure](reply) if reply.failure is not None else None
         view.message_id = reply.message_id
         view.finish(status=reply.status, label=label, error=error)
 

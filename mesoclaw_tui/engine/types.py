@@ -1,0 +1,137 @@
+"""What goes into the engine (a Turn), what comes out (events, then a Reply), and each Attempt."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..core.failures import FailureKind, reply_status
+from ..core.types import Classification, ModelTarget, RoutingDecision, RoutingProfile, TaskType
+
+_ANSWERED = frozenset({"ok", "incomplete", "cancelled"})
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What the caller asks for. history=None reads the conversation's messages from the store."""
+
+    prompt: str
+    source: str = "ask"  # chat, ask, job, serve
+    conversation_id: int | None = None
+    continue_last: bool = False
+    new_conversation: bool = True  # persist the turn (a job or serve request with persist=False does not)
+    persist: bool = True
+    system: str | None = None
+    task: TaskType | str | None = None
+    profile: RoutingProfile | str | None = None
+    model: str | None = None  # skips routing
+    max_tokens: int | None = None
+    temperature: float | None = None
+    history: tuple[Any, ...] | None = None  # ChatMessage tuples from a caller that keeps its own (serve)
+
+
+@dataclass
+class Attempt:
+    """One request to one target. A 429 waited out and retried is two attempts at the same target."""
+
+    number: int  # 1, 2, … in the order they were made
+    provider: str
+    model: str
+    outcome: str  # ok, incomplete, cancelled, or a provider error kind: auth, rate_limit, server, timeout, …
+    error: str | None
+    ms: int
+    retried: bool = False  # the same target was tried again after it (not a fallback)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"number": self.number, "provider": self.provider, "model": self.model, "outcome": self.outcome,
+                "error": self.error, "ms": self.ms, "retried": self.retried}
+
+
+@dataclass
+class Reply:
+    text: str = ""
+    task: TaskType | None = None
+    profile: RoutingProfile | None = None
+    provider: str | None = None
+    model: str | None = None
+    failure: FailureKind | None = None  # None: complete. Set once, when the engine settles the reply
+    error: str | None = None
+    attempts: list[Attempt] = field(default_factory=list)
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    estimated: bool = False
+    cost_usd: float | None = None
+    ttft_ms: int | None = None
+    total_ms: int = 0
+    conversation_id: int | None = None
+    message_id: int | None = None
+    usage_id: int | None = None
+    classification: Classification | None = None
+    decision: RoutingDecision | None = None
+
+    @property
+    def status(self) -> str:
+        """complete, incomplete, cancelled or failed (as stored with the message)."""
+        return reply_status(self.failure)
+
+    @property
+    def fallbacks(self) -> list[Attempt]:
+        """The candidates given up on before the answer: failed attempts that were not retried."""
+        return [a for a in self.attempts if a.outcome not in _ANSWERED and not a.retried]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text, "task": self.task.value if self.task else None,
+            "profile": self.profile.value if self.profile else None, "provider": self.provider,
+            "model": self.model, "status": self.status, "failure": self.failure.value if self.failure else None,
+            "error": self.error, "attempts": [a.as_dict() for a in self.attempts],
+            "usage": {"input_tokens": self.input_tokens, "output_tokens": self.output_tokens,
+                      "cost_usd": self.cost_usd, "estimated": self.estimated},
+            "ttft_ms": self.ttft_ms, "total_ms": self.total_ms, "conversation_id": self.conversation_id,
+        }
+
+
+# Events streamed to the caller ------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Routed:
+    task: TaskType
+    profile: RoutingProfile
+    classification: Classification | None
+    decision: RoutingDecision | None
+    conversation_id: int | None
+
+
+@dataclass(slots=True)
+class Trying:
+    target: ModelTarget
+    index: int
+
+
+@dataclass(slots=True)
+class Retrying:
+    """A short 429: the engine waits `delay_s` and tries the same target again (attempt number + 1)."""
+
+    attempt: Attempt
+    delay_s: float
+
+
+@dataclass(slots=True)
+class FellBack:
+    """A candidate failed before its first token; the engine moves on (or stops, for a bad request)."""
+
+    attempt: Attempt
+
+
+@dataclass(slots=True)
+class Delta:
+    text: str
+
+
+@dataclass(slots=True)
+class Finished:
+    reply: Reply
+
+
+EngineEvent = Routed | Trying | Retrying | FellBack | Delta | Finished

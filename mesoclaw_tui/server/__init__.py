@@ -1,0 +1,41 @@
+"""`mesoclaw serve`: a local OpenAI-compatible endpoint in front of the router.
+
+    POST /v1/chat/completions   streaming (SSE) or not; every request is classified and routed
+    GET  /v1/models             mesoclaw/auto, mesoclaw/eco|balanced|premium, then `provider:model_id`
+    GET  /health                {"status": "ok"}, never needs the token
+
+The model a client asks for decides the routing: `mesoclaw/auto` (or `mesoclaw`, `auto`) uses the
+active profile, `mesoclaw/<profile>` forces a profile, and any model name the registry knows
+(`openai:gpt-4o`, `gpt-4o`, `claude-sonnet-4.5` …) skips routing (its own providers only).
+
+The messages become one engine Turn: the system (and developer) messages joined are the system
+prompt, the last message (it must be the user's) is the prompt the classifier sees, everything
+before it is the history. Nothing is saved as a conversation; the engine records one usage row per
+request with source "serve".
+
+A streamed response's status and `x-mesoclaw-*` headers are sent with the first token, so when
+every candidate fails before it the client still gets a proper JSON error status. One RouterService
+and one Engine (one pooled HTTP client) serve the whole process.
+
+    wire.py     the OpenAI wire format, pure: request body -> Turn; Reply -> bodies, SSE chunks, errors
+    app.py      the Starlette app: routes, the bearer token, the chat handler, EventStream
+    running.py  binding and running: check_bind, bind, serve, BackgroundServer
+
+Importing this package loads neither Starlette nor the engine; `serve()` does.
+"""
+
+from __future__ import annotations
+
+from .running import (
+           DEFAULT_HOST,
+           DEFAULT_PORT,
+           BackgroundServer,
+           bind,
+           check_bind,
+           is_loopback,
+           serve,
+           url_of,
+)
+
+__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "BackgroundServer", "bind", "check_bind", "is_loopback", "serve",
+           "url_of"]

@@ -1,0 +1,284 @@
+"""The Starlette app of `mesoclaw serve`: routes, the bearer token, the chat handler, and the SSE
+response that follows the engine."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from .. import __version__
+from ..core.types import MesoclawError, MesoclawFailure
+from ..engine import Delta, Engine, FellBack, Finished, Routed, Trying
+from . import wire
+from .wire import ApiError, ChatCall
+
+RELOAD_CHECK_S = 2.0  # how often a request may look whether another process changed models/settings
+
+
+def error_response(error: ApiError, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(error.body(), status_code=error.status, headers=headers)
+
+
+class Api:
+    def __init__(self, service: Any, engine: Engine, token: str | None):
+        self.service = service
+        self.engine = engine
+        self._token = token.encode() if token else None
+        self._checked_at = 0.0
+        self._data_version: int | None = None
+
+    def authorize(self, request: Request) -> None:
+        if self._token is None:
+            return
+        header = request.headers.get("authorization", "")
+        scheme, _, given = header.partition(" ")
+        if scheme.lower() != "bearer" or not given:
+            raise ApiError(401, "missing bearer token (send Authorization: Bearer <the --token of mesoclaw serve>)",
+                           code="invalid_api_key")
+        if not hmac.compare_digest(given.strip().encode(), self._token):
+            raise ApiError(401, "invalid bearer token", code="invalid_api_key")
+
+    async def refresh(self) -> None:
+        """Notice models added or refreshed by another process (the registry is cached)."""
+        now = time.monotonic()
+        if now - self._checked_at < RELOAD_CHECK_S:
+            return
+        self._checked_at = now
+        version = await self.service.data_version()
+        if self._data_version is not None and version != self._data_version:
+            self.service.invalidate()
+        self._data_version = version
+
+    # endpoints --------------------------------------------------------------------------------------
+
+    async def health(self, request: Request) -> Response:
+        return JSONResponse({"status": "ok", "version": __version__})
+
+    async def models(self, request: Request) -> Response:
+        try:
+            self.authorize(request)
+        except ApiError as exc:
+            return error_response(exc)
+        return JSONResponse({"object": "list", "data": await self._model_list()})
+
+    async def model(self, request: Request) -> Response:
+        try:
+            self.authorize(request)
+        except ApiError as exc:
+            return error_response(exc)
+        wanted = request.path_params["model"]
+        for entry in await self._model_list():
+            if entry["id"] == wanted:
+                return JSONResponse(entry)
+        return error_response(ApiError(404, f"unknown model '{wanted}' (GET /v1/models lists them)", param="model",
+                                       code="model_not_found"))
+
+    async def _model_list(self) -> list[dict[str, Any]]:
+        await self.refresh()
+        return wire.model_entries(await self.service.registry(), self.service.settings.configured())
+
+    async def chat_completions(self, request: Request) -> Response:
+        try:
+            self.authorize(request)
+            try:
+                body = json.loads(await request.body())
+            except ValueError:
+                raise ApiError(400, "the request body is not valid JSON") from None
+            call = wire.parse_chat(body, request.headers.get("x-mesoclaw-task"))
+            await self.refresh()
+            if call.turn.model:
+                registry = await self.service.registry()
+                if not registry.resolve(call.turn.model):
+                    raise wire.unknown_model(call.requested, registry.suggest(call.turn.model))
+            return await self._answer(call)
+        except ApiError as exc:
+            return error_response(exc)
+
+    async def _answer(self, call: ChatCall) -> Response:
+        """Held back until the first token (or the end), so the status and headers are true."""
+        events = self.engine.stream(call.turn)
+        try:
+            opening = await _Opening.read(events)
+        except BaseException as exc:
+            await events.aclose()  # type: ignore[attr-defined]
+            if isinstance(exc, MesoclawError):
+                raise ApiError(400, str(exc)) from None
+            if isinstance(exc, MesoclawFailure):
+                raise ApiError(503, str(exc), code="unavailable") from None
+            raise
+        first = opening.first
+        if type(first) is Finished:
+            await events.aclose()  # type: ignore[attr-defined]
+            return _finished(first.reply, call)
+        trying = opening.trying
+        assert trying is not None
+        headers = wire.headers(opening.task, opening.profile, trying.provider, trying.model, opening.fallbacks)
+        if call.stream:
+            return EventStream(_stream(events, first, call, f"{trying.provider}:{trying.model}"), headers)
+        return await _collected(events, headers)
+
+
+class _Opening:
+    """The events before the first token: what was routed, and which candidate is answering."""
+
+    __slots__ = ("first", "trying", "fallbacks", "task", "profile")
+
+    def __init__(self) -> None:
+        self.first: Any = None  # the first Delta, or Finished when no token came
+        self.trying: Any = None
+        self.fallbacks = 0  # candidates given up on (a retry of the same one is not a fallback)
+        self.task: Any = None
+        self.profile: Any = None
+
+    @classmethod
+    async def read(cls, events: AsyncIterator[Any]) -> _Opening:
+        opening = cls()
+        while opening.first is None:
+            event = await events.__anext__()
+            kind = type(event)
+            if kind is Delta or kind is Finished:
+                opening.first = event
+            elif kind is Trying:
+                opening.trying = event.target
+            elif kind is FellBack:
+                opening.fallbacks += 1
+            elif kind is Routed:
+                opening.task, opening.profile = event.task, event.profile
+        return opening
+
+
+def _finished(reply: Any, call: ChatCall) -> Response:
+    headers = wire.reply_headers(reply)
+    if reply.failure is not None:
+        return error_response(wire.error_for(reply), headers)
+    if not call.stream:
+        return JSONResponse(wire.completion_body(reply), headers=headers)
+    return EventStream(_stream_finished(reply, call), headers)
+
+
+async def _collected(events: AsyncIterator[Any], headers: dict[str, str]) -> Response:
+    """Not streaming: the rest of the reply, then one body (or the error it ended with)."""
+    reply = None
+    try:
+        async for event in events:
+            if type(event) is Finished:
+                reply = event.reply
+    finally:
+        await events.aclose()  # type: ignore[attr-defined]
+    assert reply is not None
+    if reply.failure is not None:
+        return error_response(wire.error_for(reply), headers)
+    return JSONResponse(wire.completion_body(reply), headers=headers)
+
+
+class EventStream(StreamingResponse):
+    """An SSE response whose body follows the engine. A client that goes away cancels the request
+    (and with it the upstream request, which the engine records as cancelled). Unlike Starlette's
+    StreamingResponse under uvicorn (ASGI 2.3), it watches for the disconnect with one plain task
+    instead of an anyio task group per response: this is the hot path."""
+
+    def __init__(self, body: AsyncIterator[bytes], headers: dict[str, str]):
+        super().__init__(body, media_type="text/event-stream", headers={**headers, "cache-control": "no-cache"})
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        handler = asyncio.current_task()
+        assert handler is not None
+        gone = False
+
+        async def watch() -> None:
+            nonlocal gone
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            gone = True
+            handler.cancel()
+
+        watcher = asyncio.create_task(watch())
+        try:
+            await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+            async for chunk in self.body_iterator:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except asyncio.CancelledError:
+            if not gone:
+                raise
+            handler.uncancel()  # the client left: nothing more to send, and nobody to tell
+        finally:
+            watcher.cancel()
+            # Closed here, not by the garbage collector, so the engine's own cleanup runs now.
+            await self.body_iterator.aclose()  # type: ignore[attr-defined]
+
+
+async def _stream(events: AsyncIterator[Any], first: Delta, call: ChatCall, model: str) -> AsyncIterator[bytes]:
+    chunks = wire.Chunks(model)
+    try:
+        yield chunks.first(first.text)
+        async for event in events:
+            if type(event) is Delta:
+                yield chunks.delta(event.text)
+            elif type(event) is Finished:
+                reply = event.reply
+                yield chunks.error(reply) if reply.failure is not None else chunks.end(reply, call.include_usage)
+    finally:
+        await events.aclose()  # type: ignore[attr-defined]
+
+
+async def _stream_finished(reply: Any, call: ChatCall) -> AsyncIterator[bytes]:
+    chunks = wire.Chunks(wire.answered_by(reply))
+    yield chunks.first(reply.text)
+    yield chunks.end(reply, call.include_usage)
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    message = {404: f"no route {request.url.path} (mesoclaw serves /v1/chat/completions, /v1/models, /health)",
+               405: f"{request.method} is not allowed on {request.url.path}"}.get(status, "internal error")
+    return error_response(ApiError(status, message, code={404: "not_found", 405: "method_not_allowed"}.get(status)))
+
+
+def create_app(service: Any, engine: Engine, *, token: str | None = None) -> Starlette:
+    api = Api(service, engine, token)
+
+    async def chat(request: Request) -> Response:
+        try:
+            return await api.chat_completions(request)
+        except Exception as exc:  # still an OpenAI-shaped answer, and the cause in the server's log
+            logging.getLogger("uvicorn.error").exception("mesoclaw serve: request failed")
+            return error_response(ApiError(500, f"internal error: {type(exc).__name__}: {exc}"))
+
+    app = Starlette(routes=[
+        Route("/v1/chat/completions", chat, methods=["POST"]),
+        Route("/v1/models", api.models, methods=["GET"]),
+        Route("/v1/models/{model:path}", api.model, methods=["GET"]),
+        Route("/health", api.health, methods=["GET"]),
+    ], exception_handlers={404: _not_found, 405: _not_found})
+    app.state.api = api
+    return _FastChat(app, chat)  # type: ignore[return-value]
+
+
+class _FastChat:
+    """POST /v1/chat/completions straight to its handler, past Starlette's middleware and router: the
+    one hot route pays no more than it must (everything else goes through Starlette). The handler
+    already turns every exception into an OpenAI-shaped response."""
+
+    def __init__(self, app: Starlette, chat: Any):
+        self.app = app
+        self.state = app.state
+        self._chat = chat
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == "/v1/chat/completions":
+            response = await self._chat(Request(scope, receive))
+            await response(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)

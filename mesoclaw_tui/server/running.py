@@ -1,0 +1,150 @@
+"""Binding and running `mesoclaw serve`: the listening socket, uvicorn, and a background server for
+tests, benchmarks or an embedding app."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import ipaddress
+import socket
+import threading
+from typing import Any
+
+from ..core.types import MesoclawError, MesoclawFailure
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+
+
+def is_loopback(host: str) -> bool:
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(host: str, token: str | None) -> None:
+    """Refuse to expose the user's API keys to the network without a token."""
+    if not is_loopback(host) and not token:
+        raise MesoclawError(
+            f"refusing to listen on {host} without --token: anyone who can reach it could spend your provider "
+            "credits (give --token or MESOCLAW_SERVE_TOKEN, or keep the default host 127.0.0.1)")
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """Listen before uvicorn starts, so a busy port is one clear error (and port 0 gets a real port)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, _, _, _, address = infos[0]
+        # proto must be IPPROTO_TCP: asyncio sets TCP_NODELAY on accepted connections only when it is,
+        # and without it Nagle + delayed ACKs add ~40 ms to every keep-alive response.
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        raise MesoclawFailure(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.setblocking(False)
+    return sock
+
+
+def url_of(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
+
+
+async def serve(sock: socket.socket, *, db: str | None = None, token: str | None = None,
+                log_level: str = "warning", access_log: bool = False,
+                started: threading.Event | asyncio.Event | None = None,
+                server_box: list[Any] | None = None) -> None:
+    """Open the service, serve on `sock` until SIGINT/SIGTERM (or server.should_exit), close."""
+    import uvicorn
+
+    from ..engine import Engine
+    from ..service import RouterService
+    from .app import create_app
+
+    service = await RouterService.open(db)
+    engine = Engine(service)
+    try:
+        await _warm_up(service)
+        app = create_app(service, engine, token=token)
+        config = uvicorn.Config(app, lifespan="off", log_level=log_level, access_log=access_log,
+                                timeout_graceful_shutdown=10, server_header=False, date_header=False)
+        server = uvicorn.Server(config)
+        if server_box is not None:
+            server_box.append(server)
+        if started is not None:
+            asyncio.get_running_loop().call_soon(_when_started, server, started)
+        await server.serve(sockets=[sock])
+    finally:
+        await engine.aclose()
+        await service.close()
+
+
+async def _warm_up(service: Any) -> None:
+    """Load what every request needs before the first one arrives, then freeze it out of the garbage
+    collector: the registry and the classifier's model are large and live forever, and walking them in
+    every full collection shows up as 20+ ms pauses at p99."""
+    from ..core.classifier import classify
+
+    await service.registry()
+    classify("warm up the classifier")
+    gc.collect()
+    gc.freeze()
+
+
+def _when_started(server: Any, started: threading.Event | asyncio.Event) -> None:
+    if server.started:
+        started.set()
+    else:
+        asyncio.get_running_loop().call_later(0.005, _when_started, server, started)
+
+
+class BackgroundServer:
+    """`mesoclaw serve` on a daemon thread with its own loop, for tests, benchmarks or an embedding app.
+
+        with BackgroundServer() as server:      # port 0: a free port
+            client = openai.OpenAI(base_url=server.base_url, api_key="x")
+    """
+
+    def __init__(self, host: str = DEFAULT_HOST, port: int = 0, *, db: str | None = None,
+                 token: str | None = None):
+        check_bind(host, token)
+        self.sock = bind(host, port)
+        self.url = url_of(self.sock)
+        self.base_url = self.url + "/v1"
+        self._db, self._token = db, token
+        self._started = threading.Event()
+        self._box: list[Any] = []
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="mesoclaw-serve", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(serve(self.sock, db=self._db, token=self._token, started=self._started,
+                              server_box=self._box))
+        except BaseException as exc:  # reported to the starting thread
+            self._error = exc
+            self._started.set()
+
+    def start(self) -> BackgroundServer:
+        self._thread.start()
+        if not self._started.wait(30) or self._error is not None:
+            raise RuntimeError(f"mesoclaw serve did not start: {self._error!r}")
+        return self
+
+    def stop(self) -> None:
+        if self._box:
+            self._box[0].should_exit = True
+        self._thread.join(15)
+        self.sock.close()
+
+    def __enter__(self) -> BackgroundServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
