@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -30,3 +31,27 @@ def per_million(value: Any) -> float | None:
     except InvalidOperation:
         return None
     return float(price) if price.is_finite() and price >= 0 else None
+
+
+def loads(data: str | bytes) -> Any:
+    """``json.loads``, with every lone surrogate escape (``"\\udc9b"``, valid JSON that no UTF-8
+    encoder accepts) replaced by U+FFFD, so provider text can be printed, stored and re-sent.
+
+    The check is one substring search on the raw text: a string can only hold a surrogate if
+    its JSON spelled one as an escape (decoding the bytes already replaced invalid UTF-8).
+    """
+    value = json.loads(data)
+    if (b"\\ud" in data or b"\\uD" in data) if isinstance(data, bytes) else ("\\ud" in data or "\\uD" in data):
+        value = _scrub(value)
+    return value
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        # A valid pair was already joined by json.loads, so what is left of a surrogate is lone.
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, dict):
+        return {_scrub(k): _scrub(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v) for v in value]
+    return value
