@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import ssl
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
@@ -14,7 +13,7 @@ import httpx
 
 from ._parser import StreamParser
 from .base import Endpoint, ErrorKind, ProviderError, StreamEvent
-from .errors import error_from_response, redact
+from .errors import error_from_response, page_title, redact
 
 # After the terminator, the rest of the body (usually just the chunked-encoding trailer) is read
 # so the connection goes back to the pool; a server that keeps talking is cut off after this.
@@ -24,8 +23,6 @@ _JSON = {"content-type": "application/json"}
 _STREAM_TYPES = frozenset({"text/event-stream", "application/x-ndjson"})
 _PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _PAGE_HEAD_BYTES = 8192  # enough of an error page to find its title
-_TITLE = re.compile(r"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
-_TAG = re.compile(r"<[^>]*>|<[^>]*$")
 
 
 def read_timeout() -> float:
@@ -179,10 +176,7 @@ async def _read_head(chunks: AsyncIterator[bytes], limit: int = _PAGE_HEAD_BYTES
 def page_error(endpoint: Endpoint, status: int, media: str, head: bytes) -> ProviderError:
     """A web page where a stream should be: a proxy's or gateway's error page, named by its
     title or first line of text."""
-    text = head.decode("utf-8", "replace")
-    title = _TITLE.search(text)
-    lines = (_TAG.sub(" ", title.group(1) if title else text)).splitlines()
-    first = next((" ".join(line.split()) for line in lines if line.strip()), "")
+    first = page_title(head.decode("utf-8", "replace"))
     first = first if len(first) <= 200 else first[:199] + "…"
     message = f"not an event stream ({media or 'no content type'}): {first or 'an empty page'}"
     return ProviderError("server", redact(message, endpoint.api_key), provider=endpoint.provider, status=status)

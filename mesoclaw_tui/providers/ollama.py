@@ -11,7 +11,16 @@ import httpx
 from ._fields import limit, loads
 from ._http import get_json, run_stream
 from ._parser import StreamParser
-from .base import ChatMessage, ChatRequest, Endpoint, ImagePart, ListedModel, ProviderError, StreamEvent, TextDelta
+from .base import (
+    ChatMessage,
+    ChatRequest,
+    Endpoint,
+    ImagePart,
+    ListedModel,
+    ProviderError,
+    StreamEvent,
+    TextDelta,
+)
 from .openai_body import wire_tool
 from .tool_calls import arguments_object, wire_tool_call_id
 

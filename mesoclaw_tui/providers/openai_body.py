@@ -63,7 +63,7 @@ def wire_message(message: ChatMessage, system_role: str = "system") -> dict[str,
     if message.tool_calls:
         return {"role": "assistant", "content": message.text or None, "tool_calls": [
             {"id": wire_tool_call_id(c.id), "type": "function",
-             "function": {"name": c.name, "arguments": c.arguments}}
+             "function": {"name": c.name, "arguments": c.arguments if c.arguments.strip() else "{}"}}
             for c in message.tool_calls
         ]}
     if isinstance(content, str):
