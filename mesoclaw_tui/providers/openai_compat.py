@@ -106,11 +106,14 @@ class OpenAIStreamParser(StreamParser):
             function = call.get("function") or {}
             arguments = _arguments_text(function.get("arguments"))
             call_id = call.get("id")
-            # Keyed by the provider's index; a gateway that sends none is keyed by id, and a
-            # delta with neither continues the latest call.
+            # Keyed by the provider's index. A gateway that sends none is keyed by the call's id;
+            # a delta with neither starts a call if it names one, else continues the latest.
             key = call.get("index")
             if not isinstance(key, int):
-                key = call_id or (next(reversed(self._calls)) if self._calls else 0)
+                if call_id or function.get("name") or not self._calls:
+                    key = call_id or f"#{len(self._calls)}"
+                else:
+                    key = next(reversed(self._calls))
             known = self._calls.get(key)
             # The same index with another id is a new call (seen from gateways that number
             # every call 0), never a continuation.
