@@ -20,11 +20,11 @@ Id rule (the same for every provider, so a conversation can move between them):
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Iterable
 from typing import Any
 
+from ._fields import loads
 from .base import StreamEvent, ToolCall, ToolCallDelta
 
 _PORTABLE_ID = re.compile(r"[A-Za-z0-9_-]{1,40}")
@@ -51,7 +51,7 @@ def arguments_object(arguments: str) -> dict[str, Any]:
     if not arguments.strip():
         return {}
     try:
-        value = json.loads(arguments)
+        value = loads(arguments)
     except ValueError:
         return {"arguments": arguments}
     return value if isinstance(value, dict) else {"arguments": value}
