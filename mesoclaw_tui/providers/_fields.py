@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def count(value: Any) -> int | None:
@@ -37,13 +41,29 @@ def loads(data: str | bytes) -> Any:
     """``json.loads``, with every lone surrogate escape (``"\\udc9b"``, valid JSON that no UTF-8
     encoder accepts) replaced by U+FFFD, so provider text can be printed, stored and re-sent.
 
-    The check is one substring search on the raw text: a string can only hold a surrogate if
-    its JSON spelled one as an escape (decoding the bytes already replaced invalid UTF-8).
+    A string can only hold a surrogate if its JSON spelled one as an escape (decoding the bytes
+    already replaced invalid UTF-8), so the usual cost is one substring search for ``\\u``.
     """
     value = json.loads(data)
-    if (b"\\ud" in data or b"\\uD" in data) if isinstance(data, bytes) else ("\\ud" in data or "\\uD" in data):
+    if type(data) is str:
+        if "\\u" in data and _SURROGATE_ESCAPE.search(data):
+            value = _scrub(value)
+    elif b"\\u" in data and _SURROGATE_ESCAPE_BYTES.search(data):
         value = _scrub(value)
     return value
+
+
+def has_surrogate_escape(data: str | bytes) -> bool:
+    """Whether JSON text escapes a surrogate; call it only when ``\\u`` is in ``data`` (the
+    parsers test that inline, as it is almost never so)."""
+    if type(data) is str:
+        return _SURROGATE_ESCAPE.search(data) is not None
+    return _SURROGATE_ESCAPE_BYTES.search(data) is not None
+
+
+def scrub(value: Any) -> Any:
+    """Every lone surrogate in a parsed JSON value replaced by U+FFFD."""
+    return _scrub(value)
 
 
 def _scrub(value: Any) -> Any:

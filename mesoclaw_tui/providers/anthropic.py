@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from ._fields import limit, loads
+from ._fields import has_surrogate_escape, limit, scrub
 from ._http import get_json, run_stream
 from ._parser import StreamParser
 from .anthropic_body import ANTHROPIC_VERSION, DEFAULT_MAX_TOKENS, build_body, json_tool
@@ -19,6 +19,7 @@ __all__ = ["ANTHROPIC_VERSION", "DEFAULT_MAX_TOKENS", "AnthropicStreamParser", "
            "request_headers", "stream_chat"]
 
 _MAX_PAGES = 20
+_json_loads = json.loads  # bound once: called for every event
 _AS_TEXT = -1  # a tool_use block that carries the JSON answer (anthropic_body's forced tool)
 
 
@@ -58,7 +59,17 @@ class AnthropicStreamParser(StreamParser):
         out: list[StreamEvent] = []
         for sse in sse_events:
             try:
-                if self._event(out, loads(sse.data), sse.event):
+                raw = sse.data
+                data = _json_loads(raw)
+                if "\\u" in raw and has_surrogate_escape(raw):  # inline: the hot path
+                    data = scrub(data)
+                # Almost every event is a text delta: handled here, without a call.
+                if data.get("type") == "content_block_delta" and data["delta"].get("type") == "text_delta":
+                    text = data["delta"].get("text")
+                    if text:
+                        out.append(TextDelta(text))
+                        self.started = True
+                elif self._event(out, data, sse.event):
                     break
             except (ValueError, AttributeError, TypeError, KeyError):
                 if sse.event == "error":  # not JSON, but still the provider's own words

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from ._fields import limit, loads
+from ._fields import has_surrogate_escape, limit, scrub
 from ._http import get_json, run_stream
 from ._parser import StreamParser
 from .base import (
@@ -23,6 +23,8 @@ from .base import (
 )
 from .openai_body import wire_tool
 from .tool_calls import arguments_object, wire_tool_call_id
+
+_json_loads = json.loads  # bound once: called for every event
 
 
 def request_headers(endpoint: Endpoint) -> dict[str, str]:
@@ -115,7 +117,9 @@ class OllamaStreamParser(StreamParser):
             if not line.strip():
                 continue
             try:
-                obj = loads(line)
+                obj = _json_loads(line)
+                if b"\\u" in line and has_surrogate_escape(line):  # inline: the hot path
+                    obj = scrub(obj)
                 if obj.get("error"):
                     self.reported(out, obj)
                     break

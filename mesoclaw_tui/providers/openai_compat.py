@@ -10,12 +10,14 @@ from typing import Any
 import httpx
 
 from . import google
-from ._fields import limit, loads, per_million
+from ._fields import has_surrogate_escape, limit, loads, per_million, scrub
 from ._http import get_json, run_stream
 from ._parser import StreamParser
 from .base import ChatRequest, Endpoint, ListedModel, ProviderError, StreamEvent, TextDelta, ToolCallDelta
 from .openai_body import build_body, is_reasoning_model
 from .sse import ServerSentEvent, SSEDecoder
+
+_json_loads = json.loads  # bound once: called for every event
 
 __all__ = ["OPENROUTER_HEADERS", "OpenAIStreamParser", "build_body", "is_reasoning_model", "list_models",
            "request_headers", "stream_chat"]
@@ -70,7 +72,9 @@ class OpenAIStreamParser(StreamParser):
                 self.finish(out, self._finish)
                 break
             try:
-                chunk = loads(data)
+                chunk = _json_loads(data)
+                if "\\u" in data and has_surrogate_escape(data):  # inline: the hot path
+                    chunk = scrub(chunk)
                 if chunk.get("error"):  # OpenAI/OpenRouter: an error chunk inside a 200 stream
                     self._take_usage(chunk.get("usage"))
                     self.reported(out, chunk)
