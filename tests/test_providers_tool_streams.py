@@ -18,8 +18,8 @@ from mesoclaw_tui.providers import (
     ResponseFormat,
     StreamEnd,
     TextDelta,
+    Tool,
     ToolCall,
-    ToolCallAccumulator,
     ToolCallDelta,
     Usage,
     make_client,
@@ -45,9 +45,7 @@ async def run(server: FakeProviderServer, client: httpx.AsyncClient, provider: s
 
 
 def calls_of(result: Collected) -> tuple[ToolCall, ...]:
-    acc = ToolCallAccumulator()
-    acc.feed(result.events)
-    return acc.calls
+    return result.tool_calls
 
 
 def assert_well_formed(result: Collected) -> None:
@@ -256,3 +254,37 @@ async def test_a_mid_call_failure_counts_as_started(provider_server: FakeProvide
     result = await run(provider_server, client, "anthropic", Replay(body, framing="close"))
     assert result.error is not None and result.error.kind == "truncated"
     assert result.error.started  # a tool call had begun: no silent fallback
+
+
+# --- a whole round trip, moving between providers -------------------------------------------------
+
+
+async def test_tool_round_trip_across_providers(provider_server: FakeProviderServer,
+                                                client: httpx.AsyncClient) -> None:
+    """Turn 1 on Ollama (calls without ids), the results sent to Anthropic in turn 2, the whole
+    conversation to OpenAI in turn 3: every call and its result carry the same id throughout."""
+    question = ChatMessage("user", "Weather in Paris and Zürich?")
+    tools = (Tool("get_weather", "The weather now", {"type": "object", "properties": {"city": {"type": "string"}}}),)
+    first = await run(provider_server, client, "ollama",
+                      ToolCallReply("ollama", [PARALLEL[0], PARALLEL[2]], ids=False),
+                      ChatRequest("qwen3", (question,), tools=tools))
+    calls = calls_of(first)
+    assert first.end is not None and first.end.finish_reason == "tool_calls"
+    history = (question, ChatMessage("assistant", "", tool_calls=calls),
+               ChatMessage("tool", "18°C", tool_call_id=calls[0].id),
+               ChatMessage("tool", "9°C", tool_call_id=calls[1].id))
+
+    second = await run(provider_server, client, "anthropic", ToolCallReply("anthropic", text="Paris is warmer."),
+                       ChatRequest("claude-haiku-4-5", history, tools=tools))
+    assert second.text == "Paris is warmer."
+    sent = provider_server.last_request.json["messages"]
+    uses = [b["id"] for b in sent[1]["content"] if b["type"] == "tool_use"]
+    results = [b["tool_use_id"] for b in sent[2]["content"] if b["type"] == "tool_result"]
+    assert uses == results == [c.id for c in calls]
+
+    third = await run(provider_server, client, "openai", ToolCallReply("openai", text="Yes."),
+                      ChatRequest("gpt-4o", (*history, ChatMessage("assistant", second.text),
+                                             ChatMessage("user", "Sure?")), tools=tools))
+    assert third.text == "Yes."
+    sent = provider_server.last_request.json["messages"]
+    assert [c["id"] for c in sent[1]["tool_calls"]] == [m["tool_call_id"] for m in sent[2:4]] == [c.id for c in calls]
