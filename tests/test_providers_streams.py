@@ -14,6 +14,7 @@ from mesoclaw_tui.providers import (
     ChatMessage,
     ChatRequest,
     Endpoint,
+    FinishReason,
     StreamEnd,
     TextDelta,
     Usage,
@@ -50,15 +51,16 @@ def assert_well_formed(result: Collected) -> None:
         assert kinds.index(Usage) == len(kinds) - 2
 
 
+# The finish reason as normalised, then as the provider sent it.
 RECORDED_OK = [
-    ("openai_chat_stream_text_then_usage.sse", "openai", "The capital of the UK is London.", (78, 9), "stop"),
+    ("openai_chat_stream_text_then_usage.sse", "openai", "The capital of the UK is London.", (78, 9), ("stop", "stop")),
     ("openai_chat_stream_text_usage_llm.sse", "openai",
-     "The result of \\( 1231 \\times 2331 \\) is \\( 2,869,461 \\).", (87, 26), "stop"),
-    ("openai_chat_stream_toolcall_then_usage.sse", "openai", "", (53, 15), "tool_calls"),
-    ("groq_stream_text_final_x_groq_usage.sse", "groq", "", (304, 49), "tool_calls"),
-    ("openrouter_chat_stream_text_usage.sse", "openrouter", "Pebbles and Skipper.", (17, 6), "stop"),
-    ("anthropic_messages_stream_text.sse", "anthropic", "Hello", (10, 4), "end_turn"),
-    ("anthropic_messages_stream_tool_use.sse", "anthropic", "", (543, 40), "tool_use"),
+     "The result of \\( 1231 \\times 2331 \\) is \\( 2,869,461 \\).", (87, 26), ("stop", "stop")),
+    ("openai_chat_stream_toolcall_then_usage.sse", "openai", "", (53, 15), ("tool_calls", "tool_calls")),
+    ("groq_stream_text_final_x_groq_usage.sse", "groq", "", (304, 49), ("tool_calls", "tool_calls")),
+    ("openrouter_chat_stream_text_usage.sse", "openrouter", "Pebbles and Skipper.", (17, 6), ("stop", "stop")),
+    ("anthropic_messages_stream_text.sse", "anthropic", "Hello", (10, 4), ("stop", "end_turn")),
+    ("anthropic_messages_stream_tool_use.sse", "anthropic", "", (543, 40), ("tool_calls", "tool_use")),
 ]
 
 
@@ -66,13 +68,13 @@ RECORDED_OK = [
 @pytest.mark.parametrize(("recording", "provider", "text", "usage", "finish"), RECORDED_OK)
 async def test_recorded_stream(
     provider_server: FakeProviderServer, client: httpx.AsyncClient, recording: str, provider: str,
-    text: str, usage: tuple[int, int], finish: str, chunks: str | int, framing: str,
+    text: str, usage: tuple[int, int], finish: tuple[str, str], chunks: str | int, framing: str,
 ) -> None:
     result = await run(provider_server, client, provider, Replay(recording, chunks=chunks, framing=framing))  # type: ignore[arg-type]
     assert result.error is None
     assert result.text == text
     assert result.usage == Usage(*usage)
-    assert result.end == StreamEnd(finish)
+    assert result.end == StreamEnd(FinishReason(finish[0]), finish[1])
     assert_well_formed(result)
 
 
@@ -119,7 +121,7 @@ async def test_google_cumulative_usage_is_not_summed(
     assert result.error is None
     assert result.text == "The capital of France is Paris."
     assert result.usage == Usage(15, 6)
-    assert result.end == StreamEnd("stop")
+    assert result.end == StreamEnd(FinishReason.STOP, "stop")
     assert provider_server.last_request.path == "/google/v1beta/openai/chat/completions"
 
 
@@ -145,14 +147,14 @@ async def test_anthropic_output_tokens_are_the_last_running_total(
     # message_start says output_tokens 1; message_delta says 40: the result is 40, not 41.
     result = await run(provider_server, client, "anthropic", Stream("anthropic", "hi there", usage=(7, 40)))
     assert result.usage == Usage(7, 40)
-    assert result.end == StreamEnd("end_turn")
+    assert result.end == StreamEnd(FinishReason.STOP, "end_turn")
 
 
 async def test_ollama_stream(provider_server: FakeProviderServer, client: httpx.AsyncClient) -> None:
     result = await run(provider_server, client, "ollama", Stream("ollama", "why is the sky blue", usage=(26, 5)))
     assert result.error is None and result.text == "why is the sky blue"
     assert result.usage == Usage(26, 5)
-    assert result.end == StreamEnd("stop")
+    assert result.end == StreamEnd(FinishReason.STOP, "stop")
     assert_well_formed(result)
 
 
@@ -167,7 +169,7 @@ async def test_ollama_without_any_counts_yields_no_usage(
     provider_server: FakeProviderServer, client: httpx.AsyncClient
 ) -> None:
     result = await run(provider_server, client, "ollama", Stream("ollama", "x", usage=None))
-    assert result.usage is None and result.end == StreamEnd("stop")
+    assert result.usage is None and result.end == StreamEnd(FinishReason.STOP, "stop")
 
 
 async def test_ollama_recorded_lines_one_byte_at_a_time(
@@ -270,7 +272,7 @@ async def test_done_without_trailing_blank_line_is_accepted(
 ) -> None:
     body = b'data: {"choices":[{"index":0,"delta":{"content":"ok"},"finish_reason":"stop"}]}\n\ndata: [DONE]\n'
     result = await run(provider_server, client, "openai", Replay(body, framing="close"))
-    assert result.error is None and result.text == "ok" and result.end == StreamEnd("stop")
+    assert result.error is None and result.text == "ok" and result.end == StreamEnd(FinishReason.STOP, "stop")
 
 
 async def test_malformed_json_is_a_stream_error(provider_server: FakeProviderServer, client: httpx.AsyncClient) -> None:

@@ -2,12 +2,14 @@
 
     client = make_client()
     async with contextlib.aclosing(stream_chat(client, endpoint, request)) as events:
-        async for event in events:   # TextDelta …, then Usage (if reported), then StreamEnd
+        async for event in events:   # TextDelta / ToolCallDelta …, then Usage (if reported), then StreamEnd
             ...
 
 Every failure is raised as ProviderError (``kind`` says what went wrong, ``started`` whether
-text had already been yielded). Usage is yielded at most once, right before StreamEnd or before
-a mid-stream ProviderError, carrying the provider's final totals. Close the iterator (aclosing)
+text or a tool call had already been yielded). Usage is yielded at most once, right before
+StreamEnd or before a mid-stream ProviderError, carrying the provider's final totals. StreamEnd
+carries a FinishReason (stop, length, tool_calls, content_filter) and the provider's raw reason.
+ToolCallAccumulator turns a reply's ToolCallDeltas into ToolCalls. Close the iterator (aclosing)
 when stopping early, so the connection is released at once.
 """
 
@@ -25,21 +27,35 @@ from .base import (
     ERROR_KINDS,
     ChatMessage,
     ChatRequest,
+    Content,
+    ContentPart,
     Endpoint,
     ErrorKind,
+    FinishReason,
+    ImagePart,
     ListedModel,
     ProviderError,
+    ResponseFormat,
     StreamEnd,
     StreamEvent,
     TextDelta,
+    TextPart,
+    Tool,
+    ToolCall,
+    ToolCallDelta,
+    ToolChoice,
     Usage,
+    content_text,
     mask_key,
 )
+from .tool_calls import ToolCallAccumulator, wire_tool_call_id
 
 __all__ = [
-    "ERROR_KINDS", "ChatMessage", "ChatRequest", "Endpoint", "ErrorKind", "ListedModel",
-    "ProviderError", "StreamEnd", "StreamEvent", "TextDelta", "Usage",
-    "list_models", "make_client", "mask_key", "stream_chat",
+    "ERROR_KINDS", "ChatMessage", "ChatRequest", "Content", "ContentPart", "Endpoint", "ErrorKind",
+    "FinishReason", "ImagePart", "ListedModel", "ProviderError", "ResponseFormat", "StreamEnd",
+    "StreamEvent", "TextDelta", "TextPart", "Tool", "ToolCall", "ToolCallAccumulator", "ToolCallDelta",
+    "ToolChoice", "Usage", "content_text", "list_models", "make_client", "mask_key", "stream_chat",
+    "wire_tool_call_id",
 ]
 
 _ADAPTERS: dict[str, ModuleType] = {"openai": openai_compat, "anthropic": anthropic, "ollama": ollama}

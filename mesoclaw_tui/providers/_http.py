@@ -4,20 +4,25 @@ turning httpx's exceptions into ProviderError."""
 from __future__ import annotations
 
 import asyncio
+import json
 import ssl
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 import httpx
 
 from ._parser import StreamParser
 from .base import Endpoint, ErrorKind, ProviderError, StreamEvent
-from .errors import error_from_response, redact
+from .errors import error_from_response, page_title, redact
 
 # After the terminator, the rest of the body (usually just the chunked-encoding trailer) is read
 # so the connection goes back to the pool; a server that keeps talking is cut off after this.
 _DRAIN_SECONDS = 0.25
 _LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+_JSON = {"content-type": "application/json"}
+_STREAM_TYPES = frozenset({"text/event-stream", "application/x-ndjson"})
+_PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+_PAGE_HEAD_BYTES = 8192  # enough of an error page to find its title
 
 
 def read_timeout() -> float:
@@ -84,41 +89,97 @@ async def run_stream(
     endpoint: Endpoint,
     url: str,
     headers: Mapping[str, str],
-    body: dict[str, Any],
+    body: Callable[[], dict[str, Any]],
     parser: StreamParser,
 ) -> AsyncIterator[StreamEvent]:
-    """POST ``body`` and yield what ``parser`` makes of the response, raising only ProviderError."""
+    """POST the body ``body()`` builds and yield what ``parser`` makes of the response, raising
+    only ProviderError (a request the provider cannot take is refused while iterating too)."""
     try:
-        async with client.stream("POST", url, headers=merge_headers(endpoint, headers), json=body) as response:
+        content = encode_json(body())
+        async with client.stream("POST", url, headers=merge_headers(endpoint, {**headers, **_JSON}),
+                                 content=content) as response:
             if response.status_code >= 300:
                 raw = await response.aread()
                 raise error_from_response(endpoint, response.status_code, response.headers, raw)
-            chunks = response.aiter_bytes()
-            broken: httpx.HTTPError | None = None
-            try:
-                async for chunk in chunks:
-                    for event in parser.feed(chunk):
-                        yield event
-                    if parser.done or parser.error is not None:
-                        break
-                else:
-                    for event in parser.end():
-                        yield event
-            except httpx.HTTPError as exc:
-                broken = exc
-            if broken is not None:
-                # Failing through the parser delivers the usage known so far, as a clean EOF would.
-                tail: list[StreamEvent] = []
-                parser.fail(tail, _mid_body_error(endpoint, url, broken, started=parser.started))
-                for event in tail:
+            media = media_type(response.headers)
+            if media in _PAGE_TYPES:
+                raise page_error(endpoint, response.status_code, media, await _read_head(response.aiter_bytes()))
+            if media == "application/json":  # a whole reply: the server ignored "stream"
+                for event in parser.whole_body(await response.aread()):
                     yield event
-            if parser.error is not None:
-                raise parser.error
-            await _drain(chunks)
+                if parser.error is not None:
+                    raise parser.error
+                return
+            async for event in _stream_body(endpoint, url, response, media, parser):
+                yield event
     except httpx.TimeoutException as exc:
         raise transport_error("timeout", endpoint, url, exc) from None
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
         raise transport_error("connect", endpoint, url, exc) from None
+
+
+async def _stream_body(
+    endpoint: Endpoint, url: str, response: httpx.Response, media: str, parser: StreamParser
+) -> AsyncIterator[StreamEvent]:
+    chunks = response.aiter_bytes()
+    sniff = media not in _STREAM_TYPES  # an unlabelled body may still be a proxy's HTML page
+    broken: httpx.HTTPError | None = None
+    try:
+        async for chunk in chunks:
+            if sniff and chunk.strip():
+                sniff = False
+                if chunk.lstrip()[:1] == b"<":
+                    raise page_error(endpoint, response.status_code, media, chunk + await _read_head(chunks))
+            for event in parser.feed(chunk):
+                yield event
+            if parser.done or parser.error is not None:
+                break
+        else:
+            for event in parser.end():
+                yield event
+    except httpx.HTTPError as exc:
+        broken = exc
+    if broken is not None:
+        # Failing through the parser delivers the usage known so far, as a clean EOF would.
+        tail: list[StreamEvent] = []
+        parser.fail(tail, _mid_body_error(endpoint, url, broken, started=parser.started))
+        for event in tail:
+            yield event
+    if parser.error is not None:
+        raise parser.error
+    await _drain(chunks)
+
+
+def encode_json(body: dict[str, Any]) -> bytes:
+    """The request body as UTF-8 JSON. Text that came from outside may hold a lone surrogate
+    (valid in JSON, not in UTF-8): it is sent as U+FFFD rather than failing the request."""
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace").encode("utf-8")
+
+
+def media_type(headers: Mapping[str, str]) -> str:
+    return headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+async def _read_head(chunks: AsyncIterator[bytes], limit: int = _PAGE_HEAD_BYTES) -> bytes:
+    head = b""
+    async for chunk in chunks:
+        head += chunk
+        if len(head) >= limit:
+            break
+    return head
+
+
+def page_error(endpoint: Endpoint, status: int, media: str, head: bytes) -> ProviderError:
+    """A web page where a stream should be: a proxy's or gateway's error page, named by its
+    title or first line of text."""
+    first = page_title(head.decode("utf-8", "replace"))
+    first = first if len(first) <= 200 else first[:199] + "…"
+    message = f"not an event stream ({media or 'no content type'}): {first or 'an empty page'}"
+    return ProviderError("server", redact(message, endpoint.api_key), provider=endpoint.provider, status=status)
 
 
 def _mid_body_error(endpoint: Endpoint, url: str, exc: httpx.HTTPError, *, started: bool) -> ProviderError:

@@ -18,6 +18,7 @@ from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from typing import Any
 
+from ._fields import loads
 from .base import Endpoint, ErrorKind, ProviderError, mask_key
 
 # Lower-cased fragments of messages/codes that mean "the prompt does not fit".
@@ -33,6 +34,8 @@ _CONTEXT_MARKERS = (
 # OpenAI's and Groq's messages say "Please try again in 644ms." / "in 1.98s"; Gemini's "Please retry in 45.5s."
 _RETRY_IN_MESSAGE = re.compile(r"(?:try again|retry) in (\d+(?:\.\d+)?)\s*(ms|s)\b", re.IGNORECASE)
 _MAX_MESSAGE = 500
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]*>|<[^>]*$")
 
 
 @dataclass(slots=True)
@@ -46,11 +49,20 @@ class ErrorInfo:
 
 def info_from_body(raw: bytes) -> ErrorInfo:
     text = raw.decode("utf-8", "replace").strip()
+    if text[:1] == "<":  # a proxy's HTML error page: its title says it all
+        return ErrorInfo(message=_shorten(page_title(text)))
     try:
-        obj: Any = json.loads(text)
+        obj: Any = loads(text)
     except ValueError:
         return ErrorInfo(message=_shorten(text))
     return info_from_json(obj, fallback=text)
+
+
+def page_title(text: str) -> str:
+    """An HTML page's title, or else its first line of text."""
+    title = _TITLE.search(text)
+    lines = _TAG.sub(" ", title.group(1) if title else text).splitlines()
+    return next((" ".join(line.split()) for line in lines if line.strip()), "")
 
 
 def info_from_json(obj: Any, fallback: str = "") -> ErrorInfo:
@@ -64,25 +76,28 @@ def info_from_json(obj: Any, fallback: str = "") -> ErrorInfo:
     if isinstance(err, str):  # Ollama
         info.message = err
     elif isinstance(err, dict):
-        info.message = str(err.get("message") or "")
-        for key in ("type", "code", "status"):
-            value = err.get(key)
-            if isinstance(value, str | int) and not isinstance(value, bool):
-                info.markers.add(str(value).lower())
-        metadata = err.get("metadata")
-        raw = metadata.get("raw") if isinstance(metadata, dict) else None
-        if isinstance(raw, str) and raw and raw not in info.message:
-            # OpenRouter hides the upstream provider's real explanation here.
-            info.message = f"{info.message} ({raw})" if info.message else raw
-        _read_google_details(err.get("details"), info)
+        _read_error_object(err, info)
     else:  # vLLM-style {"object": "error", "message": …} or FastAPI {"detail": …}
         info.message = str(obj.get("message") or obj.get("detail") or "")
         if isinstance(obj.get("type"), str):
             info.markers.add(obj["type"].lower())
-    if not info.message:
-        info.message = _shorten(fallback or json.dumps(obj))
-    info.message = _shorten(info.message)
+    info.message = _shorten(info.message or fallback or json.dumps(obj))
     return info
+
+
+def _read_error_object(err: dict[str, Any], info: ErrorInfo) -> None:
+    """OpenAI's, Anthropic's, OpenRouter's and Google's ``error`` objects."""
+    info.message = str(err.get("message") or "")
+    for key in ("type", "code", "status"):
+        value = err.get(key)
+        if isinstance(value, str | int) and not isinstance(value, bool):
+            info.markers.add(str(value).lower())
+    metadata = err.get("metadata")
+    raw = metadata.get("raw") if isinstance(metadata, dict) else None
+    if isinstance(raw, str) and raw and raw not in info.message:
+        # OpenRouter hides the upstream provider's real explanation here.
+        info.message = f"{info.message} ({raw})" if info.message else raw
+    _read_google_details(err.get("details"), info)
 
 
 def _read_google_details(details: Any, info: ErrorInfo) -> None:

@@ -10,11 +10,17 @@ from typing import Any
 import httpx
 
 from . import google
-from ._fields import limit, per_million
+from ._fields import has_surrogate_escape, limit, loads, per_million, scrub
 from ._http import get_json, run_stream
 from ._parser import StreamParser
-from .base import ChatRequest, Endpoint, ListedModel, ProviderError, StreamEvent, TextDelta
+from .base import ChatRequest, Endpoint, ListedModel, ProviderError, StreamEvent, TextDelta, ToolCallDelta
+from .openai_body import build_body, is_reasoning_model
 from .sse import ServerSentEvent, SSEDecoder
+
+_json_loads = json.loads  # bound once: called for every event
+
+__all__ = ["OPENROUTER_HEADERS", "OpenAIStreamParser", "build_body", "is_reasoning_model", "list_models",
+           "request_headers", "stream_chat"]
 
 # OpenRouter's app attribution; X-Title is the legacy spelling it still honours.
 OPENROUTER_HEADERS = {
@@ -22,13 +28,6 @@ OPENROUTER_HEADERS = {
     "X-OpenRouter-Title": "mesoclaw",
     "X-Title": "mesoclaw",
 }
-_REASONING_PREFIXES = ("o1", "o3", "o4", "gpt-5")
-# These reject both the system and the developer role, so the system prompt joins the first user turn.
-_NO_SYSTEM_ROLE_PREFIXES = ("o1-mini", "o1-preview")
-
-
-def is_reasoning_model(model: str) -> bool:
-    return model.lower().rsplit("/", 1)[-1].startswith(_REASONING_PREFIXES)
 
 
 def request_headers(endpoint: Endpoint) -> dict[str, str]:
@@ -38,51 +37,21 @@ def request_headers(endpoint: Endpoint) -> dict[str, str]:
     return headers
 
 
-def build_body(endpoint: Endpoint, request: ChatRequest) -> dict[str, Any]:
-    # The reasoning-model rules are OpenAI's own API; gateways translate parameters themselves.
-    reasoning = endpoint.provider == "openai" and is_reasoning_model(request.model)
-    system_role = "developer" if reasoning else "system"
-    messages = [{"role": system_role, "content": request.system}] if request.system else []
-    messages += [
-        {"role": system_role if m.role == "system" else m.role, "content": m.content}
-        for m in request.messages
-    ]
-    if reasoning and request.model.lower().startswith(_NO_SYSTEM_ROLE_PREFIXES):
-        messages = _fold_system_into_first_user_turn(messages, system_role)
-    body: dict[str, Any] = {
-        "model": request.model,
-        "messages": messages,
-        "stream": True,
-        "stream_options": {"include_usage": True},
-    }
-    if request.max_tokens is not None:
-        body["max_completion_tokens" if reasoning else "max_tokens"] = request.max_tokens
-    if request.temperature is not None and not reasoning:
-        body["temperature"] = request.temperature
-    return body
-
-
-def _fold_system_into_first_user_turn(messages: list[dict[str, str]], system_role: str) -> list[dict[str, str]]:
-    system = "\n\n".join(m["content"] for m in messages if m["role"] == system_role)
-    rest = [m for m in messages if m["role"] != system_role]
-    for i, message in enumerate(rest):
-        if system and message["role"] == "user":
-            rest[i] = {"role": "user", "content": f"{system}\n\n{message['content']}"}
-            break
-    return rest
-
-
 class OpenAIStreamParser(StreamParser):
     """Chat-completion chunks -> events. Usage is taken from whichever chunks carry it (a
     separate ``choices: []`` chunk, Groq's finish chunk or ``x_groq.usage``, OpenRouter's last
-    chunk, Google's every chunk); the values are totals, so the last one wins."""
+    chunk, Google's every chunk); the values are totals, so the last one wins.
 
-    __slots__ = ("_sse", "_finish")
+    Tool calls stream as ``delta.tool_calls`` entries keyed by ``index``: the first names the
+    call (``id``, ``function.name``), the rest add ``function.arguments`` fragments."""
+
+    __slots__ = ("_sse", "_finish", "_calls")
 
     def __init__(self, endpoint: Endpoint) -> None:
         super().__init__(endpoint)
         self._sse = SSEDecoder()
         self._finish: str | None = None
+        self._calls: dict[Any, tuple[int, Any]] = {}  # the provider's key -> (our index, its id)
 
     def feed(self, chunk: bytes) -> list[StreamEvent]:
         return self._events(self._sse.feed(chunk))
@@ -103,11 +72,11 @@ class OpenAIStreamParser(StreamParser):
                 self.finish(out, self._finish)
                 break
             try:
-                chunk = json.loads(data)
+                chunk = _json_loads(data)
+                if "\\u" in data and has_surrogate_escape(data):  # inline: the hot path
+                    chunk = scrub(chunk)
                 if chunk.get("error"):  # OpenAI/OpenRouter: an error chunk inside a 200 stream
-                    usage = chunk.get("usage")
-                    if isinstance(usage, dict):
-                        self.take_usage(usage.get("prompt_tokens"), usage.get("completion_tokens"))
+                    self._take_usage(chunk.get("usage"))
                     self.reported(out, chunk)
                     break
                 usage = chunk.get("usage")
@@ -119,10 +88,13 @@ class OpenAIStreamParser(StreamParser):
                 for choice in chunk.get("choices") or ():
                     delta = choice.get("delta")
                     if delta:
-                        text = delta.get("content")  # reasoning, tool calls, refusals: not shown
+                        text = delta.get("content")  # reasoning and refusals: not shown
                         if text:
                             out.append(TextDelta(text))
                             self.started = True
+                        calls = delta.get("tool_calls")
+                        if calls:
+                            self._tool_call_deltas(out, calls, chunk.get("id"))
                     reason = choice.get("finish_reason")
                     if reason:
                         self._finish = reason
@@ -131,10 +103,63 @@ class OpenAIStreamParser(StreamParser):
                 break
         return out
 
+    def _tool_call_deltas(self, out: list[StreamEvent], calls: list[Any], reply_id: Any) -> None:
+        if not self.reply_id and isinstance(reply_id, str):
+            self.reply_id = reply_id
+        for call in calls:
+            function = call.get("function") or {}
+            arguments = _arguments_text(function.get("arguments"))
+            call_id = call.get("id")
+            # Keyed by the provider's index. A gateway that sends none is keyed by the call's id;
+            # a delta with neither starts a call if it names one, else continues the latest.
+            key = call.get("index")
+            if not isinstance(key, int):
+                if call_id or function.get("name") or not self._calls:
+                    key = call_id or f"#{len(self._calls)}"
+                else:
+                    key = next(reversed(self._calls))
+            known = self._calls.get(key)
+            # The same index with another id is a new call (seen from gateways that number
+            # every call 0), never a continuation.
+            if known is None or (call_id and known[1] and call_id != known[1]):
+                self._calls[key] = (self.start_call(out, call_id, function.get("name"), arguments), call_id)
+            elif arguments:
+                out.append(ToolCallDelta(known[0], None, None, arguments))
+
+    def _take_usage(self, usage: Any) -> None:
+        if isinstance(usage, dict):
+            self.take_usage(usage.get("prompt_tokens"), usage.get("completion_tokens"))
+
+    def whole(self, body: Any) -> list[StreamEvent]:
+        """A non-streamed ``chat.completion``: its message as one text delta and whole calls."""
+        out: list[StreamEvent] = []
+        self.reply_id = str(body.get("id") or "")
+        self._take_usage(body.get("usage"))
+        for choice in body.get("choices") or ():
+            message = choice.get("message") or {}
+            text = message.get("content")
+            if isinstance(text, str) and text:
+                out.append(TextDelta(text))
+                self.started = True
+            for call in message.get("tool_calls") or ():
+                function = call.get("function") or {}
+                self.start_call(out, call.get("id"), function.get("name"),
+                                _arguments_text(function.get("arguments")))
+            self._finish = choice.get("finish_reason") or self._finish
+        self.finish(out, self._finish)
+        return out
+
+
+def _arguments_text(arguments: Any) -> str:
+    if isinstance(arguments, str):
+        return arguments
+    # Some OpenAI-compatible servers send the arguments as an object rather than JSON text.
+    return "" if arguments is None else json.dumps(arguments, ensure_ascii=False)
+
 
 def _loads_or_text(data: str) -> Any:
     try:
-        return json.loads(data)
+        return loads(data)
     except ValueError:
         return {"error": data}
 
@@ -142,7 +167,7 @@ def _loads_or_text(data: str) -> Any:
 def stream_chat(client: httpx.AsyncClient, endpoint: Endpoint, request: ChatRequest) -> AsyncIterator[StreamEvent]:
     url = endpoint.base_url.rstrip("/") + "/chat/completions"
     return run_stream(
-        client, endpoint, url, request_headers(endpoint), build_body(endpoint, request),
+        client, endpoint, url, request_headers(endpoint), lambda: build_body(endpoint, request),
         OpenAIStreamParser(endpoint),
     )
 

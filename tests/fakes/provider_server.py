@@ -285,7 +285,7 @@ class Replay(Behaviour):
     framing: Framing = "chunked"
     status: int = 200
     headers: Mapping[str, str] = field(default_factory=dict)
-    content_type: str | None = None
+    content_type: str | None = None  # None: from the file's suffix, else SSE; "": none sent
     truncate_after: int | None = None  # close after this many chunks
     stall_after: int | None = None  # go silent after this many chunks
 
@@ -311,7 +311,9 @@ class Replay(Behaviour):
         if ctype is None and not isinstance(self.source, bytes):
             suffix = Path(self.source).suffix
             ctype = {".sse": _SSE, ".json": "application/json", ".ndjson": _NDJSON}.get(suffix)
-        ex.start(self.status, content_type=ctype or _SSE, headers=self.headers, framing=self.framing,
+        # None: guessed from the file name (SSE by default); "": no content-type header at all.
+        ex.start(self.status, content_type=_SSE if ctype is None else (ctype or None), headers=self.headers,
+                 framing=self.framing,
                  length=sum(map(len, pieces)))
         stopped = await _send_pieces(ex, pieces, delay=self.delay, truncate_after=self.truncate_after,
                                      stall_after=self.stall_after)

@@ -14,6 +14,8 @@ from mesoclaw_tui.providers import (
     StreamEnd,
     StreamEvent,
     TextDelta,
+    ToolCall,
+    ToolCallAccumulator,
     Usage,
     stream_chat,
 )
@@ -27,6 +29,12 @@ class Collected:
     @property
     def text(self) -> str:
         return "".join(e.text for e in self.events if isinstance(e, TextDelta))
+
+    @property
+    def tool_calls(self) -> tuple[ToolCall, ...]:
+        calls = ToolCallAccumulator()
+        calls.feed(self.events)
+        return calls.calls
 
     @property
     def usage(self) -> Usage | None:
