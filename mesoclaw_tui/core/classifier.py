@@ -205,7 +205,11 @@ def _expand_cjk(toks: list[bytes]) -> list[bytes]:
             run = m.group()[:budget]
             budget -= len(run)
             # map() keeps the per-character work in C
-            out.extend(map(str.encode, run))
+            if run[0] >= "\uac00":
+                # Korean is written in words: the word and its syllable pairs (stem + ending)
+                out.append(run.encode())
+            else:
+                out.extend(map(str.encode, run))
             out.extend(map(str.encode, map(str.__add__, run, run[1:])))
         if last < len(s):
             out.append(s[last:].encode())
@@ -245,6 +249,26 @@ def _paste_flags(low: bytes, window: bytes) -> list[str]:
     return flags
 
 
+def _stems(toks: list[bytes]) -> list[bytes]:
+    """Prefixes of the long non-ASCII words: "функцию" and "функция" share "~функ".
+
+    Inflected languages (Russian, Polish, Turkish, Hindi ...) change word endings far more
+    than English; a prefix of about four letters is a cheap stand-in for a stemmer. The
+    cut is in bytes: 5 for Latin words with accents, 8 (4 letters) for two-byte scripts
+    (Cyrillic, Greek, Arabic), 9 (3 letters) for three-byte ones (Devanagari, Thai).
+    """
+    out = []
+    for t in toks:
+        if t.isascii():
+            continue
+        cut = 5 if t[0] < 0x80 else 8 if t[0] < 0xE0 else 9
+        if len(t) > cut + 1:
+            while cut < len(t) and 0x80 <= t[cut] < 0xC0:  # not inside a letter's UTF-8 bytes
+                cut += 1
+            out.append(b"~" + t[:cut])
+    return out
+
+
 def _first_sentence(line: str) -> str:
     if len(line) <= _LINE:
         return line
@@ -270,9 +294,10 @@ def _short_keys(text: str) -> tuple[list[Key], list[bytes], tuple[str, ...]]:
     if text.isascii():
         raw = text.encode()
         toks = raw.translate(_TABLE).split()
+        keys: list[Key] = toks.copy()
     else:
         toks, raw = _words(text)
-    keys: list[Key] = toks.copy()
+        keys = toks + _stems(toks)
     n = len(toks)
     if n:
         keys.extend(zip(toks[:_BIGRAM_SPAN], toks[1 : _BIGRAM_SPAN + 1], strict=False))
@@ -301,7 +326,7 @@ def _paste_keys(text: str) -> tuple[list[Key], list[bytes], tuple[str, ...], lis
     first = _first_sentence(stripped[: _LINE * 2].split("\n", 1)[0])
     last = _last_sentence(stripped[-_LINE * 2 :].rsplit("\n", 1)[-1])
     ftoks, flow = _words(first)
-    keys: list[Key] = ftoks.copy()
+    keys: list[Key] = ftoks.copy() if first.isascii() else ftoks + _stems(ftoks)
     if ftoks:
         keys.extend(zip(ftoks[:_BIGRAM_SPAN], ftoks[1 : _BIGRAM_SPAN + 1], strict=False))
         keys.append(b"^" + ftoks[0])
@@ -310,6 +335,8 @@ def _paste_keys(text: str) -> tuple[list[Key], list[bytes], tuple[str, ...], lis
     if last != first:
         ltoks, llow = _words(last)
         keys.extend(ltoks)
+        if not last.isascii():
+            keys.extend(_stems(ltoks))
         keys.extend(zip(ltoks[:_BIGRAM_SPAN], ltoks[1 : _BIGRAM_SPAN + 1], strict=False))
         if ltoks:
             keys.append(b"$" + ltoks[0])
