@@ -55,10 +55,9 @@ DEV_ENV = "MESOCLAW_CLASSIFIER_DEV"
 SEED = 7
 EPOCHS = 40
 LEARNING_RATE = 0.5
-L2 = 1e-3
-MIN_COUNT = 2  # a feature must occur in this many training prompts (single-word prompts aside)
+L2 = 3e-3
+MIN_COUNT = 2  # a feature must occur in this many training prompts (see train() for exceptions)
 PRUNE = 0.02  # drop features whose centred weights are all smaller than this
-DECIMALS = 3
 
 Vec = dict[classifier.Key, float]
 Row = dict[str, str]
@@ -144,6 +143,13 @@ def load_lexicon(path: Path = LEXICON) -> dict[bytes, str]:
     return lex
 
 
+def _foreign(key: classifier.Key) -> bool:
+    """A word or word pair with a non-ASCII letter in it."""
+    if isinstance(key, bytes):
+        return not key.isascii()
+    return isinstance(key, tuple) and not (key[0].isascii() and key[1].isascii())
+
+
 def _with_lexicon(vec: Vec, lex: dict[bytes, str]) -> Vec:
     out = dict(vec)
     for k, v in vec.items():
@@ -153,24 +159,32 @@ def _with_lexicon(vec: Vec, lex: dict[bytes, str]) -> Vec:
     return out
 
 
-def train(rows: list[dict[str, str]], *, epochs: int = EPOCHS, l2: float = L2, seed: int = SEED) -> dict:
-    lex = load_lexicon()
+Sample = tuple[Vec, int]
+Weights = dict[classifier.Key, list[float]]
+
+
+def featurise(rows: list[Row], lex: dict[bytes, str]) -> list[Sample]:
+    """(features, class index) per prompt, rare features dropped."""
     data = [
         (_with_lexicon(classifier.extract_features(r["prompt"]), lex), CLASSES.index(r["task"])) for r in rows
     ]
-    # Rare features mostly memorise; keep a word seen once only if it is a whole prompt ("hola").
+    # Rare features mostly memorise; keep a word seen once only if it is a whole prompt ("hola")
+    # or a non-English word (few prompts per language: a word seen once is still evidence).
     df: Counter = Counter()
     for vec, _ in data:
         df.update(vec.keys())
-    keep = {k for k, c in df.items() if c >= MIN_COUNT} | set(lex.values())
+    keep = {k for k, c in df.items() if c >= MIN_COUNT or _foreign(k)} | set(lex.values())
     for vec, _ in data:
         if sum(1 for k in vec if isinstance(k, bytes)) <= 2:
             keep.update(vec)
-    data = [({k: v for k, v in vec.items() if k in keep}, y) for vec, y in data]
+    return [({k: v for k, v in vec.items() if k in keep}, y) for vec, y in data]
 
+
+def fit(data: list[Sample], *, epochs: int, l2: float, seed: int) -> tuple[Weights, list[float]]:
+    """Multinomial logistic regression by AdaGrad: (weights per feature, bias)."""
     n = len(CLASSES)
-    w: dict[classifier.Key, list[float]] = {}
-    g2: dict[classifier.Key, list[float]] = {}
+    w: Weights = {}
+    g2: Weights = {}
     bias = [0.0] * n
     bias_g2 = [1e-8] * n
     rng = random.Random(seed)
@@ -200,28 +214,44 @@ def train(rows: list[dict[str, str]], *, epochs: int = EPOCHS, l2: float = L2, s
                     g = grad[c] * v + l2 * wk[c]
                     gk[c] += g * g
                     wk[c] -= LEARNING_RATE * g / math.sqrt(gk[c])
+    return w, bias
 
-    # Fold the lexicon features into their words: scores are linear, so a word's vector plus
-    # its lexicon vector gives the same sums, and the runtime needs no lexicon at all.
+
+def fold_lexicon(w: Weights, lex: dict[bytes, str]) -> None:
+    """Add each lexicon feature's weights into its words' and drop it.
+
+    Scores are linear, so a word's vector plus its lexicon vector gives the same sums, and the
+    runtime needs no lexicon at all.
+    """
     for word, tag in lex.items():
         if tag in w:
-            wk = w.setdefault(word, [0.0] * n)
+            wk = w.setdefault(word, [0.0] * len(CLASSES))
             w[word] = [a + b for a, b in zip(wk, w[tag], strict=True)]
     for tag in set(lex.values()):
         w.pop(tag, None)
 
+
+def train(rows: list[Row], *, epochs: int = EPOCHS, l2: float = L2, seed: int = SEED) -> dict:
+    """The model file's content, trained on ``rows``."""
+    lex = load_lexicon()
+    w, bias = fit(featurise(rows, lex), epochs=epochs, l2=l2, seed=seed)
+    fold_lexicon(w, lex)
     # Softmax is unchanged by adding a constant to all classes: centre each vector so the
-    # sign says "towards" or "away from" a class, then drop the near-zero ones.
+    # sign says "towards" or "away from" a class, then drop the near-zero ones. Weights are
+    # written as integers in thousandths (the runtime's unit), which also keeps the file exact.
+    scale = classifier.WEIGHT_SCALE
+    n = len(CLASSES)
     weights = {}
     for k, wk in w.items():
         mean = sum(wk) / n
-        centred = [round(x - mean, DECIMALS) for x in wk]
-        if max(abs(x) for x in centred) >= PRUNE:
+        centred = [round((x - mean) * scale) for x in wk]
+        if max(abs(x) for x in centred) >= PRUNE * scale:
             weights[classifier.key_to_json(k)] = centred
     bmean = sum(bias) / n
     return {
         "classes": CLASSES,
-        "bias": [round(b - bmean, DECIMALS) for b in bias],
+        "scale": scale,
+        "bias": [round((b - bmean) * scale) for b in bias],
         "weights": dict(sorted(weights.items())),
         "meta": {"trained_on": len(rows), "epochs": epochs, "l2": l2, "seed": seed},
     }
@@ -251,7 +281,10 @@ def model_json(model: dict) -> str:
 
 def report(name: str, rows: list[Row], *, show_misses: bool) -> None:
     acc, recall, misses = accuracy(rows)
-    print(f"{name}: accuracy {acc:.3f} on {len(rows)} prompts; recall " + ", ".join(f"{c} {v:.2f}" for c, v in recall.items()))
+    print(
+        f"{name}: accuracy {acc:.3f} on {len(rows)} prompts; recall "
+        + ", ".join(f"{c} {v:.2f}" for c, v in recall.items())
+    )
     if show_misses:
         for want, got, prompt in misses:
             print(f"  {want:>8} -> {got:<8} {prompt[:110]!r}")
@@ -260,8 +293,12 @@ def report(name: str, rows: list[Row], *, show_misses: bool) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dry-run", action="store_true", help="report accuracy, write nothing")
-    ap.add_argument("--check", action="store_true", help="exit 1 unless the shipped weights are what training writes")
-    ap.add_argument("--show-misses", action="store_true", help="list the validation and dev prompts it gets wrong")
+    ap.add_argument(
+        "--check", action="store_true", help="exit 1 unless the shipped weights are what training writes"
+    )
+    ap.add_argument(
+        "--show-misses", action="store_true", help="list the validation and dev prompts it gets wrong"
+    )
     args = ap.parse_args(argv)
 
     rows = load_rows()

@@ -18,7 +18,8 @@ The dev set (``../shared/data/classifier-dev.jsonl``) and the independent held-o
 training prompt that is a near-copy of one of their prompts, or of a validation prompt
 (word-set Jaccard), so that none of those figures is flattered by a copy.
 
-    python3 data/classifier/build_train.py
+    python3 data/classifier/build_train.py          # rebuild both files
+    python3 data/classifier/build_train.py --check  # exit 1 if they are out of date
 """
 
 from __future__ import annotations
@@ -158,11 +159,13 @@ def unique(rows: Iterable[Row]) -> list[Row]:
     return out
 
 
-def write(path: Path, rows: list[Row], prefix: str) -> None:
-    with path.open("w", encoding="utf-8") as f:
-        for i, r in enumerate(rows, 1):
-            rec = {"id": f"{prefix}-{i:04d}", "prompt": r["prompt"], "task": r["task"], "lang": r["lang"]}
-            f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+def render(rows: list[Row], prefix: str) -> str:
+    """The JSONL text of ``rows``, numbered ``<prefix>-0001`` ..."""
+    out = []
+    for i, r in enumerate(rows, 1):
+        rec = {"id": f"{prefix}-{i:04d}", "prompt": r["prompt"], "task": r["task"], "lang": r["lang"]}
+        out.append(json.dumps(rec, ensure_ascii=False) + "\n")
+    return "".join(out)
 
 
 def _describe(rows: list[Row]) -> str:
@@ -171,7 +174,7 @@ def _describe(rows: list[Row]) -> str:
     return f"{len(rows)} prompts ({counts}; non-English {langs})"
 
 
-def main() -> int:
+def build() -> tuple[list[Row], list[Row]]:
     train = unique(
         read_lines(SRC)
         + read_tagged(SRC / "lang")
@@ -179,7 +182,22 @@ def main() -> int:
         + read_pastes(SRC / "pastes")
         + pasted(random.Random(SEED))
     )
-    val = unique(read_lines(VAL) + read_pastes(VAL / "pastes"))
+    return train, unique(read_lines(VAL) + read_pastes(VAL / "pastes"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    check = "--check" in (sys.argv[1:] if argv is None else argv)
+    train, val = build()
+    if check:
+        stale = [
+            path.name
+            for path, rows, prefix in ((TRAIN, train, "tr"), (VALIDATION, val, "va"))
+            if not path.exists() or path.read_text(encoding="utf-8") != render(rows, prefix)
+        ]
+        print(
+            f"out of date: {', '.join(stale)}" if stale else "train.jsonl and validation.jsonl are up to date"
+        )
+        return 1 if stale else 0
     others = [("validation", [r["prompt"] for r in val])]
     dev = find_dev()
     if dev is not None:
@@ -188,12 +206,13 @@ def main() -> int:
         others.append(("heldout", [r["prompt"] for r in load_rows(HELDOUT)]))
     bad = []
     for name, prompts in others:
-        bad += [f"{t[:70]!r} ~ {name} {o[:70]!r}" for t, o in near_copies([r["prompt"] for r in train], prompts)]
+        pairs = near_copies([r["prompt"] for r in train], prompts)
+        bad += [f"{t[:70]!r} ~ {name} {o[:70]!r}" for t, o in pairs]
     if bad:
         print("training prompts too close to evaluation prompts:\n  " + "\n  ".join(bad), file=sys.stderr)
         return 1
-    write(TRAIN, train, "tr")
-    write(VALIDATION, val, "va")
+    TRAIN.write_text(render(train, "tr"), encoding="utf-8")
+    VALIDATION.write_text(render(val, "va"), encoding="utf-8")
     print(f"wrote {TRAIN.name}: {_describe(train)}")
     print(f"wrote {VALIDATION.name}: {_describe(val)}")
     print("checked against: " + ", ".join(name for name, _ in others))
