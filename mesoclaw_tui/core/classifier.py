@@ -7,7 +7,8 @@ ASCII prompts, and nothing per token happens in Python bytecode.
 
 The weights (multinomial logistic regression, trained offline by
 ``scripts/train_classifier.py`` from ``data/classifier/train.jsonl``) ship as
-``classifier_model.json`` next to this file and are loaded lazily on the first call.
+``classifier_model.json`` next to this file (integers, in thousandths) and are loaded
+lazily on the first call.
 
 Features, all whole-token (``classify`` is never ``class``):
 - words, and word pairs among the first few words (the request's verb phrase);
@@ -15,12 +16,16 @@ Features, all whole-token (``classify`` is never ``class``):
 - which punctuation characters occur (``?``, ``(``, ``{``, ``=``, newline ...);
 - a length bucket (fast prompts are short);
 - structural flags: code fence, stack-trace lines, indented code; for pastes also file
-  paths, SQL statements and code-dense punctuation.
+  paths, SQL statements and code-dense punctuation;
+- other scripts: Chinese and Japanese as characters and character pairs, Korean as words
+  and syllable pairs, and the first letters of long non-ASCII words as a stand-in for a
+  stemmer (Russian, Hindi, Polish ... inflect their endings).
 A curated per-task lexicon (``data/classifier/lexicon.txt``) is learned as a shared feature
 and folded into the word weights by the trainer, so it costs nothing here.
 
 Long prompts (a pasted article, log or file) are read as: the first and last lines at full
-weight (that is where the user's own request sits), a bounded head and tail of the body at
+weight (that is where the user's own request sits; when one is a paragraph and the other a
+short line, only the short one), a bounded head and tail of the body at
 a weight that shrinks with its size, and cheap whole-text scans (``in``, ``count``) for the
 structural flags. Cost is linear in the length and small beyond the bounded windows.
 
