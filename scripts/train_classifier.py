@@ -3,19 +3,24 @@
 Multinomial logistic regression over the features of ``classifier.extract_features``
 (the exact function the runtime uses, so training and inference cannot drift), trained
 with AdaGrad and L2 regularisation in pure Python. Deterministic: fixed seed, fixed
-order, no hash-order dependence in the output.
+order, no hash-order dependence in the output, so the weights are regenerated bit for bit
+(``--check`` verifies that the shipped file is what this script writes).
 
 The curated lexicon (data/classifier/lexicon.txt) adds one shared feature per task for its
 words; after training that feature's weights are added into each of its words' weights, so
 the runtime needs no lexicon and words the training prompts never used still count.
 
-Only the ``train`` part of data/classifier/train.jsonl is used (``is_heldout`` keeps ~15%
-aside, by a stable hash of each prompt), so the held-out accuracy printed here and by
-benchmarks/classifier.py is an honest estimate for the shipped weights. The dev set is never
-read here.
+Trained on data/classifier/train.jsonl only. Reported, never trained on:
+- data/classifier/validation.jsonl, written apart from the training prompts (our own
+  held-out set, the one to tune on);
+- the dev set (../shared/data/classifier-dev.jsonl), a read-only check;
+- data/classifier/heldout.jsonl, an independent set written by someone who never saw the
+  training data: ``benchmarks/classifier.py`` reports it; tuning on it is not allowed, so
+  this script does not even read it.
 
-    python3 scripts/train_classifier.py            # train, report held-out accuracy, write weights
+    python3 scripts/train_classifier.py            # train, report, write weights
     python3 scripts/train_classifier.py --dry-run  # report only
+    python3 scripts/train_classifier.py --check    # exit 1 if the shipped weights differ
 """
 
 from __future__ import annotations
@@ -23,10 +28,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import random
+import re
 import sys
-import zlib
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -35,36 +42,87 @@ if str(REPO) not in sys.path:
 
 from mesoclaw_tui.core import classifier  # noqa: E402
 
-TRAIN = REPO / "data/classifier/train.jsonl"
-LEXICON = REPO / "data/classifier/lexicon.txt"
+DATA = REPO / "data/classifier"
+TRAIN = DATA / "train.jsonl"
+VALIDATION = DATA / "validation.jsonl"
+HELDOUT = DATA / "heldout.jsonl"
+LEXICON = DATA / "lexicon.txt"
 OUT = REPO / "mesoclaw_tui/core" / classifier.MODEL_FILE
 CLASSES = [t.value for t in classifier.TASKS]
-HOLDOUT_PERCENT = 15
+DEV_NAME = "shared/data/classifier-dev.jsonl"
+DEV_ENV = "MESOCLAW_CLASSIFIER_DEV"
 
 SEED = 7
 EPOCHS = 40
 LEARNING_RATE = 0.5
-L2 = 1e-3
-MIN_COUNT = 2  # a feature must occur in this many training prompts (single-word prompts aside)
+L2 = 3e-3
+MIN_COUNT = 2  # a feature must occur in this many training prompts (see train() for exceptions)
 PRUNE = 0.02  # drop features whose centred weights are all smaller than this
-DECIMALS = 3
 
 Vec = dict[classifier.Key, float]
+Row = dict[str, str]
 
 
-def is_heldout(prompt: str) -> bool:
-    """A stable ~15% of the prompts, chosen by a hash of the text, never trained on."""
-    return zlib.crc32(prompt.encode()) % 100 < HOLDOUT_PERCENT
+def find_dev() -> Path | None:
+    """The shared dev set: $MESOCLAW_CLASSIFIER_DEV, else shared/data/ beside a parent folder.
+
+    The checkout may be /work/main or a worktree /work/wt/<name>; both find /work/shared.
+    """
+    env = os.environ.get(DEV_ENV)
+    if env:
+        return Path(env) if Path(env).exists() else None
+    for parent in REPO.parents:
+        if (parent / DEV_NAME).exists():
+            return parent / DEV_NAME
+    return None
 
 
-def load_rows(path: Path = TRAIN) -> list[dict[str, str]]:
+def load_rows(path: Path = TRAIN) -> list[Row]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def split(rows: list[dict[str, str]]) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
-    train = [r for r in rows if not is_heldout(r["prompt"])]
-    held = [r for r in rows if is_heldout(r["prompt"])]
-    return train, held
+_WORD = re.compile(r"\w+")
+_STOP = frozenset(
+    "a an the and or of to in on for with is are was what whats what's how do does did you i my me "
+    "it this that can could would should there their be by at from about as".split()
+)
+
+
+def normalise(prompt: str) -> str:
+    """Lowercase words only: the same prompt up to case, spacing and punctuation."""
+    return " ".join(_WORD.findall(prompt.lower()))
+
+
+def near_copies(prompts: Iterable[str], others: Iterable[str]) -> list[tuple[str, str]]:
+    """(prompt, other) pairs where a prompt is a near-copy of another set's prompt.
+
+    The same words (normalised), or a Jaccard overlap of content words >= 0.6 once there are
+    enough of them for that to mean a copied sentence rather than a shared frame
+    ("what does X stand for").
+    """
+    exact: dict[str, str] = {}
+    sets: list[tuple[frozenset[str], str]] = []
+    index: dict[str, list[int]] = {}
+    for o in others:
+        exact.setdefault(normalise(o), o)
+        ws = frozenset(w for w in _WORD.findall(o.lower()) if w not in _STOP)
+        for w in ws:
+            index.setdefault(w, []).append(len(sets))
+        sets.append((ws, o))
+    found = []
+    for p in prompts:
+        hit = exact.get(normalise(p))
+        if hit is None:
+            ws = frozenset(w for w in _WORD.findall(p.lower()) if w not in _STOP)
+            shared = Counter(i for w in ws for i in index.get(w, ()))
+            for i, n in sorted(shared.items()):
+                union = len(ws | sets[i][0])
+                if union >= 4 and n / union >= 0.6:
+                    hit = sets[i][1]
+                    break
+        if hit is not None:
+            found.append((p, hit))
+    return found
 
 
 def load_lexicon(path: Path = LEXICON) -> dict[bytes, str]:
@@ -85,6 +143,13 @@ def load_lexicon(path: Path = LEXICON) -> dict[bytes, str]:
     return lex
 
 
+def _foreign(key: classifier.Key) -> bool:
+    """A word or word pair with a non-ASCII letter in it."""
+    if isinstance(key, bytes):
+        return not key.isascii()
+    return isinstance(key, tuple) and not (key[0].isascii() and key[1].isascii())
+
+
 def _with_lexicon(vec: Vec, lex: dict[bytes, str]) -> Vec:
     out = dict(vec)
     for k, v in vec.items():
@@ -94,24 +159,32 @@ def _with_lexicon(vec: Vec, lex: dict[bytes, str]) -> Vec:
     return out
 
 
-def train(rows: list[dict[str, str]], *, epochs: int = EPOCHS, l2: float = L2, seed: int = SEED) -> dict:
-    lex = load_lexicon()
+Sample = tuple[Vec, int]
+Weights = dict[classifier.Key, list[float]]
+
+
+def featurise(rows: list[Row], lex: dict[bytes, str]) -> list[Sample]:
+    """(features, class index) per prompt, rare features dropped."""
     data = [
         (_with_lexicon(classifier.extract_features(r["prompt"]), lex), CLASSES.index(r["task"])) for r in rows
     ]
-    # Rare features mostly memorise; keep a word seen once only if it is a whole prompt ("hola").
+    # Rare features mostly memorise; keep a word seen once only if it is a whole prompt ("hola")
+    # or a non-English word (few prompts per language: a word seen once is still evidence).
     df: Counter = Counter()
     for vec, _ in data:
         df.update(vec.keys())
-    keep = {k for k, c in df.items() if c >= MIN_COUNT} | set(lex.values())
+    keep = {k for k, c in df.items() if c >= MIN_COUNT or _foreign(k)} | set(lex.values())
     for vec, _ in data:
         if sum(1 for k in vec if isinstance(k, bytes)) <= 2:
             keep.update(vec)
-    data = [({k: v for k, v in vec.items() if k in keep}, y) for vec, y in data]
+    return [({k: v for k, v in vec.items() if k in keep}, y) for vec, y in data]
 
+
+def fit(data: list[Sample], *, epochs: int, l2: float, seed: int) -> tuple[Weights, list[float]]:
+    """Multinomial logistic regression by AdaGrad: (weights per feature, bias)."""
     n = len(CLASSES)
-    w: dict[classifier.Key, list[float]] = {}
-    g2: dict[classifier.Key, list[float]] = {}
+    w: Weights = {}
+    g2: Weights = {}
     bias = [0.0] * n
     bias_g2 = [1e-8] * n
     rng = random.Random(seed)
@@ -141,28 +214,44 @@ def train(rows: list[dict[str, str]], *, epochs: int = EPOCHS, l2: float = L2, s
                     g = grad[c] * v + l2 * wk[c]
                     gk[c] += g * g
                     wk[c] -= LEARNING_RATE * g / math.sqrt(gk[c])
+    return w, bias
 
-    # Fold the lexicon features into their words: scores are linear, so a word's vector plus
-    # its lexicon vector gives the same sums, and the runtime needs no lexicon at all.
+
+def fold_lexicon(w: Weights, lex: dict[bytes, str]) -> None:
+    """Add each lexicon feature's weights into its words' and drop it.
+
+    Scores are linear, so a word's vector plus its lexicon vector gives the same sums, and the
+    runtime needs no lexicon at all.
+    """
     for word, tag in lex.items():
         if tag in w:
-            wk = w.setdefault(word, [0.0] * n)
+            wk = w.setdefault(word, [0.0] * len(CLASSES))
             w[word] = [a + b for a, b in zip(wk, w[tag], strict=True)]
     for tag in set(lex.values()):
         w.pop(tag, None)
 
+
+def train(rows: list[Row], *, epochs: int = EPOCHS, l2: float = L2, seed: int = SEED) -> dict:
+    """The model file's content, trained on ``rows``."""
+    lex = load_lexicon()
+    w, bias = fit(featurise(rows, lex), epochs=epochs, l2=l2, seed=seed)
+    fold_lexicon(w, lex)
     # Softmax is unchanged by adding a constant to all classes: centre each vector so the
-    # sign says "towards" or "away from" a class, then drop the near-zero ones.
+    # sign says "towards" or "away from" a class, then drop the near-zero ones. Weights are
+    # written as integers in thousandths (the runtime's unit), which also keeps the file exact.
+    scale = classifier.WEIGHT_SCALE
+    n = len(CLASSES)
     weights = {}
     for k, wk in w.items():
         mean = sum(wk) / n
-        centred = [round(x - mean, DECIMALS) for x in wk]
-        if max(abs(x) for x in centred) >= PRUNE:
+        centred = [round((x - mean) * scale) for x in wk]
+        if max(abs(x) for x in centred) >= PRUNE * scale:
             weights[classifier.key_to_json(k)] = centred
     bmean = sum(bias) / n
     return {
         "classes": CLASSES,
-        "bias": [round(b - bmean, DECIMALS) for b in bias],
+        "scale": scale,
+        "bias": [round((b - bmean) * scale) for b in bias],
         "weights": dict(sorted(weights.items())),
         "meta": {"trained_on": len(rows), "epochs": epochs, "l2": l2, "seed": seed},
     }
@@ -185,27 +274,48 @@ def accuracy(rows: list[dict[str, str]]) -> tuple[float, dict[str, float], list[
     return acc, recall, misses
 
 
+def model_json(model: dict) -> str:
+    """The weights file's exact text (``--check`` compares it byte for byte)."""
+    return json.dumps(model, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def report(name: str, rows: list[Row], *, show_misses: bool) -> None:
+    acc, recall, misses = accuracy(rows)
+    print(
+        f"{name}: accuracy {acc:.3f} on {len(rows)} prompts; recall "
+        + ", ".join(f"{c} {v:.2f}" for c, v in recall.items())
+    )
+    if show_misses:
+        for want, got, prompt in misses:
+            print(f"  {want:>8} -> {got:<8} {prompt[:110]!r}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--dry-run", action="store_true", help="report held-out accuracy, write nothing")
-    ap.add_argument("--show-misses", action="store_true", help="list the held-out prompts it gets wrong")
+    ap.add_argument("--dry-run", action="store_true", help="report accuracy, write nothing")
+    ap.add_argument(
+        "--check", action="store_true", help="exit 1 unless the shipped weights are what training writes"
+    )
+    ap.add_argument(
+        "--show-misses", action="store_true", help="list the validation and dev prompts it gets wrong"
+    )
     args = ap.parse_args(argv)
 
     rows = load_rows()
-    train_rows, held = split(rows)
-    model = train(train_rows)
+    model = train(rows)
+    text = model_json(model)
+    if args.check:
+        same = OUT.exists() and OUT.read_text(encoding="utf-8") == text
+        print(f"{OUT.relative_to(REPO)} {'matches' if same else 'DIFFERS from'} a fresh training run")
+        return 0 if same else 1
     classifier.load_model_data(model)
-    acc, recall, misses = accuracy(held)
-    print(f"trained on {len(train_rows)} prompts, {len(model['weights'])} features")
-    print(
-        f"held-out accuracy {acc:.3f} on {len(held)} prompts; recall "
-        + ", ".join(f"{c} {v:.2f}" for c, v in recall.items())
-    )
-    if args.show_misses:
-        for want, got, prompt in misses:
-            print(f"  {want:>8} -> {got:<8} {prompt[:110]!r}")
+    print(f"trained on {len(rows)} prompts, {len(model['weights'])} features")
+    report("validation", load_rows(VALIDATION), show_misses=args.show_misses)
+    dev = find_dev()
+    if dev is not None:
+        report("dev (read-only check)", load_rows(dev), show_misses=args.show_misses)
     if not args.dry_run:
-        OUT.write_text(json.dumps(model, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
+        OUT.write_text(text, encoding="utf-8")
         print(f"wrote {OUT.relative_to(REPO)} ({OUT.stat().st_size / 1024:.0f} KiB)")
     return 0
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -12,6 +14,7 @@ import pytest
 from mesoclaw_tui.core import classifier
 from mesoclaw_tui.core.classifier import classify
 from mesoclaw_tui.core.types import Classification, TaskType
+from scripts import train_classifier
 
 CODE, GENERAL, FAST, CREATIVE, ANALYSIS = (
     TaskType.CODE,
@@ -20,8 +23,7 @@ CODE, GENERAL, FAST, CREATIVE, ANALYSIS = (
     TaskType.CREATIVE,
     TaskType.ANALYSIS,
 )
-REPO = Path(__file__).resolve().parents[1]
-DEV = REPO.parent / "shared/data/classifier-dev.jsonl"
+DEV = train_classifier.find_dev()
 
 
 def task(text: str, previous: TaskType | None = None) -> TaskType:
@@ -198,6 +200,135 @@ def test_non_english_prompts(text: str, expected: TaskType) -> None:
     assert task(text) is expected
 
 
+# --- prompts unlike the dev set (each of these went wrong before the data grew) ---------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what should we call our new hiking podcast? a few options",
+        "suggest a name for my pottery shop",
+        "band names",
+        "best man speech for my old army buddy",
+        "напиши тост на день рождения мамы",
+        "बेटी के जन्मदिन पर एक कविता लिखो",
+    ],
+)
+def test_naming_speeches_and_toasts_are_creative(text: str) -> None:
+    assert task(text) is CREATIVE
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("생일 축하 시 써줘", CREATIVE),
+        ("내일 면접인데 뭘 준비해야 할까?", GENERAL),
+        ("겨울에 난방비 줄이는 방법", GENERAL),
+        ("한국과 일본의 교육 제도를 비교해줘", ANALYSIS),
+        ("파이썬에서 파일 읽는 코드 알려줘", CODE),
+        ("자바스크립트에서 배열 정렬하는 방법", CODE),
+    ],
+)
+def test_korean_prompts(text: str, expected: TaskType) -> None:
+    assert task(text) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("напиши стихи про море", CREATIVE),
+        ("придумай название для магазина цветов", CREATIVE),
+        ("сравни плюсы и минусы ипотеки и аренды", ANALYSIS),
+        ("как научиться плавать взрослому?", GENERAL),
+        ("बच्चे को सुबह जल्दी कैसे उठाएं?", GENERAL),
+        ("पायथन में डिक्शनरी कैसे बनाते हैं?", CODE),
+    ],
+)
+def test_russian_and_hindi_prompts(text: str, expected: TaskType) -> None:
+    assert task(text) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("kubectl", CODE),
+        ("dockerfile", CODE),
+        ("limerick", CREATIVE),
+        ("slogan pls", CREATIVE),
+        ("tl;dr", ANALYSIS),
+        ("keynes vs friedman", ANALYSIS),
+        ("meal plan", GENERAL),
+        ("gift ideas for a 10 year old", GENERAL),
+    ],
+)
+def test_one_word_and_very_short_prompts(text: str, expected: TaskType) -> None:
+    assert task(text) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # about a task: advice
+        ("is learning rust worth it for a frontend developer's career", GENERAL),
+        ("best books for learning to write jokes", GENERAL),
+        ("which is better for learning to code, a course or a book", GENERAL),
+        ("what's a good way to learn SQL?", GENERAL),
+        # doing it
+        ("write SQL that lists customers with no orders", CODE),
+        ("write a limerick about a failing unit test", CREATIVE),
+    ],
+)
+def test_prompts_about_a_task_are_advice_not_the_task(text: str, expected: TaskType) -> None:
+    assert task(text) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("in my novel-writing app, how do I save drafts to localStorage every 30 seconds?", CODE),
+        ("write a script that picks a random poem from a folder and emails it to me", CODE),
+        ("write a haiku about `rm -rf /`", CREATIVE),
+        ("a bedtime story for my daughter starring a friendly bug that lives in my code", CREATIVE),
+    ],
+)
+def test_mixed_code_and_prose_go_by_the_request(text: str, expected: TaskType) -> None:
+    assert task(text) is expected
+
+
+NOTES = (
+    "Necesito un discurso para la jubilación de mi compañera. Datos:\n"
+    "- Se llama Carmen, ha trabajado 32 años en la biblioteca municipal\n"
+    "- Organizó el club de lectura de los jueves durante 20 años\n"
+    "- Siempre tenía caramelos en el cajón para los lectores más pequeños\n"
+    "- Le encantan los gatos y las novelas policiacas\n"
+    "- Se va a vivir cerca del mar con su marido\n"
+    "Que sea emotivo pero con algo de humor, unos tres minutos."
+)
+SILLY_CODE = "def is_even(n):\n" + "".join(
+    f"    {'if' if i == 0 else 'elif'} n == {i}:\n        return {i % 2 == 0}\n" for i in range(8)
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (NOTES, CREATIVE),
+        (
+            SILLY_CODE
+            + "\na colleague committed this. write a limerick roasting it (gently) for our team channel",
+            CREATIVE,
+        ),
+        (
+            "이 글의 핵심 주장을 요약하고 약점을 지적해줘.\n\n"
+            + "재택근무는 생산성을 높인다는 주장이 있다. " * 20,
+            ANALYSIS,
+        ),
+    ],
+)
+def test_pastes_with_the_request_at_either_end(text: str, expected: TaskType) -> None:
+    assert task(text) is expected
+
+
 # --- the shape of the answer -----------------------------------------------------------------
 
 
@@ -247,10 +378,11 @@ def test_runtime_scores_match_the_trained_model(text: str) -> None:
 
     path = Path(classifier.__file__).with_name(classifier.MODEL_FILE)
     data = json.loads(path.read_text(encoding="utf-8"))
-    logits = list(data["bias"])
+    scale = data["scale"]
+    logits = [b / scale for b in data["bias"]]
     for key, value in classifier.extract_features(text).items():
         for i, w in enumerate(data["weights"].get(classifier.key_to_json(key), ())):
-            logits[i] += w * value
+            logits[i] += w / scale * value
     top = max(logits)
     exps = [math.exp(x - top) for x in logits]
     expected = {name: e / sum(exps) for name, e in zip(data["classes"], exps, strict=True)}
@@ -268,6 +400,9 @@ def test_weights_file_is_small_and_ships_in_the_package() -> None:
 
 # --- accuracy --------------------------------------------------------------------------------
 
+ACCURACY_TARGET = 0.95
+RECALL_TARGET = 0.90
+
 
 def _accuracy(rows: list[dict]) -> tuple[float, dict[str, float]]:
     hits: Counter = Counter()
@@ -278,21 +413,62 @@ def _accuracy(rows: list[dict]) -> tuple[float, dict[str, float]]:
     return sum(hits.values()) / len(rows), {c: hits[c] / total[c] for c in total}
 
 
-@pytest.mark.skipif(not DEV.exists(), reason=f"dev set not present at {DEV}")
+@pytest.mark.skipif(DEV is None, reason="dev set not present (set MESOCLAW_CLASSIFIER_DEV)")
 def test_dev_set_accuracy() -> None:
-    rows = [json.loads(line) for line in DEV.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert DEV is not None
+    acc, recall = _accuracy(train_classifier.load_rows(DEV))
+    assert acc >= ACCURACY_TARGET, (acc, recall)
+    assert min(recall.values()) >= RECALL_TARGET, recall
+
+
+def test_validation_accuracy() -> None:
+    """Our own held-out set: written apart from the training prompts, never trained on."""
+    rows = train_classifier.load_rows(train_classifier.VALIDATION)
+    assert len(rows) >= 500
+    assert {r["task"] for r in rows} == set(train_classifier.CLASSES)
     acc, recall = _accuracy(rows)
-    assert acc >= 0.90, (acc, recall)
-    assert min(recall.values()) >= 0.85, recall
+    assert acc >= ACCURACY_TARGET, (acc, recall)
+    assert min(recall.values()) >= RECALL_TARGET, recall
 
 
-def test_held_out_accuracy() -> None:
-    import zlib
+# --- honest evaluation -----------------------------------------------------------------------
 
-    path = REPO / "data/classifier/train.jsonl"
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    # the same rule as scripts/train_classifier.py: ~15% of prompts, by hash, never trained on
-    held = [r for r in rows if zlib.crc32(r["prompt"].encode()) % 100 < 15]
-    assert len(held) > 200
-    acc, recall = _accuracy(held)
-    assert acc >= 0.88, (acc, recall)
+
+def _evaluation_sets() -> list[tuple[str, list[str]]]:
+    sets = [("validation", [r["prompt"] for r in train_classifier.load_rows(train_classifier.VALIDATION)])]
+    if DEV is not None:
+        sets.append(("dev", [r["prompt"] for r in train_classifier.load_rows(DEV)]))
+    if train_classifier.HELDOUT.exists():
+        sets.append(("heldout", [r["prompt"] for r in train_classifier.load_rows(train_classifier.HELDOUT)]))
+    return sets
+
+
+def test_no_evaluation_prompt_is_in_the_training_data() -> None:
+    """No dev, validation or held-out prompt, normalised, nor a near-copy of one, is trained on."""
+    training = [r["prompt"] for r in train_classifier.load_rows()]
+    normalised = {train_classifier.normalise(p) for p in training}
+    for name, prompts in _evaluation_sets():
+        assert not [p for p in prompts if train_classifier.normalise(p) in normalised], name
+        assert train_classifier.near_copies(training, prompts) == [], name
+
+
+def test_near_copies_are_caught() -> None:
+    pairs = train_classifier.near_copies(
+        ["Write a haiku about RAIN!", "write a short story about a lighthouse keeper", "what is 2+2"],
+        ["write a haiku about rain", "write a short story about an old lighthouse keeper", "what is 3+3"],
+    )
+    assert [p for p, _ in pairs] == [
+        "Write a haiku about RAIN!",
+        "write a short story about a lighthouse keeper",
+    ]
+
+
+def test_training_files_are_built_from_the_sources() -> None:
+    script = train_classifier.DATA / "build_train.py"
+    r = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_shipped_weights_are_what_training_writes() -> None:
+    """Training is deterministic and offline: the weights file is regenerated bit for bit."""
+    assert train_classifier.main(["--check"]) == 0

@@ -7,7 +7,8 @@ ASCII prompts, and nothing per token happens in Python bytecode.
 
 The weights (multinomial logistic regression, trained offline by
 ``scripts/train_classifier.py`` from ``data/classifier/train.jsonl``) ship as
-``classifier_model.json`` next to this file and are loaded lazily on the first call.
+``classifier_model.json`` next to this file (integers, in thousandths) and are loaded
+lazily on the first call.
 
 Features, all whole-token (``classify`` is never ``class``):
 - words, and word pairs among the first few words (the request's verb phrase);
@@ -15,12 +16,16 @@ Features, all whole-token (``classify`` is never ``class``):
 - which punctuation characters occur (``?``, ``(``, ``{``, ``=``, newline ...);
 - a length bucket (fast prompts are short);
 - structural flags: code fence, stack-trace lines, indented code; for pastes also file
-  paths, SQL statements and code-dense punctuation.
+  paths, SQL statements and code-dense punctuation;
+- other scripts: Chinese and Japanese as characters and character pairs, Korean as words
+  and syllable pairs, and the first letters of long non-ASCII words as a stand-in for a
+  stemmer (Russian, Hindi, Polish ... inflect their endings).
 A curated per-task lexicon (``data/classifier/lexicon.txt``) is learned as a shared feature
 and folded into the word weights by the trainer, so it costs nothing here.
 
 Long prompts (a pasted article, log or file) are read as: the first and last lines at full
-weight (that is where the user's own request sits), a bounded head and tail of the body at
+weight (that is where the user's own request sits; when one is a paragraph and the other a
+short line, only the short one), a bounded head and tail of the body at
 a weight that shrinks with its size, and cheap whole-text scans (``in``, ``count``) for the
 structural flags. Cost is linear in the length and small beyond the bounded windows.
 
@@ -42,7 +47,15 @@ from typing import Any
 
 from mesoclaw_tui.core.types import Classification, TaskType
 
-__all__ = ["MODEL_FILE", "TASKS", "classify", "extract_features", "key_to_json", "load_model_data"]
+__all__ = [
+    "MODEL_FILE",
+    "TASKS",
+    "WEIGHT_SCALE",
+    "classify",
+    "extract_features",
+    "key_to_json",
+    "load_model_data",
+]
 
 MODEL_FILE = "classifier_model.json"
 
@@ -111,7 +124,7 @@ def _uni_punct(m: re.Match[str]) -> str:
 
 
 # Chinese and Japanese are written without spaces: read them as characters and character pairs.
-_CJK_MAX = 48  # CJK characters read per prompt (see _expand_cjk)
+_CJK_MAX = 48  # CJK characters read per prompt (see _cjk_keys)
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]+")
 
 # Length buckets by word count; the last bucket is open-ended.
@@ -163,11 +176,12 @@ _SIGNAL_OF_FLAG = {
 }
 
 
-def _words(text: str) -> tuple[list[bytes], bytes]:
-    """Whole-word tokens of ``text`` and its lowercased bytes (for the structural checks)."""
+def _words(text: str, with_stems: bool = True) -> tuple[list[bytes], bytes, list[bytes]]:
+    """Whole-word tokens of ``text``, its lowercased bytes (for the structural checks) and the
+    stems of its non-ASCII words (see _stems; none for ASCII or CJK text)."""
     if text.isascii():
         raw = text.encode()
-        return raw.translate(_TABLE).split(), raw.lower()
+        return raw.translate(_TABLE).split(), raw.lower(), []
     low = text.lower()
     raw = low.encode()
     # UTF-8 lead bytes of the punctuation in _UNI_MAP (C2, E2 80, E3, EF) and of CJK text
@@ -175,41 +189,38 @@ def _words(text: str) -> tuple[list[bytes], bytes]:
     if b"\xc2" in raw or b"\xe2\x80" in raw or b"\xe3" in raw or b"\xef" in raw:
         low = _UNI_PUNCT.sub(_uni_punct, low)
         raw = low.encode()
-    toks = raw.translate(_TABLE).split()
-    if max(raw) >= 0xE3 and _CJK.search(low):
-        toks = _expand_cjk(toks)
-    return toks, raw
+    runs = _CJK.findall(low) if max(raw) >= 0xE3 else None
+    if not runs:
+        toks = raw.translate(_TABLE).split()
+        return toks, raw, _stems(toks) if with_stems else []
+    # the other words ("python" in "用python写一个函数") are read as usual
+    toks = _cjk_keys(runs)
+    toks += _CJK.sub(" ", low).encode().translate(_TABLE).split()
+    return toks, raw, []
 
 
-def _expand_cjk(toks: list[bytes]) -> list[bytes]:
-    """Replace Chinese/Japanese/Korean runs by their characters and character pairs.
+# Every character _CJK matches is three bytes in UTF-8, so on the encoded text these split
+# it into characters and (overlapping) character pairs in C, with no str.encode per key.
+_CJK_CHARS = re.compile(rb"...", re.S)
+_CJK_PAIRS = re.compile(rb"(?=(......))...", re.S)
+_CJK_GAP = "\u3000"  # joins runs: a three-byte space, so pairs across a gap stay aligned
 
-    At most _CJK_MAX characters per prompt, the first ones (where the request usually is):
-    each character makes two keys, and a 200-character CJK prompt is as long as ~130 English
-    words, so this keeps its cost near an English prompt's.
+
+def _cjk_keys(runs: list[str]) -> list[bytes]:
+    """Keys of the Chinese, Japanese and Korean runs of a prompt.
+
+    Chinese and Japanese are written without spaces: read as characters and character pairs.
+    Korean is written in words: read as words and syllable pairs (stem + ending). Characters
+    and pairs are read from the first _CJK_MAX characters only (where the request usually is):
+    each makes two keys, and a 200-character CJK prompt is as long as ~130 English words, so
+    this keeps its cost near an English prompt's.
     """
-    out: list[bytes] = []
-    budget = _CJK_MAX
-    for t in toks:
-        if t.isascii():
-            out.append(t)
-            continue
-        s = t.decode()
-        last = 0
-        for m in _CJK.finditer(s):
-            if m.start() > last:
-                out.append(s[last : m.start()].encode())
-            last = m.end()
-            if budget <= 0:
-                continue
-            run = m.group()[:budget]
-            budget -= len(run)
-            # map() keeps the per-character work in C
-            out.extend(map(str.encode, run))
-            out.extend(map(str.encode, map(str.__add__, run, run[1:])))
-        if last < len(s):
-            out.append(s[last:].encode())
-    return out
+    words = [r for r in runs if r[0] >= "\uac00"]
+    keys = list(map(str.encode, words))
+    if len(words) < len(runs):
+        keys += _CJK_CHARS.findall("".join([r for r in runs if r[0] < "\uac00"])[:_CJK_MAX].encode())
+    keys += _CJK_PAIRS.findall(_CJK_GAP.join(runs)[:_CJK_MAX].encode())
+    return keys
 
 
 def _flags(low: bytes) -> tuple[str, ...]:
@@ -245,6 +256,26 @@ def _paste_flags(low: bytes, window: bytes) -> list[str]:
     return flags
 
 
+def _stems(toks: list[bytes]) -> list[bytes]:
+    """Prefixes of the long non-ASCII words: "функцию" and "функция" share "~функ".
+
+    Inflected languages (Russian, Polish, Turkish, Hindi ...) change word endings far more
+    than English; a prefix of about four letters is a cheap stand-in for a stemmer. The
+    cut is in bytes: 5 for Latin words with accents, 8 (4 letters) for two-byte scripts
+    (Cyrillic, Greek, Arabic), 9 (3 letters) for three-byte ones (Devanagari, Thai).
+    """
+    out = []
+    for t in toks:
+        if t.isascii():
+            continue
+        cut = 5 if t[0] < 0x80 else 8 if t[0] < 0xE0 else 9
+        if len(t) > cut + 1:
+            while cut < len(t) and 0x80 <= t[cut] < 0xC0:  # not inside a letter's UTF-8 bytes
+                cut += 1
+            out.append(b"~" + t[:cut])
+    return out
+
+
 def _first_sentence(line: str) -> str:
     if len(line) <= _LINE:
         return line
@@ -270,9 +301,10 @@ def _short_keys(text: str) -> tuple[list[Key], list[bytes], tuple[str, ...]]:
     if text.isascii():
         raw = text.encode()
         toks = raw.translate(_TABLE).split()
+        keys: list[Key] = toks.copy()
     else:
-        toks, raw = _words(text)
-    keys: list[Key] = toks.copy()
+        toks, raw, stems = _words(text)
+        keys = toks + stems
     n = len(toks)
     if n:
         keys.extend(zip(toks[:_BIGRAM_SPAN], toks[1 : _BIGRAM_SPAN + 1], strict=False))
@@ -294,22 +326,30 @@ def _paste_keys(text: str) -> tuple[list[Key], list[bytes], tuple[str, ...], lis
     """(keys, words, flags, body words, body weight) of a paste.
 
     The first and last lines (or sentences) carry the request and count in full; the body
-    only hints, with a total weight that grows like the square root of its size.
+    only hints, with a total weight that grows like the square root of its size. When one
+    of those lines is a paragraph and the other a short line, the short one is the request
+    ("summarize this:" above an article, "what does this mean?" below a log) and the
+    paragraph is only material.
     """
     n = len(text)
     stripped = text.strip()
-    first = _first_sentence(stripped[: _LINE * 2].split("\n", 1)[0])
-    last = _last_sentence(stripped[-_LINE * 2 :].rsplit("\n", 1)[-1])
-    ftoks, flow = _words(first)
-    keys: list[Key] = ftoks.copy()
+    first_line = stripped[: _LINE * 2].split("\n", 1)[0]
+    last_line = stripped[-_LINE * 2 :].rsplit("\n", 1)[-1]
+    first = _first_sentence(first_line)
+    last = _last_sentence(last_line)
+    if (len(first_line) > _LINE) != (len(last_line) > _LINE):
+        first = last = first if len(first_line) <= _LINE else last
+    ftoks, flow, fstems = _words(first)
+    keys: list[Key] = ftoks + fstems
     if ftoks:
         keys.extend(zip(ftoks[:_BIGRAM_SPAN], ftoks[1 : _BIGRAM_SPAN + 1], strict=False))
         keys.append(b"^" + ftoks[0])
     words = ftoks.copy()
     punct = flow.translate(None, _NOT_PUNCT)
     if last != first:
-        ltoks, llow = _words(last)
+        ltoks, llow, lstems = _words(last)
         keys.extend(ltoks)
+        keys.extend(lstems)
         keys.extend(zip(ltoks[:_BIGRAM_SPAN], ltoks[1 : _BIGRAM_SPAN + 1], strict=False))
         if ltoks:
             keys.append(b"$" + ltoks[0])
@@ -317,12 +357,12 @@ def _paste_keys(text: str) -> tuple[list[Key], list[bytes], tuple[str, ...], lis
         punct += llow.translate(None, _NOT_PUNCT)
     keys.extend(set(punct))
     if n > 2 * _WINDOW:
-        body, window = _words(text[:_WINDOW] + "\n" + text[-_WINDOW:])
+        body, window, _ = _words(text[:_WINDOW] + "\n" + text[-_WINDOW:], False)
         # the flags see the whole text, not just the windows: bytes.lower() and `in` are
         # linear C loops, affordable even for a megabyte
         low = text.encode().lower() if text.isascii() else text.lower().encode()
     else:
-        body, low = _words(text)
+        body, low, _ = _words(text, False)
         window = low
     if b"\n" in low:
         keys.append(10)
@@ -385,14 +425,15 @@ def _key_from_json(s: str) -> Key:
 # before unpacking keeps each field in [0, 2**32) as long as no sum reaches 2**31 (two
 # million in weight units: far beyond any prompt, since the body is bounded).
 _BITS = 32
-_SCALE = 1000
+WEIGHT_SCALE = 1000  # the model file stores weights as integers in thousandths
+_SCALE = WEIGHT_SCALE
 _HALF = sum(1 << (_BITS * i + _BITS - 1) for i in range(_N))
 _UNPACK = struct.Struct("<" + "I" * _N)
 _NBYTES = _BITS * _N // 8
 
 
-def _pack(weights: Iterable[float]) -> int:
-    return sum(round(w * _SCALE) << (_BITS * i) for i, w in enumerate(weights))
+def _pack(weights: Iterable[int]) -> int:
+    return sum(w << (_BITS * i) for i, w in enumerate(weights))
 
 
 def _unpack(total: int) -> tuple[int, ...]:
@@ -400,30 +441,38 @@ def _unpack(total: int) -> tuple[int, ...]:
     return _UNPACK.unpack((total + _HALF).to_bytes(_NBYTES, "little"))
 
 
-_CUE = 0.5  # a word pulling at least this much towards a task may be named as its signal
+_CUE = 500  # a word pulling at least this much (0.5) towards a task may be named as its signal
 _CUE_HEAD = 12  # words searched first for that cue
+_NOT_CUES = ("^", "$", "~")  # first-word and stem keys: not words a user would recognise
 
 
 class _Model:
     __slots__ = ("bias", "packed", "cues")
 
     def __init__(self, data: dict[str, Any]) -> None:
-        if tuple(data["classes"]) != _NAMES:
-            raise ValueError(f"model classes {data['classes']} != {_NAMES}")
+        if tuple(data["classes"]) != _NAMES or data.get("scale") != _SCALE:
+            raise ValueError(f"model classes {data['classes']} != {_NAMES} or scale != {_SCALE}")
         self.bias = _pack(data["bias"])
-        weights = {_key_from_json(k): v for k, v in data["weights"].items()}
-        self.packed: dict[Key, int] = {k: _pack(v) for k, v in weights.items()}
-        # Per task, its clear cue words: a set to intersect with a prompt's words (one C loop),
-        # and for each (weight, word, signal) to pick the strongest of the few that match.
-        cues: list[tuple[frozenset[bytes], Any]] = []
-        for i, task in enumerate(_NAMES):
-            strong = {
-                k: (v[i], k, f"word '{k.decode(errors='replace')}' -> {task}")
-                for k, v in weights.items()
-                if isinstance(k, bytes) and k[:1] not in (b"^", b"$") and v[i] >= _CUE
-            }
-            cues.append((frozenset(strong), strong.__getitem__))
-        self.cues: tuple[tuple[frozenset[bytes], Any], ...] = tuple(cues)
+        # One pass over ~10^4 keys: this runs on the first classify() of every process.
+        packed: dict[Key, int] = {}
+        strong: list[dict[bytes, tuple[int, bytes, str]]] = [{} for _ in _NAMES]
+        for k, (a, b, c, d, e) in data["weights"].items():
+            if k[:2] == "w:":
+                key: Key = k[2:].encode()
+                if max(a, b, c, d, e) >= _CUE and not k[2:].startswith(_NOT_CUES):
+                    # the strongest cue word of the chosen task names it in the signals
+                    for i, v in enumerate((a, b, c, d, e)):
+                        if v >= _CUE:
+                            strong[i][key] = (v, key, f"word '{k[2:]}' -> {_NAMES[i]}")
+            else:
+                key = _key_from_json(k)
+            packed[key] = a + (b << 32) + (c << 64) + (d << 96) + (e << 128)
+        self.packed = packed
+        # Per task: a set to intersect with a prompt's words (one C loop), and a look-up of
+        # (weight, word, signal) to pick the strongest of the few that match.
+        self.cues: tuple[tuple[frozenset[bytes], Any], ...] = tuple(
+            (frozenset(s), s.__getitem__) for s in strong
+        )
 
 
 _model: _Model | None = None
@@ -504,24 +553,69 @@ _INV_SCALE = 1.0 / _SCALE
 _BODY_OFFSET = 1 << (_BITS - 1)
 
 
+def _paste_scores(text: str, get: Any, bias: int) -> tuple[tuple[float, ...], list[bytes], tuple[str, ...]]:
+    """(scores, words, flags) of a paste: instruction lines in full, the body scaled down."""
+    keys, words, flags, body, scale = _paste_keys(text)
+    inst = _unpack(sum(map(get, keys, repeat(0)), bias))
+    bsum = _unpack(sum(map(get, body, repeat(0))))
+    return tuple(a + scale * (b - _BODY_OFFSET) for a, b in zip(inst, bsum, strict=True)), words, flags
+
+
+def _with_previous(
+    text: str, words: list[bytes], probs: list[float], best: int, prev: int
+) -> tuple[list[float], int, tuple[str, ...] | None]:
+    """Lean on the conversation's previous task for a short follow-up; signals None if not."""
+    if _is_follow_up(text, words):
+        # "make it shorter", "another one": keep the previous task; the scores still
+        # show what the words alone would say.
+        probs = [0.3 * p for p in probs]
+        probs[prev] += 0.7
+        return probs, prev, ("follow-up keeps previous task",)
+    if prev != best and len(words) <= _FOLLOW_MAX_WORDS:
+        # A short message the words do not settle ("now in javascript", "can you add
+        # error handling") most likely continues the conversation; a clear new request
+        # ("write a haiku about rain", "what is 2+2") keeps its own task.
+        mixed = [0.6 * p for p in probs]
+        mixed[prev] += 0.4
+        if mixed[prev] > mixed[best]:
+            return mixed, prev, ("short and unclear on its own: keeps previous task",)
+    return probs, best, None
+
+
+def _signals(model: _Model, best: int, words: list[bytes], flags: tuple[str, ...]) -> tuple[str, ...]:
+    """Name what decided it: structural flags, then the clear cue word that pulled hardest."""
+    cues, cue = model.cues[best]
+    # the request usually opens the prompt: look there first, the rest only if needed
+    hits = cues.intersection(words[:_CUE_HEAD])
+    if not hits and len(words) > _CUE_HEAD:
+        hits = cues.intersection(words)
+    if hits:
+        sig = max(map(cue, hits))[2]
+        signals = (*map(_SIGNAL_OF_FLAG.__getitem__, flags), sig) if flags else (sig,)
+    elif flags:
+        signals = tuple(map(_SIGNAL_OF_FLAG.__getitem__, flags))
+    else:
+        signals = ("no single strong cue: overall wording",)
+    if best == _FAST and len(words) <= 3:
+        signals += ("short message",)
+    return signals
+
+
 def classify(text: str, *, previous: TaskType | None = None) -> Classification:
     """Classify one prompt; ``previous`` is the task of the conversation's last turn.
 
     Written flat on purpose: each helper call or comprehension costs a Python frame, and
-    the router's whole budget is ~20 us.
+    the router's whole budget is ~20 us. Only the rarer paths (pastes, follow-ups) and the
+    signals are helpers.
     """
     model = _model or _load()
-    get = model.packed.get
     n = len(text)
     if n <= _SHORT or (n <= _LONG and "\n" not in text):  # _is_short(), inlined
         keys, words, flags = _short_keys(text)
-        total = sum(map(get, keys, repeat(0)), model.bias)
-        raw = _UNPACK.unpack((total + _HALF).to_bytes(_NBYTES, "little"))
+        total = sum(map(model.packed.get, keys, repeat(0)), model.bias)
+        raw: tuple[float, ...] = _UNPACK.unpack((total + _HALF).to_bytes(_NBYTES, "little"))
     else:
-        keys, words, flags, body, scale = _paste_keys(text)
-        inst = _unpack(sum(map(get, keys, repeat(0)), model.bias))
-        bsum = _unpack(sum(map(get, body, repeat(0))))
-        raw = tuple(a + scale * (b - _BODY_OFFSET) for a, b in zip(inst, bsum, strict=True))
+        raw, words, flags = _paste_scores(text, model.packed.get, model.bias)
 
     # softmax over the five scores (in thousandths), unrolled
     r0, r1, r2, r3, r4 = raw
@@ -535,41 +629,12 @@ def classify(text: str, *, previous: TaskType | None = None) -> Classification:
     probs = [e0 * inv, e1 * inv, e2 * inv, e3 * inv, e4 * inv]
     best = raw.index(top)
 
-    signals: tuple[str, ...] | None = None
+    signals = None
     prev = _TASK_INDEX.get(previous, -1) if previous is not None else -1  # unknown: ignored
     if prev >= 0 and n <= _FOLLOW_MAX_CHARS:
-        if _is_follow_up(text, words):
-            # "make it shorter", "another one": keep the previous task; the scores still
-            # show what the words alone would say.
-            probs = [0.3 * p for p in probs]
-            probs[prev] += 0.7
-            best = prev
-            signals = ("follow-up keeps previous task",)
-        elif prev != best and len(words) <= _FOLLOW_MAX_WORDS:
-            # A short message the words do not settle ("now in javascript", "can you add
-            # error handling") most likely continues the conversation; a clear new request
-            # ("write a haiku about rain", "what is 2+2") keeps its own task.
-            mixed = [0.6 * p for p in probs]
-            mixed[prev] += 0.4
-            if mixed[prev] > mixed[best]:
-                probs, best = mixed, prev
-                signals = ("short and unclear on its own: keeps previous task",)
+        probs, best, signals = _with_previous(text, words, probs, best, prev)
     if signals is None:
-        # Name what decided it: structural flags, then the clear cue word that pulled hardest.
-        cues, cue = model.cues[best]
-        # the request usually opens the prompt: look there first, the rest only if needed
-        hits = cues.intersection(words[:_CUE_HEAD])
-        if not hits and len(words) > _CUE_HEAD:
-            hits = cues.intersection(words)
-        if hits:
-            sig = max(map(cue, hits))[2]
-            signals = (*map(_SIGNAL_OF_FLAG.__getitem__, flags), sig) if flags else (sig,)
-        elif flags:
-            signals = tuple(map(_SIGNAL_OF_FLAG.__getitem__, flags))
-        else:
-            signals = ("no single strong cue: overall wording",)
-        if best == _FAST and len(words) <= 3:
-            signals += ("short message",)
+        signals = _signals(model, best, words, flags)
 
     rest = probs.copy()
     rest[best] = -1.0
