@@ -5,19 +5,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..core.types import MesoclawError
-from .records import (
-    Conversation,
-    Message,
-    RecordedReply,
-    ReplyMessage,
-    TranscriptEntry,
-    TranscriptPage,
-    UsageRecord,
-    answered_turns,
-)
 
 if TYPE_CHECKING:
     from ..store import Store
+    from .conversation_records import (
+        Conversation,
+        Message,
+        RecordedReply,
+        ReplyMessage,
+        TranscriptPage,
+        UsageRecord,
+    )
+
+# The dataclasses are imported by each method, not here: opening the service (which the app waits
+# for before it shows the profile) then defines none of them.
 
 HISTORY_LIMIT = 200  # messages of a conversation sent as context at most
 CONTINUE_SCAN = 20  # conversations `--continue` looks through for one with an answer
@@ -32,6 +33,8 @@ class ConversationsMixin:
         return await self.store.create_conversation(title)
 
     async def conversation(self, conversation_id: int) -> Conversation | None:
+        from .conversation_records import Conversation
+
         row = await self.store.conversation(conversation_id)
         return Conversation.from_row(row) if row else None
 
@@ -43,6 +46,8 @@ class ConversationsMixin:
 
     async def list_conversations(self, limit: int = 200) -> list[Conversation]:
         """Newest first, each with its message count."""
+        from .conversation_records import Conversation
+
         return [Conversation.from_row(r) for r in await self.store.list_conversations(limit)]
 
     async def last_conversation_id(self) -> int | None:
@@ -76,15 +81,21 @@ class ConversationsMixin:
     async def messages(self, conversation_id: int, *, limit: int | None = None,
                        before_id: int | None = None) -> list[Message]:
         """Oldest first; with limit, the latest `limit` (before before_id)."""
+        from .conversation_records import Message
+
         rows = await self.store.messages(conversation_id, limit=limit, before_id=before_id)
         return [Message.from_row(r) for r in rows]
 
     async def answered_history(self, conversation_id: int, limit: int = HISTORY_LIMIT) -> list[Message]:
         """The context to send with the next prompt: answered turns among the latest `limit` messages."""
+        from .conversation_records import answered_turns
+
         return answered_turns(await self.messages(conversation_id, limit=limit))
 
     async def transcript(self, conversation_id: int, *, limit: int, before_id: int | None = None) -> TranscriptPage:
         """The latest `limit` messages (before before_id) with their replies' usage, oldest first."""
+        from .conversation_records import TranscriptEntry, TranscriptPage
+
         rows, older = await self.store.transcript(conversation_id, limit=limit, before_id=before_id)
         return TranscriptPage([TranscriptEntry.from_row(r) for r in rows], older)
 
@@ -93,9 +104,13 @@ class ConversationsMixin:
 
     async def record_reply(self, usage: UsageRecord, message: ReplyMessage | None = None) -> RecordedReply:
         """A reply's usage row and its assistant message (if any), written together."""
+        from .conversation_records import RecordedReply
+
         usage_id, message_id = await self.store.record_reply(usage.columns(),
                                                              message.columns() if message else None)
         return RecordedReply(usage_id, message_id)
 
     async def usage_records(self, since: float | None = None) -> list[UsageRecord]:
+        from .conversation_records import UsageRecord
+
         return [UsageRecord.from_row(r) for r in await self.store.usage_rows(since)]

@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.provider_info import provider_info
 from ..settings import Settings, display_url
-from .records import ProviderFailure
 
 if TYPE_CHECKING:
     from ..providers import Endpoint
     from ..store import Store
+    from .conversation_records import ProviderFailure
 
 
 class HealthMixin:
@@ -87,6 +87,8 @@ class HealthMixin:
     async def record_provider_failure(self, provider: str, error: str, *, cooldown_s: float | None = None,
                                       unusable_s: float | None = None) -> ProviderFailure:
         """Count a failure; cooldown_s None backs off from the failure count (30 s doubling, 10 min cap)."""
+        from .conversation_records import ProviderFailure
+
         result = await self.store.record_provider_failure(provider, error, cooldown_s=cooldown_s,
                                                           unusable_s=unusable_s)
         return ProviderFailure(result["failures"], result["cooldown_s"])

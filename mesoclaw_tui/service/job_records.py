@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..core.types import MesoclawError
-from ..schedule_spec import parse_schedule
 
 
 def to_datetime(seconds: float | None) -> datetime | None:
@@ -103,6 +102,8 @@ class Job:
         return self.running_since is not None
 
     def describe_schedule(self) -> str:
+        from ..schedule_spec import parse_schedule
+
         try:
             return parse_schedule(self.schedule).describe()
         except MesoclawError:

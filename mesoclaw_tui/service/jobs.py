@@ -9,10 +9,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..core.types import MesoclawError, MesoclawFailure
-from .job_records import Claim, Job, JobRun, Lease, RunResult, iso, to_datetime
 
 if TYPE_CHECKING:
     from ..store import Store
+    from .job_records import Claim, Job, JobRun, Lease, RunResult
+
+# The dataclasses are imported by each method, not here: opening the service then defines none of them.
 
 
 class JobsMixin:
@@ -30,6 +32,8 @@ class JobsMixin:
 
     async def job(self, name: str) -> Job | None:
         """The job with its latest run (which may still be running)."""
+        from .job_records import Job
+
         row = await self.store.job(name)
         if row is None:
             return None
@@ -47,14 +51,20 @@ class JobsMixin:
 
     async def list_jobs(self) -> list[Job]:
         """Every job, by name, with its latest run."""
+        from .job_records import Job
+
         latest = await self.store.latest_runs()
         return [Job.from_row(row, latest.get(row["id"])) for row in await self.store.jobs()]
 
     async def job_runs(self, job_id: int, limit: int = 10) -> list[JobRun]:
         """Recent runs, newest first."""
+        from .job_records import JobRun
+
         return [JobRun.from_row(r) for r in await self.store.job_runs(job_id, limit)]
 
     async def job_run(self, run_id: int) -> JobRun | None:
+        from .job_records import JobRun
+
         row = await self.store.job_run(run_id)
         return JobRun.from_row(row) if row else None
 
@@ -78,6 +88,8 @@ class JobsMixin:
 
     async def lease(self) -> Lease | None:
         """The lease as recorded (it may have expired)."""
+        from .job_records import Lease
+
         row = await self.store.lease()
         return Lease.from_row(row) if row else None
 
@@ -95,12 +107,16 @@ class JobsMixin:
 
     async def claim_due_job(self, holder: str, now: float, ttl: float) -> Claim | None:
         """The most overdue enabled job, claimed for `holder`, if `holder` holds the lease."""
+        from .job_records import Claim, Job
+
         claimed = await self.store.claim_due_job(holder, now, ttl)
         return Claim(Job.from_row(claimed[0]), claimed[1]) if claimed else None
 
     async def claim_job(self, name: str, holder: str, now: float, ttl: float, trigger: str = "manual") -> Claim:
         """Claim one job whatever its schedule. A MesoclawError if there is no such job, a
         MesoclawFailure while another runner holds a live claim on it."""
+        from .job_records import Claim, Job, iso, to_datetime
+
         claimed = await self.store.claim_job(name, holder, now, ttl, trigger)
         if claimed is None:
             await self.require_job(name)  # names the jobs there are

@@ -11,9 +11,8 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..core.pricing import baseline_target
 from ..core.provider_info import PROVIDERS, provider_info
 from ..core.registry import BUILTIN_MODELS, Registry
 from ..core.router import Availability, route
@@ -31,14 +30,15 @@ from ..core.types import (
 from ..settings import Settings, load_settings, resolve_paths
 from ..store import RouterConfigRow, Store
 from . import availability as avail
-from .config_file import export_document, parse_import
 from .conversations import ConversationsMixin
 from .health import HealthMixin
 from .jobs import JobsMixin
 from .models import merged_models, refuse_builtin, user_model, validate_user_model
-from .records import ModelRow, RouterConfig, UsageReport
-from .usage import summarise_usage
+from .records import ModelRow, RouterConfig
 from .views import ViewsMixin
+
+if TYPE_CHECKING:
+    from .usage import UsageReport
 
 
 def config_from_row(row: RouterConfigRow) -> RouterConfig:
@@ -291,10 +291,14 @@ class RouterService(ConversationsMixin, JobsMixin, HealthMixin, ViewsMixin):
     # export / import / reset ------------------------------------------------------------------------
 
     async def export_config(self) -> dict[str, Any]:
+        from .config_file import export_document
+
         return export_document(await self.get_router_config(), await self.store.list_user_models())
 
     async def import_config(self, data: Mapping[str, Any]) -> None:
         """Validate everything first, then replace settings and user models in one transaction."""
+        from .config_file import parse_import
+
         imported = parse_import(data)
         row = RouterConfigRow(imported.profile.value,
                               custom_routes={t.value: names for t, names in imported.custom_routes.items()},
@@ -310,6 +314,9 @@ class RouterService(ConversationsMixin, JobsMixin, HealthMixin, ViewsMixin):
 
     async def usage_summary(self, since: float | None = None) -> UsageReport:
         """Spend by model, profile, task and source, and savings against the premium profile's primary model."""
+        from ..core.pricing import baseline_target
+        from .usage import summarise_usage
+
         return summarise_usage(await self.usage_records(since), baseline_target(await self.registry()), since)
 
     async def usage_report(self, since: float | None = None) -> dict[str, Any]:

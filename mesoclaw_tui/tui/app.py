@@ -91,6 +91,18 @@ class MesoclawApp(App[None]):
         self.theme = DARK_THEME
         # Over SSH every animation frame is bytes on the wire and lag for the user: scroll at once.
         self.animation_level = "none"
+        self.set_reactive(MesoclawApp.profile, self._peek_profile())
+
+    def _peek_profile(self) -> str:
+        """The profile, read at once so the first frame shows it (the service, opened after that
+        frame, reads it again); "" (drawn as …) when it cannot tell yet."""
+        from ..service.peek import active_profile
+
+        try:
+            profile = active_profile(self.db)
+        except Exception:  # a bad path or environment: the service reports it once it opens
+            return ""
+        return profile.value if profile else ""
 
     # lifecycle -----------------------------------------------------------------------------------
 

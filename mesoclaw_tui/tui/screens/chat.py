@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import on, work
+from textual import work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.timer import Timer
@@ -23,18 +23,21 @@ from .. import format as fmt
 from ..errors import guarded
 from ..widgets.bars import AppBar, KeyBar
 from ..widgets.messages import AssistantMessage, Notice, StoredReply, UserMessage
-from ..widgets.prompt import PromptInput
 from ..widgets.transcript import PAGE, Loader, Transcript
 from .base import LiveScreen
 
 if TYPE_CHECKING:
+    from textual.widgets import TextArea
+
     from ...service import Conversation, RouterService, TranscriptPage
+    from ..widgets.prompt import PromptInput
 
 PREVIEW_DEBOUNCE_S = 0.15
+PROMPT_PLACEHOLDER = "Message · enter send · ctrl+j newline · ctrl+k model"
 
 
 class ChatScreen(LiveScreen):
-    AUTO_FOCUS = "#prompt"  # focused as the screen mounts, so the footer is composed once
+    AUTO_FOCUS = None  # the prompt is focused once it replaces its slot, right after the first frame
     BINDINGS = [
         Binding("escape", "cancel_reply", "Cancel reply", priority=True),
         Binding("ctrl+k", "pick_model", "Model", priority=True),
@@ -60,11 +63,29 @@ class ChatScreen(LiveScreen):
         yield AppBar("Chat", id="bar")
         yield Transcript(id="transcript")
         yield Static(id="route")
-        yield PromptInput(id="prompt", placeholder="Message · enter send · ctrl+j newline · ctrl+k model")
+        yield Static(PROMPT_PLACEHOLDER, id="prompt", classes="prompt-slot", markup=False)
         yield KeyBar()
 
     def on_mount(self) -> None:
         self._render_route()  # then LiveScreen.on_mount starts load()
+        self.call_after_refresh(self._mount_prompt)
+
+    async def _mount_prompt(self) -> None:
+        """The first frame draws the prompt as a Static; the TextArea (the heaviest widget of the
+        screen to import and mount) takes its place right after, so the first frame does not wait."""
+        from ..widgets.prompt import PromptInput
+
+        prompt = PromptInput(id="prompt", placeholder=PROMPT_PLACEHOLDER)
+        with self.app.batch_update():
+            await self.query_one("#prompt").remove()
+            await self.mount(prompt, after="#route")
+        prompt.focus()
+
+    def _focus_prompt(self) -> None:
+        from ..widgets.prompt import PromptInput
+
+        for prompt in self.query(PromptInput):  # none until it replaces its slot after the first frame
+            prompt.focus()
 
     @property
     def transcript(self) -> Transcript:
@@ -145,12 +166,12 @@ class ChatScreen(LiveScreen):
         self._render_route()
 
     def on_screen_resume(self) -> None:
-        self.query_one(PromptInput).focus()  # then LiveScreen.on_screen_resume reloads if stale
+        self._focus_prompt()  # then LiveScreen.on_screen_resume reloads if stale
 
     # routing preview ----------------------------------------------------------------------------
 
-    @on(PromptInput.Changed)
-    def _on_prompt_changed(self, event: PromptInput.Changed) -> None:
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        """The prompt changed (named by convention: the chat does not import the TextArea to load)."""
         self._preview_text = event.text_area.text
         self._schedule_preview()
 
@@ -206,8 +227,7 @@ class ChatScreen(LiveScreen):
 
     # sending ------------------------------------------------------------------------------------
 
-    @on(PromptInput.Submitted)
-    def _on_submit(self, event: PromptInput.Submitted) -> None:
+    def on_prompt_input_submitted(self, event: PromptInput.Submitted) -> None:
         text = event.text.strip()
         if not text:
             return
@@ -373,7 +393,7 @@ class ChatScreen(LiveScreen):
             return
         await self.open_conversation(None)
         await self._hint_if_unconfigured()
-        self.query_one(PromptInput).focus()
+        self._focus_prompt()
 
     @work(group="dialog", exclusive=True, exit_on_error=False)
     @guarded
