@@ -200,3 +200,38 @@ async def test_an_uncaught_error_in_a_widget_ends_the_app_as_one_line(monkeypatc
     with pytest.raises(MesoclawFailure, match="unexpected error: ValueError: render broke") as raised:
         raise_if_failed(app)
     assert "\n" not in str(raised.value) and "Traceback" not in str(raised.value)
+
+
+async def test_a_screen_out_of_view_reloads_when_shown_again_after_a_cli_change() -> None:
+    """The model browser is stale while the chat is in front; it shows the CLI's new model on return."""
+    app = MesoclawApp()
+    async with app.run_test(size=(200, 60)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("ctrl+f")
+        await settle(app, pilot)
+        models = app.screen
+        await pilot.press("ctrl+t")
+        await settle(app, pilot)
+        async with await RouterService.open(None) as other:  # another connection, like a CLI call
+            await other.add_user_model("groq", "my-new-model", "low")
+        await wait_for(pilot, lambda: models.stale, timeout=2.0, what="the model browser to be marked stale")
+        assert "my-new-model" not in {e.model.model_id for e in models.entries}
+        await pilot.press("ctrl+f")
+        await wait_for(pilot, lambda: "my-new-model" in screen_text(app), timeout=2.0, what="the new model")
+        assert not models.stale
+        no_unexpected_errors(app)
+
+
+async def test_the_chat_follows_a_rename_and_a_pinned_model_made_elsewhere() -> None:
+    async with await RouterService.open(None) as other:
+        conversation_id = await other.create_conversation("before")
+    app = MesoclawApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        assert app.screen.conversation_id == conversation_id
+        async with await RouterService.open(None) as other:
+            await other.rename_conversation(conversation_id, "after")
+            await other.pin_model(conversation_id, "o3")
+        await wait_for(pilot, lambda: "after" in screen_text(app).splitlines()[0], timeout=2.0, what="the title")
+        await wait_for(pilot, lambda: app.screen.pinned == "o3", timeout=2.0, what="the pinned model")
+        no_unexpected_errors(app)
