@@ -172,3 +172,19 @@ async def test_a_base_url_password_never_reaches_a_heartbeats_output_or_provider
     assert state[0] and "hunter2PASS" not in state[0]
     for path in isolated_env.iterdir():
         assert b"hunter2PASS" not in path.read_bytes()
+
+
+async def test_the_profile_is_known_before_the_app_draws_its_first_frame(isolated_env: Path) -> None:
+    """service.peek reads it with the standard library alone; the app shows it in its first frame."""
+    from mesoclaw_tui.service.peek import active_profile
+    from mesoclaw_tui.tui.app import MesoclawApp
+
+    assert active_profile() is None and not (isolated_env / "mesoclaw.db").exists()  # never creates the file
+    async with await RouterService.open() as service:
+        await service.set_router_profile("eco")
+    assert active_profile() == "eco"
+    assert MesoclawApp().profile == "eco"  # set as the app is built, before anything is drawn
+    with sqlite3.connect(isolated_env / "mesoclaw.db") as conn:
+        conn.execute("UPDATE router_config SET active_profile = 'x; DROP' WHERE id = 1")
+    assert active_profile() is None  # a hand edit is left to the service to correct
+    assert active_profile(isolated_env / "missing.db") is None

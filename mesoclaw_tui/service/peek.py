@@ -1,19 +1,18 @@
-"""What the app can show before the service is open: the active profile, read without aiosqlite."""
+"""What the app can show before the service is open: the active profile, read without aiosqlite.
+
+Only the standard library is loaded on this path (paths.py, store/peek.py): the first frame waits for
+nothing else. The value is the database's as it stands; the service, opened right after the first
+frame, reads it again and corrects what a hand edit may have broken.
+"""
 
 from __future__ import annotations
 
 import os
 
-from ..core.types import RoutingProfile
-from ..settings import resolve_paths
+from ..paths import resolve_paths
 from ..store.peek import peek_active_profile
 
 
-def active_profile(db: str | os.PathLike[str] | None = None) -> RoutingProfile | None:
-    """The profile the database names (None when it cannot tell at once: no file yet, a lock, a
-    hand-edited value; the service says which once it is open)."""
-    value = peek_active_profile(resolve_paths(db).db_path)
-    try:
-        return RoutingProfile(value) if value else None
-    except ValueError:
-        return None
+def active_profile(db: str | os.PathLike[str] | None = None) -> str | None:
+    """The profile the database names, or None when it cannot tell at once (no file yet, a lock)."""
+    return peek_active_profile(resolve_paths(db).db_path)

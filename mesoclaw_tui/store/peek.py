@@ -25,4 +25,6 @@ def peek_active_profile(path: Path) -> str | None:
             conn.close()
     except sqlite3.Error:
         return None
-    return row[0] if row and isinstance(row[0], str) else None
+    value = row[0] if row else None
+    # a hand-edited value is shown only if it looks like a profile name; the service corrects it
+    return value if isinstance(value, str) and value.isalpha() and len(value) <= 16 else None

@@ -99,10 +99,9 @@ class MesoclawApp(App[None]):
         from ..service.peek import active_profile
 
         try:
-            profile = active_profile(self.db)
+            return active_profile(self.db) or ""
         except Exception:  # a bad path or environment: the service reports it once it opens
             return ""
-        return profile.value if profile else ""
 
     # lifecycle -----------------------------------------------------------------------------------
 

@@ -11,9 +11,9 @@ if TYPE_CHECKING:
 
 def launch(db: str | None) -> None:
     """Run the app on the terminal. A failure ends as one line on stderr (the CLI's contract)."""
-    from ..core.types import MesoclawError
-
     if not sys.stdin.isatty() or not sys.stdout.isatty():
+        from ..core.types import MesoclawError
+
         raise MesoclawError("the app needs a terminal; for scripts use `mesoclaw ask` or `mesoclaw router …`")
     from .app import MesoclawApp
 

@@ -18,7 +18,6 @@ from textual.timer import Timer
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
-from ...core.types import MesoclawFailure
 from .. import format as fmt
 from ..errors import guarded
 from ..widgets.bars import AppBar, KeyBar
@@ -82,9 +81,8 @@ class ChatScreen(LiveScreen):
         prompt.focus()
 
     def _focus_prompt(self) -> None:
-        from ..widgets.prompt import PromptInput
-
-        for prompt in self.query(PromptInput):  # none until it replaces its slot after the first frame
+        prompt = self.query_one("#prompt")
+        if prompt.can_focus:  # the slot the first frame draws cannot take focus; the TextArea can
             prompt.focus()
 
     @property
@@ -122,6 +120,8 @@ class ChatScreen(LiveScreen):
         """The service; only used once the database is open (the handlers check or wait for it)."""
         service = self.host.service
         if service is None:
+            from ...core.types import MesoclawFailure
+
             raise MesoclawFailure(self.host.open_error or "the database is not open yet")
         return service
 
