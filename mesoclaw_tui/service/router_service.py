@@ -250,9 +250,12 @@ class RouterService(ConversationsMixin, JobsMixin, HealthMixin, ViewsMixin):
 
     # user models ------------------------------------------------------------------------------------
 
-    async def add_user_model(self, provider: str, model_id: str, tier: str, *, context_window: int | None = None,
-                             max_output: int | None = None, input_price: float | None = None,
-                             output_price: float | None = None, best_for: str = "") -> RoutableModel:
+    async def add_user_model(self, provider: str, model_id: str, tier: str, *,
+                             context_window: int | str | None = None, max_output: int | str | None = None,
+                             input_price: float | str | None = None, output_price: float | str | None = None,
+                             best_for: str = "") -> RoutableModel:
+        """Numbers may come as typed text (the app's form): they are checked here, and a MesoclawError
+        names what is wrong."""
         row = validate_user_model({
             "provider": provider, "model_id": model_id, "cost_tier": tier, "context_window": context_window,
             "max_output": max_output, "input_price": input_price, "output_price": output_price,
