@@ -114,6 +114,7 @@ class StreamServer:
 
 async def run(count: int, rate: float) -> None:
     from textual import events
+    from textual.widgets import TextArea
 
     from mesoclaw_tui.tui.app import MesoclawApp
     from mesoclaw_tui.tui.widgets.messages import AssistantMessage
@@ -126,21 +127,23 @@ async def run(count: int, rate: float) -> None:
                        "MESOCLAW_OPENAI_BASE_URL": f"http://127.0.0.1:{port}/v1"})
     handled: dict[str, float] = {}
     drawn: dict[str, float] = {}
-    original = PromptInput._on_key
+    original = TextArea._on_key  # the prompt's own handler (PromptInput.on_key) only takes enter and ctrl+j
 
     async def timed_on_key(self, event: events.Key) -> None:
         await original(self, event)
         key = event.character or ""
-        if key in pending:  # handled; then wait for the frame that shows it
+        if isinstance(self, PromptInput) and key in pending:  # handled; then wait for the frame that shows it
             handled[key] = time.perf_counter()
             self.call_after_refresh(lambda k=key: drawn.setdefault(k, time.perf_counter()))
 
-    PromptInput._on_key = timed_on_key  # type: ignore[method-assign]
+    TextArea._on_key = timed_on_key  # type: ignore[method-assign]
     pending: dict[str, float] = {}
     app = MesoclawApp()
     async with app.run_test(size=(120, 40)) as pilot:
         await app.ready()
         await app.workers.wait_for_complete()
+        while not app.screen.query(PromptInput):  # it replaces its slot right after the first frame
+            await asyncio.sleep(0.01)
         prompt = app.screen.query_one(PromptInput)
         prompt.text = "write a long guide to routing"
         await pilot.press("enter")

@@ -14,33 +14,9 @@ from pathlib import Path
 
 from .core.provider_info import PROVIDERS, ProviderInfo, parse_ollama_host
 from .core.types import MesoclawError
+from .paths import APP_NAME, CONFIG_NAME, DB_NAME, Paths, resolve_paths  # noqa: F401  (re-exported)
 
-APP_NAME = "mesoclaw"
-DB_NAME = "mesoclaw.db"
-CONFIG_NAME = "config.toml"
 PROVIDER_KEYS = {"api_key", "api_key_env", "base_url", "enabled"}
-
-
-@dataclass(frozen=True)
-class Paths:
-    data_dir: Path
-    config_dir: Path
-    db_path: Path
-    config_path: Path
-
-
-def resolve_paths(db: str | os.PathLike[str] | None = None, environ: Mapping[str, str] = os.environ) -> Paths:
-    """MESOCLAW_HOME holds both the database and config.toml; --db overrides the database alone."""
-    home = environ.get("MESOCLAW_HOME")
-    if home:
-        data_dir = config_dir = Path(home).expanduser()
-    else:
-        import platformdirs
-
-        data_dir = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
-        config_dir = Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
-    db_path = Path(db).expanduser() if db else data_dir / DB_NAME
-    return Paths(data_dir, config_dir, db_path, config_dir / CONFIG_NAME)
 
 
 def mask(secret: str | None) -> str:

@@ -3,10 +3,14 @@ sync with the CLI, and errors that become notifications instead of tracebacks.""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
+from mesoclaw_tui.core.types import MesoclawFailure
 from mesoclaw_tui.service import RouterService
 from mesoclaw_tui.tui.app import MesoclawApp
+from mesoclaw_tui.tui.launch import raise_if_failed
 from tests.tui_helpers import no_unexpected_errors, screen_text, settle, wait_for
 
 
@@ -158,42 +162,76 @@ async def test_an_error_in_an_action_becomes_a_notification_and_the_app_keeps_ru
 
 async def test_an_uncaught_error_ends_the_app_without_a_traceback_on_screen() -> None:
     app = MesoclawApp()
-    with pytest.raises(RuntimeError, match="kaboom"):  # run_test re-raises it for the test
-        async with app.run_test(size=(80, 24)) as pilot:
-            await settle(app, pilot)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
 
-            def boom() -> None:
-                raise RuntimeError("kaboom")
+        def boom() -> None:
+            raise RuntimeError("kaboom")
 
-            app.call_later(boom)
-            await pilot.pause(0.2)
+        app.call_later(boom)
+        deadline = asyncio.get_running_loop().time() + 5
+        while app.is_running:  # the app ends on its own (pilot.pause would wait on a closed app)
+            assert asyncio.get_running_loop().time() < deadline, "the app kept running after the error"
+            await asyncio.sleep(0.02)
+    assert app.return_code == 1
+    assert [str(e) for e in app.unexpected_errors] == ["kaboom"]
     assert app._exit_renderables == []  # Textual would print a traceback here
     assert app.crash_log is not None and "kaboom" in app.crash_log.read_text()
 
 
-async def test_a_database_that_cannot_be_opened_is_reported(tmp_path) -> None:
-    bad = tmp_path / "not-a-db"
-    bad.write_text("this is not sqlite" * 100)
-    app = MesoclawApp(db=str(bad))
+async def test_an_uncaught_error_in_a_widget_ends_the_app_as_one_line(monkeypatch) -> None:
+    """A bug in a widget's own handler (not guarded) still ends as launch()'s one line, no traceback."""
+    from textual.widgets import Static
+
+    app = MesoclawApp()
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
-        assert app.service is None and app.open_error
-        await pilot.press("ctrl+r")
-        await pilot.pause()
-        assert "Cannot open the database" in screen_text(app)
+
+        def broken_render(self) -> str:
+            raise ValueError("render broke")
+
+        monkeypatch.setattr(Static, "render", broken_render)
+        app.screen.query_one("#route", Static).refresh()
+        deadline = asyncio.get_running_loop().time() + 5
+        while app.is_running:
+            assert asyncio.get_running_loop().time() < deadline, "the app kept running after the error"
+            await asyncio.sleep(0.02)
+    assert app.return_code == 1 and app._exit_renderables == []
+    with pytest.raises(MesoclawFailure, match="unexpected error: ValueError: render broke") as raised:
+        raise_if_failed(app)
+    assert "\n" not in str(raised.value) and "Traceback" not in str(raised.value)
+
+
+async def test_a_screen_out_of_view_reloads_when_shown_again_after_a_cli_change() -> None:
+    """The model browser is stale while the chat is in front; it shows the CLI's new model on return."""
+    app = MesoclawApp()
+    async with app.run_test(size=(200, 60)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("ctrl+f")
+        await settle(app, pilot)
+        models = app.screen
+        await pilot.press("ctrl+t")
+        await settle(app, pilot)
+        async with await RouterService.open(None) as other:  # another connection, like a CLI call
+            await other.add_user_model("groq", "my-new-model", "low")
+        await wait_for(pilot, lambda: models.stale, timeout=2.0, what="the model browser to be marked stale")
+        assert "my-new-model" not in {e.model.model_id for e in models.entries}
+        await pilot.press("ctrl+f")
+        await wait_for(pilot, lambda: "my-new-model" in screen_text(app), timeout=2.0, what="the new model")
+        assert not models.stale
         no_unexpected_errors(app)
 
 
-@pytest.mark.parametrize("size", [(80, 24), (200, 60)])
-async def test_every_screen_fits(size: tuple[int, int]) -> None:
+async def test_the_chat_follows_a_rename_and_a_pinned_model_made_elsewhere() -> None:
+    async with await RouterService.open(None) as other:
+        conversation_id = await other.create_conversation("before")
     app = MesoclawApp()
-    async with app.run_test(size=size) as pilot:
+    async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
-        for key, title in (("ctrl+t", "Chat"), ("ctrl+o", "Router settings"), ("ctrl+f", "Model browser")):
-            await pilot.press(key)
-            await settle(app, pilot)
-            lines = screen_text(app).splitlines()
-            assert len(lines) == size[1]
-            assert title in lines[0] and "BALANCED" in lines[0]
-            assert "^p palette" in lines[-1]
+        assert app.screen.conversation_id == conversation_id
+        async with await RouterService.open(None) as other:
+            await other.rename_conversation(conversation_id, "after")
+            await other.pin_model(conversation_id, "o3")
+        await wait_for(pilot, lambda: "after" in screen_text(app).splitlines()[0], timeout=2.0, what="the title")
+        await wait_for(pilot, lambda: app.screen.pinned == "o3", timeout=2.0, what="the pinned model")
         no_unexpected_errors(app)

@@ -1,7 +1,5 @@
-"""`mesoclaw`: the app with no subcommand, headless subcommands otherwise.
-
-Errors become one line on stderr and an exit code that means something: 2 for bad input (nothing
-changed), 1 for other failures, 130 for Ctrl+C. Never a traceback.
+"""`mesoclaw`'s click commands: the app with no subcommand (e.g. `mesoclaw --db F`), headless
+subcommands otherwise. Exit codes and the one-line error contract are in exits.py.
 """
 
 from __future__ import annotations
@@ -14,21 +12,19 @@ from typing import Any, TypeVar
 import click
 
 from .. import __version__
-from ..core.types import MesoclawError, MesoclawFailure
+from .exits import (  # noqa: F401  (the commands import them from here)
+    EXIT_ALL_FAILED,
+    EXIT_FAILURE,
+    EXIT_INTERRUPTED,
+    EXIT_NO_PROVIDER,
+    EXIT_OK,
+    EXIT_USAGE,
+    ExitCode,
+    exit_code_for,
+    say,
+)
 
 T = TypeVar("T")
-
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-EXIT_NO_PROVIDER, EXIT_ALL_FAILED = 3, 4
-
-
-class ExitCode(Exception):
-    """Leave with this code after the command has printed what it had to say."""
-
-    def __init__(self, code: int, message: str = ""):
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -96,43 +92,28 @@ def cli(ctx: click.Context, db: str | None) -> None:
         launch(db)
 
 
-def _say(message: str) -> None:
-    click.echo(f"mesoclaw: {message}", err=True)
-
-
 def main(argv: list[str] | None = None) -> int:
     try:
         cli.main(args=argv, prog_name="mesoclaw", standalone_mode=False)
-    except ExitCode as exc:
-        if exc.message:
-            _say(exc.message)
-        return exc.code
     except click.exceptions.NoArgsIsHelpError as exc:
         click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
         return EXIT_USAGE
     except click.UsageError as exc:
         hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
-        _say(f"{exc.format_message()}{hint}")
+        say(f"{exc.format_message()}{hint}")
         return EXIT_USAGE
-    except MesoclawError as exc:
-        _say(str(exc))
-        return EXIT_USAGE
-    except MesoclawFailure as exc:
-        _say(str(exc))
-        return EXIT_FAILURE
-    except (KeyboardInterrupt, click.Abort):
-        _say("interrupted")
+    except click.Abort:
+        say("interrupted")
         return EXIT_INTERRUPTED
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:
-        _say(exc.format_message())
+        say(exc.format_message())
         return exc.exit_code
-    except BrokenPipeError:
-        return EXIT_OK
-    except Exception as exc:  # the promise: never a traceback to a user
-        _say(f"unexpected error: {type(exc).__name__}: {exc}")
-        return EXIT_FAILURE
+    except Exception as exc:
+        return exit_code_for(exc)
+    except KeyboardInterrupt as exc:
+        return exit_code_for(exc)
     return EXIT_OK
 
 

@@ -89,32 +89,15 @@ def set_provider(ctx: click.Context, provider: str, api_key_env: str | None, api
     """Write PROVIDER's section of config.toml ([providers.<id>]), readable by you alone."""
     import tomli_w
 
-    from ..settings import mask, provider_table_problem, read_config_file, resolve_paths
+    from ..settings import mask, read_config_file, resolve_paths
 
     pid = provider_info(provider).id
-    if clear and (api_key_env or api_key_stdin or base_url is not None or enabled is not None):
-        raise MesoclawError("--clear removes the whole section: give it alone")
-    if api_key_stdin and api_key_env:
-        raise MesoclawError("give --api-key-env NAME or --api-key-stdin, not both")
-    if not (clear or api_key_env or api_key_stdin or base_url is not None or enabled is not None):
-        raise MesoclawError("nothing to set: give --api-key-env, --api-key-stdin, --base-url, "
-                            "--enable/--disable or --clear")
-    changes: dict[str, object] = {}
-    for name, value in (("api_key_env", api_key_env), ("base_url", base_url), ("enabled", enabled)):
-        if value is not None:
-            changes[name] = value
-    problem = provider_table_problem(changes)
-    if problem:
-        # Never echo the value: a key pasted where a variable name belongs must not be printed.
-        raise MesoclawError(f"[providers.{pid}] {problem}")
+    changes = _provider_changes(pid, api_key_env, api_key_stdin, base_url, enabled, clear)
     path = resolve_paths(ctx.find_root().params.get("db")).config_path
     data = read_config_file(path)
     section = {} if clear else dict(data.get("providers", {}).get(pid, {}))
     if api_key_stdin:
-        key = sys.stdin.readline().strip()
-        if not key:
-            raise MesoclawError("no key on stdin (pipe it: printf %s \"$KEY\" | mesoclaw providers set …)")
-        section["api_key"] = key
+        section["api_key"] = _key_from_stdin()
     section.update(changes)
     data.setdefault("providers", {})[pid] = section
     if clear:
@@ -125,6 +108,35 @@ def set_provider(ctx: click.Context, provider: str, api_key_env: str | None, api
         return
     shown = ", ".join(f"{k} = {mask(str(v)) if k == 'api_key' else v}" for k, v in section.items())
     out.console().print(f"[providers.{pid}] in {path}: {out.escape(shown)}")
+
+
+def _provider_changes(pid: str, api_key_env: str | None, api_key_stdin: bool, base_url: str | None,
+                      enabled: bool | None, clear: bool) -> dict[str, object]:
+    """The options given, checked before anything is read or written; the keys of the section to set."""
+    from ..settings import provider_table_problem
+
+    changes: dict[str, object] = {name: value for name, value in
+                                  (("api_key_env", api_key_env), ("base_url", base_url), ("enabled", enabled))
+                                  if value is not None}
+    if clear and (changes or api_key_stdin):
+        raise MesoclawError("--clear removes the whole section: give it alone")
+    if api_key_stdin and api_key_env:
+        raise MesoclawError("give --api-key-env NAME or --api-key-stdin, not both")
+    if not (clear or changes or api_key_stdin):
+        raise MesoclawError("nothing to set: give --api-key-env, --api-key-stdin, --base-url, "
+                            "--enable/--disable or --clear")
+    problem = provider_table_problem(changes)
+    if problem:
+        # Never echo the value: a key pasted where a variable name belongs must not be printed.
+        raise MesoclawError(f"[providers.{pid}] {problem}")
+    return changes
+
+
+def _key_from_stdin() -> str:
+    key = sys.stdin.readline().strip()
+    if not key:
+        raise MesoclawError("no key on stdin (pipe it: printf %s \"$KEY\" | mesoclaw providers set …)")
+    return key
 
 
 def write_private(path: Path, text: str) -> None:

@@ -272,8 +272,17 @@ def test_cmd(ctx: click.Context, query: str | None, profile: str | None, force_t
         raise MesoclawError('give a query, e.g. mesoclaw router test "fix this stack trace"')
     classification, decision = run_with_service(
         ctx, lambda s: s.test_route(query, profile=profile, task=force_task))
+    view = route_view(classification, decision)
+    if as_json:
+        out.emit_json(view)
+        return
+    _print_route(view, decision, forced=bool(force_task), explain=explain)
+
+
+def route_view(classification: Any, decision: Any) -> dict[str, Any]:
+    """`router test --json`: the classification and the decision with every candidate and skip."""
     primary = decision.primary
-    view = {
+    return {
         "task": decision.task.value,
         "classified_as": classification.task.value,
         "signals": list(classification.signals),
@@ -288,18 +297,18 @@ def test_cmd(ctx: click.Context, query: str | None, profile: str | None, force_t
         "trace": [{"stage": e.stage, "model": e.name, "provider": e.provider, "provider_model": e.model,
                    "kept": e.kept, "reason": e.reason} for e in decision.trace],
     }
-    if as_json:
-        out.emit_json(view)
-        return
+
+
+def _print_route(view: dict[str, Any], decision: Any, *, forced: bool, explain: bool) -> None:
     con = out.console()
-    forced = f" (forced; classifier said {view['classified_as']})" if force_task else ""
-    con.print(f"task: [bold]{view['task']}[/]{forced}  confidence {view['confidence']:.2f}  "
+    forced_note = f" (forced; classifier said {view['classified_as']})" if forced else ""
+    con.print(f"task: [bold]{view['task']}[/]{forced_note}  confidence {view['confidence']:.2f}  "
               f"profile: {view['profile']}")
-    if explain or not as_json:
-        con.print(f"signals: {out.escape(', '.join(view['signals']) or 'none')}")
+    con.print(f"signals: {out.escape(', '.join(view['signals']) or 'none')}")
     if explain:
         con.print(f"runner-up: {view['runner_up'] or '-'}  scores: "
                   + ", ".join(f"{k} {v:.2f}" for k, v in sorted(view['scores'].items(), key=lambda kv: -kv[1])))
+    primary = decision.primary
     con.print(f"primary: {primary.label if primary else '[red]no available model[/]'}")
     t = out.table("#", "stage", "model", "provider:model", "decision")
     order = {(c.provider, c.model): i for i, c in enumerate(decision.candidates, 1)}

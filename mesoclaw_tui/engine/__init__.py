@@ -17,24 +17,12 @@ so. Every attempt, and every reply's tokens and cost, is recorded. A reply that 
 
 from __future__ import annotations
 
-from ..core.provider_info import no_provider_message
-from ..core.types import MesoclawFailure
-from .records import HISTORY_LIMIT, answered_turns
+from .records import HISTORY_LIMIT
 from .runner import DEFAULT_MAX_OUTPUT, MAX_ATTEMPTS, RETRY_AFTER_CAP_S, Engine, Plan, prompt_tokens
 from .types import Attempt, Delta, EngineEvent, FellBack, Finished, Reply, Retrying, Routed, Trying, Turn
 
-
-class NoProviderConfigured(MesoclawFailure):
-    """Nothing can serve because no provider is configured. A reply says so with
-    FailureKind.NO_PROVIDER; this is kept for callers that want the message as an exception
-    (the scheduler's heartbeat)."""
-
-    def __init__(self) -> None:
-        super().__init__(no_provider_message())
-
-
 __all__ = [
     "DEFAULT_MAX_OUTPUT", "HISTORY_LIMIT", "MAX_ATTEMPTS", "RETRY_AFTER_CAP_S", "Attempt", "Delta", "Engine",
-    "EngineEvent", "FellBack", "Finished", "NoProviderConfigured", "Plan", "Reply", "Retrying", "Routed",
-    "Trying", "Turn", "answered_turns", "prompt_tokens",
+    "EngineEvent", "FellBack", "Finished", "Plan", "Reply", "Retrying", "Routed",
+    "Trying", "Turn", "prompt_tokens",
 ]

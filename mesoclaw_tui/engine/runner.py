@@ -31,7 +31,7 @@ from ..core.types import (
     parse_task,
 )
 from .policy import Outcome, failure_message, failure_of_attempts, failure_of_decision, verdict_for
-from .records import Records, answered_turns, message_row, usage_row
+from .records import Records, message_row, usage_row
 from .types import Attempt, Delta, EngineEvent, FellBack, Finished, Reply, Retrying, Routed, Trying, Turn
 
 if TYPE_CHECKING:
@@ -198,11 +198,9 @@ class Engine:
         loaded = await self.records.conversation(conversation_id)
         if loaded is None:
             raise MesoclawError(f"no conversation {conversation_id}")
-        conversation, rows = loaded
-        history = tuple(ChatMessage(r["role"], r["content"]) for r in answered_turns(rows))
-        last_task = conversation.get("last_task")
-        previous = TaskType(last_task) if last_task in TaskType._value2member_map_ else None
-        return _Conversation(conversation_id, history, previous, conversation.get("model_override"))
+        conversation, turns = loaded
+        history = tuple(ChatMessage(m.role, m.content) for m in turns)
+        return _Conversation(conversation_id, history, conversation.previous_task, conversation.model_override)
 
     async def _decide(self, profile: RoutingProfile, task: TaskType, model: str | None, tokens_needed: int,
                       registry: Registry, config: RouterConfig) -> tuple[RoutingDecision, FailureKind | None]:

@@ -184,6 +184,11 @@ class JobsMixin:
                                          (job_id, limit))
         return [dict(r) for r in await cursor.fetchall()]
 
+    async def job_run(self, run_id: int) -> dict[str, Any] | None:
+        cursor = await self.conn.execute("SELECT * FROM job_runs WHERE id = ?", (run_id,))
+        row = await cursor.fetchone()
+        return dict(row) if row else None
+
     async def latest_runs(self) -> dict[int, dict[str, Any]]:
         """The latest run of every job, for a list view."""
         cursor = await self.conn.execute(

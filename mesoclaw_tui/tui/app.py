@@ -91,6 +91,17 @@ class MesoclawApp(App[None]):
         self.theme = DARK_THEME
         # Over SSH every animation frame is bytes on the wire and lag for the user: scroll at once.
         self.animation_level = "none"
+        self.set_reactive(MesoclawApp.profile, self._peek_profile())
+
+    def _peek_profile(self) -> str:
+        """The profile, read at once so the first frame shows it (the service, opened after that
+        frame, reads it again); "" (drawn as …) when it cannot tell yet."""
+        from ..service.peek import active_profile
+
+        try:
+            return active_profile(self.db) or ""
+        except Exception:  # a bad path or environment: the service reports it once it opens
+            return ""
 
     # lifecycle -----------------------------------------------------------------------------------
 
@@ -164,7 +175,7 @@ class MesoclawApp(App[None]):
         import importlib
 
         for name in ("mesoclaw_tui.engine", "mesoclaw_tui.providers", "mesoclaw_tui.core.classifier",
-                     "textual.widgets._markdown", "httpx"):
+                     "textual.widgets.markdown", "httpx"):
             await asyncio.to_thread(importlib.import_module, name)
 
     async def ready(self) -> RouterService | None:
@@ -210,16 +221,16 @@ class MesoclawApp(App[None]):
         """An error a handler caught: a notification (the traceback of a bug goes to the log)."""
         report(self, error, title)
 
+    # The one use of Textual's private API, checked on Textual 8.2.8: there is no public hook for an
+    # exception no handler caught. Every message pump hands it to App._handle_exception, whose default
+    # renders a Rich traceback for the terminal. Ours ends the app through the public App.exit
+    # instead (the pump that raised has stopped): launch() prints one line, the traceback goes to
+    # tui-errors.log. If Textual renames the hook, test_tui_app's uncaught-error test fails.
     def _handle_exception(self, error: Exception) -> None:
-        """An error no handler caught still ends the app (the pump that raised it has stopped), but
-        as one line: launch() prints it, the traceback goes to tui-errors.log."""
         self.unexpected_errors.append(error)
         self.crash_log = write_log(self, error)
-        super()._handle_exception(error)
-
-    def _fatal_error(self) -> None:
         self.bell()
-        self._close_messages_no_wait()
+        self.exit(return_code=1)
 
     # actions -------------------------------------------------------------------------------------
 
@@ -285,20 +296,22 @@ class MesoclawApp(App[None]):
         await self.refresh_screens()
 
     async def refresh_screens(self, *, config_only: bool = False) -> None:
-        """Refresh the screen in view now; the others when they are next shown."""
-        for mode in list(self._screen_stacks):
-            stack = self._screen_stacks.get(mode) or []
-            for screen in stack:
-                reload = getattr(screen, "reload", None)
-                if reload is None:
+        """Reload the screens of the mode in view now; mark the others stale (they reload when shown)."""
+        from .screens.base import LiveScreen
+
+        for mode in self.MODES:
+            try:
+                stack = self.get_screen_stack(mode)
+            except KeyError:  # a mode not visited yet has no screens: it loads fresh when first shown
+                continue
+            for screen in (s for s in stack if isinstance(s, LiveScreen)):
+                if mode != self.current_mode:
+                    screen.stale = True
                     continue
-                if mode == self.current_mode:
-                    try:
-                        await reload(config_only=config_only)
-                    except Exception as exc:
-                        self.report(exc, "Cannot refresh")
-                else:
-                    screen.stale = True  # type: ignore[attr-defined]
+                try:
+                    await screen.reload(config_only=config_only)
+                except Exception as exc:
+                    self.report(exc, "Cannot refresh")
 
     # command palette -----------------------------------------------------------------------------
 

@@ -12,10 +12,14 @@ import functools
 import traceback
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
+
+if TYPE_CHECKING:
+    from textual.dom import DOMNode
 
 P = ParamSpec("P")
 R = TypeVar("R")
+N = TypeVar("N", bound="DOMNode")
 
 LOG_NAME = "tui-errors.log"
 
@@ -49,17 +53,17 @@ def report(app: Any, error: BaseException, title: str = "Error") -> None:
     app.notify(f"{type(error).__name__}: {error}{where}", title="Unexpected error", severity="error", timeout=10)
 
 
-def guarded(func: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R | None]]:
-    """For async methods of widgets and screens (self.app is the app)."""
+def guarded(func: Callable[Concatenate[N, P], Awaitable[R]]) -> Callable[Concatenate[N, P], Awaitable[R | None]]:
+    """For async methods of widgets and screens (node.app is the app)."""
 
     @functools.wraps(func)
-    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | None:
+    async def wrapper(node: N, *args: P.args, **kwargs: P.kwargs) -> R | None:
         try:
-            return await func(*args, **kwargs)
+            return await func(node, *args, **kwargs)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            report(args[0].app, exc)  # type: ignore[attr-defined]
+            report(node.app, exc)
             return None
 
     return wrapper

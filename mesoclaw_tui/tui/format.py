@@ -5,7 +5,6 @@ Kept free of Textual so they are cheap to import and easy to test.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -92,18 +91,11 @@ def reply_label(*, provider: str | None, model: str | None, task: str | None, st
     return " · ".join(parts)
 
 
-def label_from_row(row: Mapping[str, Any]) -> str:
-    """The label of a stored assistant message (joined with its usage row)."""
-    attempts = row.get("attempts")
-    if isinstance(attempts, str):
-        try:
-            attempts = json.loads(attempts)
-        except ValueError:
-            attempts = []
-    return reply_label(provider=row.get("provider"), model=row.get("model"), task=row.get("task"),
-                       status=row.get("status") or "complete", attempts=attempts or (),
-                       input_tokens=row.get("input_tokens"), output_tokens=row.get("output_tokens"),
-                       cost_usd=row.get("cost_usd"), estimated=bool(row.get("estimated")))
+def stored_label(entry: Any) -> str:
+    """The label of a stored assistant message (a TranscriptEntry: the message with its usage)."""
+    return reply_label(provider=entry.provider, model=entry.model, task=entry.task, status=entry.status,
+                       attempts=entry.attempts, input_tokens=entry.input_tokens, output_tokens=entry.output_tokens,
+                       cost_usd=entry.cost_usd, estimated=entry.estimated)
 
 
 def failure_text(error: str | None, attempts: Iterable[Any]) -> str:

@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .app import MesoclawApp
 
 
 def launch(db: str | None) -> None:
     """Run the app on the terminal. A failure ends as one line on stderr (the CLI's contract)."""
-    from ..core.types import MesoclawError, MesoclawFailure
-
     if not sys.stdin.isatty() or not sys.stdout.isatty():
+        from ..core.types import MesoclawError
+
         raise MesoclawError("the app needs a terminal; for scripts use `mesoclaw ask` or `mesoclaw router …`")
     from .app import MesoclawApp
 
     app = MesoclawApp(db)
     app.run()
+    raise_if_failed(app)
+
+
+def raise_if_failed(app: MesoclawApp) -> None:
+    """After the app has run: an error that ended it, or a database it could not open, as one line."""
+    from ..core.types import MesoclawFailure
+
     if app.unexpected_errors:
         error = app.unexpected_errors[-1]
         where = f" (details in {app.crash_log})" if app.crash_log else ""

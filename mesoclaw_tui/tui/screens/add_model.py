@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
@@ -14,6 +14,9 @@ from ...core.provider_info import PROVIDERS
 from ...core.types import MesoclawError
 from ..errors import guarded
 from .dialogs import Dialog
+
+if TYPE_CHECKING:
+    from ...service import RouterService
 
 SUFFIXES = {"k": 1_000, "m": 1_000_000}
 
@@ -47,7 +50,7 @@ class AddModelForm(Dialog):
     """
     BINDINGS = [Binding("ctrl+n", "save", "Add", priority=True)]
 
-    def __init__(self, service: Any, provider: str | None = None) -> None:
+    def __init__(self, service: RouterService, provider: str | None = None) -> None:
         super().__init__()
         self.service = service
         self.provider = provider
@@ -103,9 +106,9 @@ class AddModelForm(Dialog):
             added = await self.service.add_user_model(
                 str(self.query_one("#provider", Select).value), value("#model"),
                 str(self.query_one("#tier", Select).value),
-                context_window=parse_context(value("#context")),  # type: ignore[arg-type]
-                input_price=parse_price(value("#price-in")),  # type: ignore[arg-type]
-                output_price=parse_price(value("#price-out")),  # type: ignore[arg-type]
+                context_window=parse_context(value("#context")),
+                input_price=parse_price(value("#price-in")),
+                output_price=parse_price(value("#price-out")),
             )
         except MesoclawError as exc:
             self.show_error(str(exc))

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import on, work
+from textual import work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
@@ -24,10 +23,17 @@ from .. import format as fmt
 from ..errors import guarded
 from ..widgets.bars import AppBar, KeyBar
 from ..widgets.messages import AssistantMessage, Notice, StoredReply, UserMessage
-from ..widgets.prompt import PromptInput
-from ..widgets.transcript import PAGE, Transcript
+from ..widgets.transcript import PAGE, Loader, Transcript
+from .base import LiveScreen
+
+if TYPE_CHECKING:
+    from textual.widgets import TextArea
+
+    from ...service import Conversation, RouterService, TranscriptPage
+    from ..widgets.prompt import PromptInput
 
 PREVIEW_DEBOUNCE_S = 0.15
+PROMPT_PLACEHOLDER = "Message · enter send · ctrl+j newline · ctrl+k model"
 
 
 def _no_reply(reply: Any) -> str:
@@ -47,8 +53,8 @@ FAILURE_TEXT: dict[FailureKind, Callable[[Any], str | None]] = {
 }
 
 
-class ChatScreen(Screen):
-    AUTO_FOCUS = "#prompt"  # focused as the screen mounts, so the footer is composed once
+class ChatScreen(LiveScreen):
+    AUTO_FOCUS = None  # the prompt is focused once it replaces its slot, right after the first frame
     BINDINGS = [
         Binding("escape", "cancel_reply", "Cancel reply", priority=True),
         Binding("ctrl+k", "pick_model", "Model", priority=True),
@@ -66,7 +72,6 @@ class ChatScreen(Screen):
         self.pinned: str | None = None  # the conversation's model_override
         self.next_model: str | None = None  # for the next message only
         self.last_task: str | None = None
-        self.stale = False
         self._preview_timer: Timer | None = None
         self._preview_text = ""
         self._reply_worker: Worker | None = None
@@ -75,12 +80,28 @@ class ChatScreen(Screen):
         yield AppBar("Chat", id="bar")
         yield Transcript(id="transcript")
         yield Static(id="route")
-        yield PromptInput(id="prompt", placeholder="Message · enter send · ctrl+j newline · ctrl+k model")
+        yield Static(PROMPT_PLACEHOLDER, id="prompt", classes="prompt-slot", markup=False)
         yield KeyBar()
 
     def on_mount(self) -> None:
-        self._render_route()
-        self.run_worker(self._start(), name="start", exit_on_error=False)
+        self._render_route()  # then LiveScreen.on_mount starts load()
+        self.call_after_refresh(self._mount_prompt)
+
+    async def _mount_prompt(self) -> None:
+        """The first frame draws the prompt as a Static; the TextArea (the heaviest widget of the
+        screen to import and mount) takes its place right after, so the first frame does not wait."""
+        from ..widgets.prompt import PromptInput
+
+        prompt = PromptInput(id="prompt", placeholder=PROMPT_PLACEHOLDER)
+        with self.app.batch_update():
+            await self.query_one("#prompt").remove()
+            await self.mount(prompt, after="#route")
+        prompt.focus()
+
+    def _focus_prompt(self) -> None:
+        prompt = self.query_one("#prompt")
+        if prompt.can_focus:  # the slot the first frame draws cannot take focus; the TextArea can
+            prompt.focus()
 
     @property
     def transcript(self) -> Transcript:
@@ -92,13 +113,13 @@ class ChatScreen(Screen):
                                                                                WorkerState.RUNNING)
 
     @guarded
-    async def _start(self) -> None:
+    async def load(self) -> None:
         """After the first paint: open the last conversation, or say how to configure a provider."""
-        service = await self.app.ready()  # type: ignore[attr-defined]
+        service = await self.host.ready()
         if service is None:
-            await self.transcript.append(Notice(f"Cannot open the database: {self.app.open_error}"))  # type: ignore[attr-defined]
+            await self.transcript.append(Notice(f"Cannot open the database: {self.host.open_error}"))
             return
-        last = await service.store.last_conversation_id()
+        last = await service.last_conversation_id()
         if last is not None:
             await self.open_conversation(last)
         await self._hint_if_unconfigured()
@@ -112,26 +133,33 @@ class ChatScreen(Screen):
 
     # conversations ------------------------------------------------------------------------------
 
-    def _loader(self, conversation_id: int):
-        store = self.app.service.store  # type: ignore[attr-defined]
+    @property
+    def service(self) -> RouterService:
+        """The service; only used once the database is open (the handlers check or wait for it)."""
+        service = self.host.service
+        if service is None:
+            from ...core.types import MesoclawFailure
 
-        async def load(before_id: int | None) -> tuple[list[dict[str, Any]], bool]:
-            return await store.transcript(conversation_id, limit=PAGE, before_id=before_id)
+            raise MesoclawFailure(self.host.open_error or "the database is not open yet")
+        return service
+
+    def _loader(self, conversation_id: int) -> Loader:
+        service = self.service
+
+        async def load(before_id: int | None) -> TranscriptPage:
+            return await service.transcript(conversation_id, limit=PAGE, before_id=before_id)
 
         return load
 
     async def open_conversation(self, conversation_id: int | None) -> None:
-        service = self.app.service  # type: ignore[attr-defined]
-        conversation = await service.store.conversation(conversation_id) if conversation_id else None
-        if conversation is None:
-            conversation_id = None
-        self.conversation_id = conversation_id
-        self.title_text = conversation["title"] if conversation else "New chat"
-        self.pinned = conversation.get("model_override") if conversation else None
-        self.last_task = conversation.get("last_task") if conversation else None
+        conversation = await self.service.conversation(conversation_id) if conversation_id else None
+        self.conversation_id = conversation.id if conversation else None
+        self.title_text = conversation.title if conversation else "New chat"
+        self.pinned = conversation.model_override if conversation else None
+        self.last_task = conversation.last_task if conversation else None
         self.next_model = None
         self.query_one(AppBar).context = self.title_text
-        await self.transcript.show(self._loader(conversation_id) if conversation_id else None)
+        await self.transcript.show(self._loader(self.conversation_id) if self.conversation_id else None)
         self._render_route()
         self._schedule_preview()
 
@@ -142,29 +170,26 @@ class ChatScreen(Screen):
         self._schedule_preview()
         if config_only or self.streaming or self.conversation_id is None:
             return
-        service = self.app.service  # type: ignore[attr-defined]
-        conversation = await service.store.conversation(self.conversation_id)
+        conversation = await self.service.conversation(self.conversation_id)
         if conversation is None:  # deleted elsewhere
             await self.open_conversation(None)
             return
-        self.pinned = conversation.get("model_override")
-        self.title_text = conversation["title"]
+        self.pinned = conversation.model_override
+        self.title_text = conversation.title
         self.query_one(AppBar).context = self.title_text
-        rows, _ = await service.store.transcript(self.conversation_id, limit=1)
+        latest = (await self.service.transcript(self.conversation_id, limit=1)).entries
         shown = [w.message_id for w in self.transcript.messages if getattr(w, "message_id", None)]
-        if rows and (not shown or rows[-1]["id"] > max(shown)):
+        if latest and (not shown or latest[-1].id > max(shown)):
             await self.transcript.show(self._loader(self.conversation_id))
         self._render_route()
 
     def on_screen_resume(self) -> None:
-        if self.stale:
-            self.run_worker(self.reload(), exit_on_error=False)
-        self.query_one(PromptInput).focus()
+        self._focus_prompt()  # then LiveScreen.on_screen_resume reloads if stale
 
     # routing preview ----------------------------------------------------------------------------
 
-    @on(PromptInput.Changed)
-    def _on_prompt_changed(self, event: PromptInput.Changed) -> None:
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        """The prompt changed (named by convention: the chat does not import the TextArea to load)."""
         self._preview_text = event.text_area.text
         self._schedule_preview()
 
@@ -178,7 +203,7 @@ class ChatScreen(Screen):
 
     @guarded
     async def _preview(self, text: str) -> None:
-        service = self.app.service  # type: ignore[attr-defined]
+        service = self.host.service
         if service is None:
             return
         if not text.strip():
@@ -220,15 +245,14 @@ class ChatScreen(Screen):
 
     # sending ------------------------------------------------------------------------------------
 
-    @on(PromptInput.Submitted)
-    def _on_submit(self, event: PromptInput.Submitted) -> None:
+    def on_prompt_input_submitted(self, event: PromptInput.Submitted) -> None:
         text = event.text.strip()
         if not text:
             return
         if self.streaming:
             self.notify("A reply is still streaming: esc cancels it.", severity="warning", timeout=3)
             return
-        if self.app.service is None:  # type: ignore[attr-defined]
+        if self.host.service is None:
             self.notify("The database is not open yet.", severity="warning", timeout=3)
             return
         event.prompt.clear()
@@ -291,17 +315,17 @@ class ChatScreen(Screen):
         self.last_task = event.task.value
         if self.conversation_id is None and event.conversation_id is not None:
             self.conversation_id = event.conversation_id
-            conversation = await self.app.service.store.conversation(event.conversation_id)  # type: ignore[attr-defined]
-            self.title_text = conversation["title"] if conversation else self.title_text
+            conversation = await self.service.conversation(event.conversation_id)
+            self.title_text = conversation.title if conversation else self.title_text
             self.query_one(AppBar).context = self.title_text
 
     async def _note_user_message_id(self, user: UserMessage, reply_id: int | None) -> None:
         """The stored id of the prompt (the message before the reply), so paging up can load from it."""
         if self.conversation_id is None or reply_id is None:
             return
-        rows = await self.app.service.store.messages(self.conversation_id, limit=1, before_id=reply_id)  # type: ignore[attr-defined]
-        if rows and rows[-1]["role"] == "user":
-            user.message_id = rows[-1]["id"]
+        before = await self.service.messages(self.conversation_id, limit=1, before_id=reply_id)
+        if before and before[-1].role == "user":
+            user.message_id = before[-1].id
 
     def _finished(self, view: AssistantMessage, reply: Any) -> None:
         task = reply.task.value if reply.task else None
@@ -338,12 +362,11 @@ class ChatScreen(Screen):
     async def action_pick_model(self) -> None:
         from .dialogs import ModelPicker, model_choices
 
-        app: Any = self.app
-        service = await app.ready()
+        service = await self.host.ready()
         if service is None:
             return
         choices = model_choices(await service.get_available_models_for_routing())
-        picked = await app.push_screen_wait(ModelPicker(
+        picked = await self.app.push_screen_wait(ModelPicker(
             choices, title="Choose the model that answers (the router is bypassed)",
             scope="conversation" if self.pinned and not self.next_model else "next",
             auto_label="Auto: let the router choose", current=self.next_model or self.pinned))
@@ -353,11 +376,11 @@ class ChatScreen(Screen):
 
     @guarded
     async def apply_model_choice(self, model: str | None, scope: str) -> None:
-        service = self.app.service  # type: ignore[attr-defined]
+        service = self.service
         if scope == "conversation":
             if self.conversation_id is None:
-                self.conversation_id = await service.store.create_conversation("New chat")
-            await service.store.update_conversation(self.conversation_id, model_override=model)
+                self.conversation_id = await service.create_conversation("New chat")
+            await service.pin_model(self.conversation_id, model)
             self.pinned = model
             self.next_model = None
             self.notify(f"{model} answers every message of this conversation." if model
@@ -376,54 +399,57 @@ class ChatScreen(Screen):
         if self.streaming:
             self.notify("A reply is still streaming: esc cancels it.", severity="warning", timeout=3)
             return
-        if await self.app.ready() is None:  # type: ignore[attr-defined]
+        if await self.host.ready() is None:
             return
         await self.open_conversation(None)
         await self._hint_if_unconfigured()
-        self.query_one(PromptInput).focus()
+        self._focus_prompt()
 
     @work(group="dialog", exclusive=True, exit_on_error=False)
     @guarded
     async def action_conversations(self) -> None:
-        from .dialogs import Confirm, ConversationPicker, TextPrompt
+        from .dialogs import ConversationPicker
 
-        app: Any = self.app
-        service = await app.ready()
+        service = await self.host.ready()
         if service is None:
             return
         if self.streaming:
             self.notify("A reply is still streaming: esc cancels it.", severity="warning", timeout=3)
             return
-        conversations = await service.store.list_conversations()
-        choice = await app.push_screen_wait(ConversationPicker(conversations, self.conversation_id))
+        conversations = await service.list_conversations()
+        choice = await self.app.push_screen_wait(ConversationPicker(conversations, self.conversation_id))
         if choice is None:
             return
         action, conversation_id = choice
+        chosen = next((c for c in conversations if c.id == conversation_id), None)
         if action == "new":
             await self.action_new_chat()
         elif action == "open":
             await self.open_conversation(conversation_id)
-        elif action == "rename":
-            current = next((c["title"] for c in conversations if c["id"] == conversation_id), "")
+        elif action == "rename" and chosen is not None:
+            await self._rename(chosen)
+        elif action == "delete" and chosen is not None:
+            await self._delete(chosen)
 
-            async def rename(title: str) -> None:
-                from ...core.types import MesoclawError
+    async def _rename(self, conversation: Conversation) -> None:
+        from .dialogs import TextPrompt
 
-                if not title.strip():
-                    raise MesoclawError("a title cannot be empty")
-                await service.store.update_conversation(conversation_id, title=title.strip())
+        async def rename(title: str) -> None:
+            await self.service.rename_conversation(conversation.id, title)
 
-            title = await app.push_screen_wait(TextPrompt("Rename conversation", current, submit=rename))
-            if title is not None and conversation_id == self.conversation_id:
-                self.title_text = title.strip()
-                self.query_one(AppBar).context = self.title_text
-        elif action == "delete":
-            title = next((c["title"] for c in conversations if c["id"] == conversation_id), "")
-            if await app.push_screen_wait(Confirm(f"Delete “{fmt.clip(title, 50)}” and its messages?")):
-                await service.store.delete_conversation(conversation_id)
-                if conversation_id == self.conversation_id:
-                    await self.open_conversation(None)
-                self.notify("Conversation deleted.", timeout=2)
+        title = await self.app.push_screen_wait(TextPrompt("Rename conversation", conversation.title, submit=rename))
+        if title is not None and conversation.id == self.conversation_id:
+            self.title_text = title.strip()
+            self.query_one(AppBar).context = self.title_text
+
+    async def _delete(self, conversation: Conversation) -> None:
+        from .dialogs import Confirm
+
+        if await self.app.push_screen_wait(Confirm(f"Delete “{fmt.clip(conversation.title, 50)}” and its messages?")):
+            await self.service.delete_conversation(conversation.id)
+            if conversation.id == self.conversation_id:
+                await self.open_conversation(None)
+            self.notify("Conversation deleted.", timeout=2)
 
     # copy, scroll -------------------------------------------------------------------------------
 
@@ -447,7 +473,6 @@ class ChatScreen(Screen):
     # command palette ----------------------------------------------------------------------------
 
     def commands(self) -> Iterable[SystemCommand]:
-        app: Any = self.app
         yield SystemCommand("Choose the model", "For the next message or the whole conversation (ctrl+k)",
                             self.action_pick_model)
         yield SystemCommand("New conversation", "Start a new chat (ctrl+n)", self.action_new_chat)
@@ -459,7 +484,7 @@ class ChatScreen(Screen):
             yield SystemCommand("Cancel the reply", "Stop streaming and keep the partial text (esc)",
                                 self.action_cancel_reply)
         yield SystemCommand("Let the router choose", "Clear the model chosen for the next message and the "
-                            "conversation", lambda: app.run_worker(self._clear_models()))
+                            "conversation", lambda: self.run_worker(self._clear_models()))
 
     @guarded
     async def _clear_models(self) -> None:

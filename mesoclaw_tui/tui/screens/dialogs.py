@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on
@@ -20,6 +20,9 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from .. import format as fmt
+
+if TYPE_CHECKING:
+    from ...service import Conversation
 
 AUTO = "__auto__"
 
@@ -202,7 +205,7 @@ class ConversationPicker(Dialog):
         Binding("d,delete", "choose('delete')", "Delete"),
     ]
 
-    def __init__(self, conversations: Sequence[dict[str, Any]], current: int | None) -> None:
+    def __init__(self, conversations: Sequence[Conversation], current: int | None) -> None:
         super().__init__()
         self.conversations = list(conversations)
         self.current = current
@@ -211,9 +214,9 @@ class ConversationPicker(Dialog):
         with Vertical(id="dialog"):
             yield Static("Conversations", classes="title")
             options = [
-                Option(Text.assemble(("● " if c["id"] == self.current else "  ", "bold"),
-                                     fmt.clip(c["title"] or "New chat", 52),
-                                     (f"  {c.get('message_count', 0)} msgs", "dim")), id=str(c["id"]))
+                Option(Text.assemble(("● " if c.id == self.current else "  ", "bold"),
+                                     fmt.clip(c.title or "New chat", 52),
+                                     (f"  {c.message_count} msgs", "dim")), id=str(c.id))
                 for c in self.conversations
             ]
             yield OptionList(*options, id="options")
@@ -225,7 +228,7 @@ class ConversationPicker(Dialog):
     def on_mount(self) -> None:
         self.query_one("#error").display = False
         option_list = self.query_one(OptionList)
-        ids = [c["id"] for c in self.conversations]
+        ids = [c.id for c in self.conversations]
         if self.current in ids:
             option_list.highlighted = ids.index(self.current)
         option_list.focus()

@@ -15,7 +15,6 @@ from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.widgets import Input, Select, Static
 
 from ...core.provider_info import PROVIDERS
@@ -24,6 +23,7 @@ from ..errors import guarded
 from ..widgets.bars import AppBar, KeyBar
 from ..widgets.fittable import Col
 from ..widgets.rowlist import RowList
+from .base import LiveScreen
 
 ALL = "all"
 COLUMNS = [Col("Provider", 10), Col("Model", flex=3, min=16), Col("Tier", 6), Col("Context", 7),
@@ -73,7 +73,7 @@ class ModelTable(RowList):
         super().__init__(COLUMNS, **kwargs)
 
 
-class ModelsScreen(Screen):
+class ModelsScreen(LiveScreen):
     DEFAULT_CSS = """
     ModelsScreen #filters { height: 1; margin: 1 1 0 1; }
     ModelsScreen #provider { width: 24; margin-right: 1; }
@@ -89,7 +89,6 @@ class ModelsScreen(Screen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.stale = False
         self.entries: list[Entry] = []
         self._natural: list[int] = []
         self.matches: list[Entry] = []
@@ -108,18 +107,13 @@ class ModelsScreen(Screen):
 
     def on_mount(self) -> None:
         self.query_one("#search", Input).focus()
-        self.run_worker(self.reload(), exit_on_error=False)
-
-    def on_screen_resume(self) -> None:
-        if self.stale:
-            self.run_worker(self.reload(), exit_on_error=False)
 
     @guarded
     async def reload(self, *, config_only: bool = False) -> None:
         self.stale = False
         if config_only:
             return  # a profile change does not change the models
-        service = await self.app.ready()  # type: ignore[attr-defined]
+        service = await self.host.ready()
         if service is None:
             return
         self.entries = entries_from(await service.get_available_models_for_routing())
@@ -206,7 +200,7 @@ class ModelsScreen(Screen):
         from .dialogs import TaskPicker
 
         entry = self.selected()
-        service = await self.app.ready()  # type: ignore[attr-defined]
+        service = await self.host.ready()
         if entry is None or service is None:
             return
         name = f"{entry.model.provider}:{entry.model.model_id}"
@@ -217,17 +211,17 @@ class ModelsScreen(Screen):
         try:
             stored = await service.set_task_model_override(task, name)
         except Exception as exc:
-            self.app.report(exc)  # type: ignore[attr-defined]
+            self.host.report(exc)
             return
         self.notify(f"{task} tasks now try {stored} first.", timeout=3)
-        await self.app.refresh_screens()  # type: ignore[attr-defined]
+        await self.host.refresh_screens()
 
     @work(group="dialog", exclusive=True, exit_on_error=False)
     @guarded
     async def action_add_model(self) -> None:
         from .add_model import AddModelForm
 
-        service = await self.app.ready()  # type: ignore[attr-defined]
+        service = await self.host.ready()
         if service is None:
             return
         provider = self.provider if self.provider != ALL else None

@@ -7,14 +7,13 @@ custom chain (validated by the service; its error shows in the dialog), c clear 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import DataTable, RadioButton, RadioSet, Static
 
 from ...core.types import RoutingProfile, TaskType
@@ -22,6 +21,10 @@ from .. import format as fmt
 from ..errors import guarded
 from ..widgets.bars import AppBar, KeyBar
 from ..widgets.fittable import Col, FitTable
+from .base import LiveScreen
+
+if TYPE_CHECKING:
+    from ...service import RouterConfig
 
 # The seed's UI lists Balanced first, as the recommended choice.
 PROFILE_ORDER = (RoutingProfile.BALANCED, RoutingProfile.ECO, RoutingProfile.PREMIUM)
@@ -57,7 +60,7 @@ class TaskTable(FitTable):
                           Col("Override", flex=1, min=14)], cursor_type="row", **kwargs)
 
 
-class RouterScreen(Screen):
+class RouterScreen(LiveScreen):
     DEFAULT_CSS = """
     RouterScreen #router-body { height: 1fr; }
     RouterScreen RadioSet { width: 100%; margin: 0 1; border: round $primary 60%; padding: 0; }
@@ -69,9 +72,8 @@ class RouterScreen(Screen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.stale = False
         self.views: dict[str, dict[str, Any]] = {}
-        self.config: Any = None
+        self.config: RouterConfig | None = None
 
     def compose(self) -> ComposeResult:
         yield AppBar("Router settings", id="bar")
@@ -89,18 +91,13 @@ class RouterScreen(Screen):
 
     def on_mount(self) -> None:
         self.query_one(TaskTable).focus()
-        self.run_worker(self.reload(), exit_on_error=False)
-
-    def on_screen_resume(self) -> None:
-        if self.stale:
-            self.run_worker(self.reload(), exit_on_error=False)
 
     @guarded
     async def reload(self, *, config_only: bool = False) -> None:
         self.stale = False
-        service = await self.app.ready()  # type: ignore[attr-defined]
+        service = await self.host.ready()
         if service is None:
-            self.query_one("#task-detail", Static).update(f"Cannot open the database: {self.app.open_error}")  # type: ignore[attr-defined]
+            self.query_one("#task-detail", Static).update(f"Cannot open the database: {self.host.open_error}")
             return
         self.config = config = await service.get_router_config()
         self._show_profile(config.profile)
@@ -116,12 +113,11 @@ class RouterScreen(Screen):
         self._show_detail()
 
     def _show_profile(self, profile: RoutingProfile) -> None:
-        radio = self.query_one(RadioSet)
         button = self.query_one(f"#profile-{profile.value}", RadioButton)
         if not button.value:
-            button.value = True  # its Changed message is ignored: self.config already says so
-        # keep the keyboard cursor on the active profile, so enter does not change it by accident
-        radio._selected = PROFILE_ORDER.index(profile)
+            # Its Changed message is ignored (self.config already says so); the RadioSet moves its
+            # keyboard cursor to the pressed button, so enter does not change the profile by accident.
+            button.value = True
 
     @on(RadioSet.Changed, "#profiles")
     @guarded
@@ -129,7 +125,7 @@ class RouterScreen(Screen):
         profile = PROFILE_ORDER[event.index]
         if self.config is not None and profile == self.config.profile:
             return
-        await self.app.set_profile(profile.value)  # type: ignore[attr-defined]
+        await self.host.set_profile(profile.value)
 
     @on(DataTable.RowHighlighted, "#tasks")
     def _row_highlighted(self) -> None:
@@ -178,7 +174,7 @@ class RouterScreen(Screen):
         from .dialogs import ModelPicker, model_choices
 
         task = self.selected_task()
-        service = await self.app.ready()  # type: ignore[attr-defined]
+        service = await self.host.ready()
         if task is None or service is None:
             return
         choices = model_choices(await service.get_available_models_for_routing())
@@ -192,7 +188,7 @@ class RouterScreen(Screen):
     @guarded
     async def action_clear_override(self) -> None:
         task = self.selected_task()
-        service = self.app.service  # type: ignore[attr-defined]
+        service = self.host.service
         if task and service:
             await self._change(lambda: service.clear_task_override(task), f"{task}: override cleared")
 
@@ -202,7 +198,7 @@ class RouterScreen(Screen):
         from .dialogs import TextPrompt
 
         task = self.selected_task()
-        service = await self.app.ready()  # type: ignore[attr-defined]
+        service = await self.host.ready()
         if task is None or service is None:
             return
         view = self.views[task]
@@ -222,7 +218,7 @@ class RouterScreen(Screen):
     @guarded
     async def action_clear_chain(self) -> None:
         task = self.selected_task()
-        service = self.app.service  # type: ignore[attr-defined]
+        service = self.host.service
         if task and service:
             await self._change(lambda: service.clear_custom_route(task), f"{task}: custom chain cleared")
 
@@ -230,7 +226,7 @@ class RouterScreen(Screen):
         try:
             await call()
         except Exception as exc:
-            self.app.report(exc)  # type: ignore[attr-defined]
+            self.host.report(exc)
             return
         self.notify(message, timeout=2)
         await self.reload()

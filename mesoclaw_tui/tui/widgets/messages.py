@@ -24,7 +24,9 @@ from .. import format as fmt
 
 if TYPE_CHECKING:
     from textual.widgets import Markdown
-    from textual.widgets._markdown import MarkdownStream
+    from textual.widgets.markdown import MarkdownStream
+
+    from ...service import TranscriptEntry
 
 
 FLUSH_S = 1 / 10  # the longest a received fragment waits before it is drawn
@@ -145,24 +147,24 @@ class StoredReply(RenderOnce):
     StoredReply.-failed { border-left: tall $error; }
     """
 
-    def __init__(self, row: dict[str, Any]) -> None:
+    def __init__(self, entry: TranscriptEntry) -> None:
         from rich.console import Group
 
-        self.status = row.get("status") or "complete"
-        self.message_id = row.get("id")
-        self._text = row.get("content") or ""
+        self.status = entry.status
+        self.message_id: int | None = entry.id
+        self._text = entry.content or ""
         parts: list[Any] = []
         if self._text:
             parts.append(rich_markdown(self._text))
         error = None
         if self.status == "failed":
-            error = fmt.failure_text(row.get("error"), _attempts(row))
-        elif self.status == "incomplete" and row.get("error"):
-            error = row["error"]
+            error = fmt.failure_text(entry.error, entry.attempts)
+        elif self.status == "incomplete" and entry.error:
+            error = entry.error
         if error:
             parts.append(Text(error, style=fmt.colour("red")))
         label_style = fmt.colour("yellow") if self.status in ("cancelled", "incomplete") else "dim"
-        parts.append(Text(fmt.label_from_row(row), style=label_style))
+        parts.append(Text(fmt.stored_label(entry), style=label_style))
         super().__init__(Group(*parts))
         self.set_class(self.status in ("cancelled", "incomplete", "failed"), f"-{self.status}")
 
@@ -262,7 +264,11 @@ class AssistantMessage(Vertical):
         assert self._stream is not None
         await self._stream.stop()  # everything written so far is in the document
         body = self.body
-        start = body.children[-1].source_range[0]  # type: ignore[attr-defined]
+        from textual.widgets.markdown import MarkdownBlock
+
+        last = body.children[-1]
+        assert isinstance(last, MarkdownBlock)
+        start = last.source_range[0]
         lines = body.source.splitlines(keepends=True)
         done, tail = "".join(lines[:start]), "".join(lines[start:])
         fresh = Markdown(classes="body")
@@ -300,15 +306,3 @@ class AssistantMessage(Vertical):
     def text(self) -> str:
         """The reply exactly as it arrived (the Markdown widget normalises whitespace)."""
         return self._text
-
-
-def _attempts(row: dict[str, Any]) -> list[Any]:
-    import json
-
-    raw = row.get("attempts")
-    if not raw:
-        return []
-    try:
-        return json.loads(raw) if isinstance(raw, str) else list(raw)
-    except ValueError:
-        return []

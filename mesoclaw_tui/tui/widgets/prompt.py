@@ -28,19 +28,17 @@ class PromptInput(TextArea):
         super().__init__(soft_wrap=True, show_line_numbers=False, tab_behavior="focus",
                          compact=True, highlight_cursor_line=False, **kwargs)
 
-    async def _on_key(self, event: events.Key) -> None:
+    def on_key(self, event: events.Key) -> None:
         # TextArea turns enter into a newline before bindings see it, so the keys are decided here.
+        # Textual runs this handler before TextArea's own; prevent_default() keeps TextArea's from running.
         if event.key == "enter":
             event.stop()
             event.prevent_default()
             self.action_submit()
-            return
-        if event.key in ("shift+enter", "ctrl+j"):
+        elif event.key in ("shift+enter", "ctrl+j"):
             event.stop()
             event.prevent_default()
             self.action_newline()
-            return
-        await super()._on_key(event)
 
     def action_submit(self) -> None:
         self.post_message(self.Submitted(self, self.text))

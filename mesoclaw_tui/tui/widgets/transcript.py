@@ -8,7 +8,7 @@ thousands of messages opens as fast as a short one and never holds them all.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.containers import VerticalScroll
 from textual.widget import Widget
@@ -18,15 +18,19 @@ from .messages import AssistantMessage, Notice, StoredReply, UserMessage
 PAGE = 30
 MAX_MOUNTED = 120  # beyond this, the widgets furthest from what is visible are removed
 
-Loader = Callable[[int | None], Awaitable[tuple[list[dict[str, Any]], bool]]]
+if TYPE_CHECKING:
+    from ...service import TranscriptEntry, TranscriptPage
+
+# A page of the conversation: the latest messages before a message id (None: the latest of all).
+Loader = Callable[[int | None], Awaitable["TranscriptPage"]]
 
 
-def message_widget(row: dict[str, Any]) -> Widget:
-    if row["role"] == "assistant":
-        return StoredReply(row)
-    if row["role"] == "user":
-        return UserMessage(row["content"], message_id=row["id"])
-    return Notice(row["content"])
+def message_widget(entry: TranscriptEntry) -> Widget:
+    if entry.role == "assistant":
+        return StoredReply(entry)
+    if entry.role == "user":
+        return UserMessage(entry.content, message_id=entry.id)
+    return Notice(entry.content)
 
 
 class Transcript(VerticalScroll, can_focus=True):
@@ -47,18 +51,19 @@ class Transcript(VerticalScroll, can_focus=True):
         self._loading_older = False
 
     @property
-    def messages(self) -> list[Widget]:
+    def messages(self) -> list[UserMessage | AssistantMessage | StoredReply | Notice]:
         return [w for w in self.children if isinstance(w, UserMessage | AssistantMessage | StoredReply | Notice)]
 
     async def show(self, loader: Loader | None) -> None:
         """Replace the content by the latest page of a conversation (None: an empty new chat)."""
         self._loader = loader
         self.pruned_bottom = False
-        rows, self.has_older = await loader(None) if loader else ([], False)
+        page = await loader(None) if loader else None
+        entries, self.has_older = (page.entries, page.has_older) if page else ([], False)
         with self.app.batch_update():
             await self.remove_children()
-            if rows:
-                await self.mount_all([message_widget(r) for r in rows])
+            if entries:
+                await self.mount_all([message_widget(e) for e in entries])
         self.anchor()
         # a page of short messages may not fill a tall terminal: then there is nothing to scroll up to
         self.call_after_refresh(self._fill_if_short)
@@ -78,17 +83,18 @@ class Transcript(VerticalScroll, can_focus=True):
 
     async def load_older(self) -> bool:
         """Mount the page before the oldest mounted message; False when there is none."""
-        first = next((w for w in self.messages if getattr(w, "message_id", None) is not None), None)
-        if not (self._loader and self.has_older) or first is None:
+        first_id = next((w.message_id for w in self.messages if w.message_id is not None), None)
+        if not (self._loader and self.has_older) or first_id is None:
             self._loading_older = False
             return False
         self._loading_older = True
         try:
-            rows, self.has_older = await self._loader(first.message_id)  # type: ignore[attr-defined]
-            if not rows:
+            page = await self._loader(first_id)
+            self.has_older = page.has_older
+            if not page.entries:
                 return False
             before_height = self.virtual_size.height
-            widgets = [message_widget(r) for r in rows]
+            widgets = [message_widget(e) for e in page.entries]
             await self.mount_all(widgets, before=0)
             await self._prune_bottom()
             # Keep what the user was looking at in place: move down by what was added above it.

@@ -1,0 +1,66 @@
+"""The service layer: RouterService, the one async API the faces (tui, cli, server, scheduler) and the
+engine call, and the dataclasses it returns. Nothing outside this package and `store/` touches the store.
+
+    router_service  RouterService: caches, router settings, registry, availability, import/export, usage
+    conversations   conversations, messages and the usage row of each reply (part of RouterService)
+    jobs            scheduled jobs, their runs, the scheduler lease and claims (part of RouterService)
+    health          live provider checks, the providers report, failures replies record (part of it)
+    views           what `router status` / `router test` and the router screen show (part of it)
+    records, conversation_records, job_records   the dataclasses handed out
+    models, availability, config_file, usage     pure helpers, tested without a database
+
+Names are loaded on first use (PEP 562): the app imports this package on its way to showing the
+profile, and most of these dataclasses are not needed for that.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_WHERE = {
+    "RouterService": "router_service",
+    "RouterConfig": "records", "ModelRow": "records", "ChainEntry": "records",
+    "Conversation": "conversation_records", "Message": "conversation_records",
+    "TranscriptEntry": "conversation_records", "TranscriptPage": "conversation_records",
+    "UsageRecord": "conversation_records", "ReplyMessage": "conversation_records",
+    "RecordedReply": "conversation_records", "ProviderFailure": "conversation_records",
+    "Job": "job_records", "JobRun": "job_records", "Lease": "job_records", "Claim": "job_records",
+    "RunResult": "job_records",
+    "UsageReport": "usage",
+    "EXPORT_FORMAT": "config_file",
+    "NOT_CHAT": "models", "tier_for_price": "models", "validate_user_model": "models",
+}
+__all__ = [
+    "EXPORT_FORMAT", "NOT_CHAT", "ChainEntry", "Claim", "Conversation", "Job", "JobRun", "Lease", "Message",
+    "ModelRow", "ProviderFailure", "RecordedReply", "ReplyMessage", "RouterConfig", "RouterService", "RunResult",
+    "TranscriptEntry", "TranscriptPage", "UsageRecord", "UsageReport", "tier_for_price", "validate_user_model",
+]
+assert sorted(__all__) == sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+if TYPE_CHECKING:
+    from .config_file import EXPORT_FORMAT
+    from .conversation_records import (
+        Conversation,
+        Message,
+        ProviderFailure,
+        RecordedReply,
+        ReplyMessage,
+        TranscriptEntry,
+        TranscriptPage,
+        UsageRecord,
+    )
+    from .job_records import Claim, Job, JobRun, Lease, RunResult
+    from .models import NOT_CHAT, tier_for_price, validate_user_model
+    from .records import ChainEntry, ModelRow, RouterConfig
+    from .router_service import RouterService
+    from .usage import UsageReport

@@ -1,0 +1,187 @@
+"""Conversations, their messages and the usage of each reply, as the service hands them out and takes
+them in: dataclasses, never rows. Rows become these values at the service's edge, so a face never
+depends on a column name and the store stays free to change its SQL.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..core.types import TaskType
+
+# conversations ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: int
+    title: str
+    last_task: str | None = None
+    model_override: str | None = None  # a model pinned for the whole conversation
+    created_at: str = ""
+    updated_at: str = ""
+    message_count: int = 0  # filled by list_conversations only
+
+    @property
+    def previous_task(self) -> TaskType | None:
+        """The task of the last reply, which a short follow-up keeps."""
+        return TaskType(self.last_task) if self.last_task in TaskType._value2member_map_ else None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Conversation:
+        return cls(row["id"], row["title"], row["last_task"], row["model_override"], str(row["created_at"] or ""),
+                   str(row["updated_at"] or ""), row["message_count"] if "message_count" in row else 0)
+
+
+@dataclass(frozen=True)
+class Message:
+    id: int
+    conversation_id: int
+    role: str  # system, user, assistant
+    content: str
+    provider: str | None = None
+    model: str | None = None
+    task: str | None = None
+    status: str = "complete"  # complete, incomplete, cancelled, failed
+    error: str | None = None
+    usage_id: int | None = None
+    created_at: str = ""
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Message:
+        return cls(row["id"], row["conversation_id"], row["role"], row["content"], row["provider"], row["model"],
+                   row["task"], row["status"] or "complete", row["error"], row["usage_id"],
+                   str(row["created_at"] or ""))
+
+
+def answered_turns(messages: list[Message]) -> list[Message]:
+    """The messages worth sending as context: each user message that got a reply (even a partial
+    one) and that reply. A prompt whose every candidate failed is left out, so asking again does
+    not send it twice."""
+    turns: list[Message] = []
+    for user, reply in zip(messages, messages[1:], strict=False):
+        if user.role != "user" or reply.role != "assistant":
+            continue
+        if reply.content and reply.status in ("complete", "incomplete", "cancelled"):
+            turns += (user, reply)
+    return turns
+
+
+def _attempts(raw: Any) -> tuple[dict[str, Any], ...]:
+    if not raw:
+        return ()
+    try:
+        value = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        return ()
+    return tuple(a for a in value if isinstance(a, dict)) if isinstance(value, list) else ()
+
+
+@dataclass(frozen=True)
+class TranscriptEntry:
+    """One message as the chat shows it, with its reply's usage (tokens, cost, attempts)."""
+
+    id: int
+    role: str
+    content: str
+    provider: str | None = None
+    model: str | None = None
+    task: str | None = None
+    status: str = "complete"
+    error: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    estimated: bool = False
+    cost_usd: float | None = None
+    attempts: tuple[dict[str, Any], ...] = ()
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> TranscriptEntry:
+        return cls(row["id"], row["role"], row["content"], row["provider"], row["model"], row["task"],
+                   row["status"] or "complete", row["error"], row["input_tokens"], row["output_tokens"],
+                   bool(row["estimated"]), row["cost_usd"], _attempts(row["attempts"]))
+
+
+@dataclass(frozen=True)
+class TranscriptPage:
+    entries: list[TranscriptEntry]
+    has_older: bool  # messages before the first entry remain
+
+
+# usage ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UsageRecord:
+    """One reply (or failed request): what it cost and how it went."""
+
+    source: str  # chat, ask, job, serve
+    created_at: float  # unix time
+    outcome: str = "ok"  # ok, incomplete, cancelled, failed
+    task: str | None = None
+    profile: str | None = None
+    provider: str | None = None
+    model: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    estimated: bool = False
+    cost_usd: float | None = None  # None when the model's price is unknown (never a silent $0)
+    baseline_cost_usd: float | None = None
+    ttft_ms: int | None = None
+    total_ms: int | None = None
+    fallbacks: int = 0
+    attempts: tuple[dict[str, Any], ...] = ()
+    conversation_id: int | None = None
+    id: int | None = None  # set once stored
+
+    def columns(self) -> dict[str, Any]:
+        return {
+            "created_at": self.created_at, "source": self.source, "task": self.task, "profile": self.profile,
+            "provider": self.provider, "model": self.model, "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens, "estimated": int(self.estimated), "cost_usd": self.cost_usd,
+            "baseline_cost_usd": self.baseline_cost_usd, "ttft_ms": self.ttft_ms, "total_ms": self.total_ms,
+            "outcome": self.outcome, "fallbacks": self.fallbacks, "attempts": json.dumps(list(self.attempts)),
+            "conversation_id": self.conversation_id,
+        }
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> UsageRecord:
+        return cls(row["source"], row["created_at"], row["outcome"], row["task"], row["profile"], row["provider"],
+                   row["model"], row["input_tokens"], row["output_tokens"], bool(row["estimated"]),
+                   row["cost_usd"], row["baseline_cost_usd"], row["ttft_ms"], row["total_ms"],
+                   row["fallbacks"] or 0, _attempts(row["attempts"]), row["conversation_id"], row["id"])
+
+
+@dataclass(frozen=True)
+class ReplyMessage:
+    """The assistant message of a reply, stored with its usage row."""
+
+    conversation_id: int
+    content: str
+    status: str = "complete"
+    provider: str | None = None
+    model: str | None = None
+    task: str | None = None
+    error: str | None = None
+
+    def columns(self) -> dict[str, Any]:
+        return {"conversation_id": self.conversation_id, "role": "assistant", "content": self.content,
+                "provider": self.provider, "model": self.model, "task": self.task, "status": self.status,
+                "error": self.error}
+
+
+@dataclass(frozen=True)
+class RecordedReply:
+    usage_id: int
+    message_id: int | None
+
+
+@dataclass(frozen=True)
+class ProviderFailure:
+    """What recording a provider's failure did: its failure count and how long it cools down."""
+
+    failures: int
+    cooldown_s: float | None

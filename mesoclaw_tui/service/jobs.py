@@ -1,0 +1,133 @@
+"""Scheduled jobs, their runs, and the scheduler's lease and claims.
+
+Times are unix seconds passed in by the caller (the scheduler's injectable clock). Every decision
+that must not race (take the lease, find a due job and claim it) is one store transaction.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..core.types import MesoclawError, MesoclawFailure
+
+if TYPE_CHECKING:
+    from ..store import Store
+    from .job_records import Claim, Job, JobRun, Lease, RunResult
+
+# The dataclasses are imported by each method, not here: opening the service then defines none of them.
+
+
+class JobsMixin:
+    """Part of RouterService (which provides `store`)."""
+
+    store: Store
+
+    async def create_job(self, *, name: str, kind: str, prompt: str, task: str, profile: str | None,
+                         schedule: str, enabled: bool, next_run_at: float, now: float) -> Job:
+        """A new job; a MesoclawError when the name is taken."""
+        await self.store.create_job({"name": name, "kind": kind, "prompt": prompt, "task": task, "profile": profile,
+                                     "schedule": schedule, "enabled": int(enabled), "next_run_at": next_run_at},
+                                    now)
+        return await self.require_job(name)
+
+    async def job(self, name: str) -> Job | None:
+        """The job with its latest run (which may still be running)."""
+        from .job_records import Job
+
+        row = await self.store.job(name)
+        if row is None:
+            return None
+        runs = await self.store.job_runs(row["id"], limit=1)
+        return Job.from_row(row, runs[0] if runs else None)
+
+    async def require_job(self, name: str) -> Job:
+        """The job, or a MesoclawError that lists the jobs there are."""
+        job = await self.job(name)
+        if job is None:
+            names = await self.store.job_names()
+            known = ", ".join(names) if names else "there are none; add one with `mesoclaw schedule add`"
+            raise MesoclawError(f"no job named '{name}' (jobs: {known})")
+        return job
+
+    async def list_jobs(self) -> list[Job]:
+        """Every job, by name, with its latest run."""
+        from .job_records import Job
+
+        latest = await self.store.latest_runs()
+        return [Job.from_row(row, latest.get(row["id"])) for row in await self.store.jobs()]
+
+    async def job_runs(self, job_id: int, limit: int = 10) -> list[JobRun]:
+        """Recent runs, newest first."""
+        from .job_records import JobRun
+
+        return [JobRun.from_row(r) for r in await self.store.job_runs(job_id, limit)]
+
+    async def job_run(self, run_id: int) -> JobRun | None:
+        from .job_records import JobRun
+
+        row = await self.store.job_run(run_id)
+        return JobRun.from_row(row) if row else None
+
+    async def update_job(self, name: str, now: float, *, enabled: bool | None = None,
+                         next_run_at: float | None = None) -> bool:
+        changes: dict[str, Any] = {}
+        if enabled is not None:
+            changes["enabled"] = int(enabled)
+        if next_run_at is not None:
+            changes["next_run_at"] = next_run_at
+        return await self.store.update_job(name, now, **changes)
+
+    async def delete_job(self, name: str) -> bool:
+        return await self.store.delete_job(name)
+
+    async def next_due_at(self, now: float) -> float | None:
+        """When the next enabled job not being run elsewhere is due."""
+        return await self.store.next_due_at(now)
+
+    # the lease and the claims -------------------------------------------------------------------------
+
+    async def lease(self) -> Lease | None:
+        """The lease as recorded (it may have expired)."""
+        from .job_records import Lease
+
+        row = await self.store.lease()
+        return Lease.from_row(row) if row else None
+
+    async def take_lease(self, holder: str, now: float, ttl: float) -> bool:
+        """Take or renew the lease if it is free, expired or already `holder`'s."""
+        held, _ = await self.store.take_lease(holder, now, ttl)
+        return held
+
+    async def release_lease(self, holder: str) -> None:
+        await self.store.release_lease(holder)
+
+    async def renew_claims(self, holder: str, now: float, ttl: float, *, lease: bool) -> bool:
+        """Keep a long run's claims (and with lease, the lease) alive. False if the lease was lost."""
+        return await self.store.renew_claims(holder, now, ttl, lease=lease)
+
+    async def claim_due_job(self, holder: str, now: float, ttl: float) -> Claim | None:
+        """The most overdue enabled job, claimed for `holder`, if `holder` holds the lease."""
+        from .job_records import Claim, Job
+
+        claimed = await self.store.claim_due_job(holder, now, ttl)
+        return Claim(Job.from_row(claimed[0]), claimed[1]) if claimed else None
+
+    async def claim_job(self, name: str, holder: str, now: float, ttl: float, trigger: str = "manual") -> Claim:
+        """Claim one job whatever its schedule. A MesoclawError if there is no such job, a
+        MesoclawFailure while another runner holds a live claim on it."""
+        from .job_records import Claim, Job, iso, to_datetime
+
+        claimed = await self.store.claim_job(name, holder, now, ttl, trigger)
+        if claimed is None:
+            await self.require_job(name)  # names the jobs there are
+            raise MesoclawError(f"no job named '{name}'")  # removed between the two reads
+        if isinstance(claimed, dict):
+            raise MesoclawFailure(f"job '{name}' is already running (since "
+                                  f"{iso(to_datetime(claimed['running_since']))}, by {claimed['claimed_by']})")
+        return Claim(Job.from_row(claimed[0]), claimed[1])
+
+    async def finish_run(self, claim: Claim, holder: str, now: float, result: RunResult,
+                         next_run_at: float | None) -> None:
+        """Store a run's result and release the job's claim; next_run_at None keeps the job's next
+        run as it is (a manual run, or an interrupted one that should run again)."""
+        await self.store.finish_run(claim.run_id, claim.job.id, holder, now, result.columns(), next_run_at)

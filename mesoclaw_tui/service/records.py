@@ -1,0 +1,45 @@
+"""The router settings and the views of them the service hands out: dataclasses, never rows.
+
+The values of conversations and usage are in conversation_records, those of jobs in job_records, the
+usage report in usage: each is imported when first used, so opening the service (what the app waits
+for before it can show the profile) defines only these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..core.types import RoutableModel, RoutingProfile, TaskType
+
+# router settings and views ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RouterConfig:
+    profile: RoutingProfile
+    task_overrides: dict[TaskType, str]
+    custom_routes: dict[TaskType, tuple[str, ...]]
+    updated_at: str = ""
+
+
+@dataclass(frozen=True)
+class ModelRow:
+    model: RoutableModel
+    available: bool
+
+
+@dataclass(frozen=True)
+class ChainEntry:
+    """One named entry of a task's effective chain, resolved to where it would go."""
+
+    stage: str
+    name: str
+    provider: str | None
+    model: str | None
+    available: bool
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"stage": self.stage, "model": self.name, "provider": self.provider,
+                "provider_model": self.model, "available": self.available, "reason": self.reason}

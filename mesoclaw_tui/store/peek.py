@@ -1,0 +1,30 @@
+"""One synchronous read of the active profile, for the app's first frame (stdlib sqlite3 only).
+
+The app shows the profile in its top bar; reading it here, before the first frame, means the frame
+the user first sees already says which profile routes, without waiting for aiosqlite and the
+service to load. It never creates, migrates or waits: anything unusual returns None, and the
+service (opened right after the first frame) reads the profile again and says what is wrong.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+PEEK_TIMEOUT_S = 0.05  # a writer holding the lock must not delay the first frame
+
+
+def peek_active_profile(path: Path) -> str | None:
+    if not path.is_file():
+        return None
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=PEEK_TIMEOUT_S)
+        try:
+            row = conn.execute("SELECT active_profile FROM router_config WHERE id = 1").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return None
+    value = row[0] if row else None
+    # a hand-edited value is shown only if it looks like a profile name; the service corrects it
+    return value if isinstance(value, str) and value.isalpha() and len(value) <= 16 else None

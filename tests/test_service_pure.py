@@ -1,0 +1,170 @@
+"""The service's pure parts, without a database: the export/import document, usage aggregation, the
+registry merge after a refresh, and availability from recorded provider health."""
+
+from __future__ import annotations
+
+import pytest
+
+from mesoclaw_tui.core.registry import BUILTIN_MODELS
+from mesoclaw_tui.core.types import (
+    CostTier,
+    MesoclawError,
+    ModelTarget,
+    RoutableModel,
+    RoutingProfile,
+    TaskType,
+)
+from mesoclaw_tui.service.availability import (
+    availability_from,
+    freshly_checked,
+    troubled_providers,
+    unlisted_models,
+)
+from mesoclaw_tui.service.config_file import export_document, parse_import
+from mesoclaw_tui.service.conversation_records import UsageRecord
+from mesoclaw_tui.service.models import NOT_LISTED, merged_models
+from mesoclaw_tui.service.records import RouterConfig
+from mesoclaw_tui.service.usage import NONE_ANSWERED, summarise_usage
+
+USER_ROW = {"provider": "openrouter", "model_id": "mistralai/mistral-large", "canonical": "mistral-large",
+            "cost_tier": "medium", "context_window": 128_000, "max_output": None, "input_price": 2.0,
+            "output_price": 6.0, "best_for": "European languages"}
+
+# export / import -----------------------------------------------------------------------------------------
+
+
+def test_an_export_imports_back_to_the_same_settings_and_models() -> None:
+    config = RouterConfig(RoutingProfile.ECO, {TaskType.CODE: "o3"},
+                          {TaskType.ANALYSIS: ("claude-sonnet-4.5", "mistralai/mistral-large")})
+    document = export_document(config, [USER_ROW])
+    assert document["models"] == [{"provider": "openrouter", "model": "mistralai/mistral-large", "tier": "medium",
+                                   "context_window": 128_000, "input_price": 2.0, "output_price": 6.0,
+                                   "best_for": "European languages"}]
+    imported = parse_import(document)
+    assert imported.profile is RoutingProfile.ECO
+    assert imported.task_overrides == {TaskType.CODE: "o3"}
+    assert imported.custom_routes == {TaskType.ANALYSIS: ["claude-sonnet-4.5", "mistralai/mistral-large"]}
+    assert [(m["provider"], m["model_id"], m["canonical"]) for m in imported.models] == [
+        ("openrouter", "mistralai/mistral-large", "mistral-large")]
+
+
+@pytest.mark.parametrize(("document", "needle"), [
+    ([], "must hold a [router] table"),
+    ({"router": {}, "extra": 1}, "unknown top-level key(s) extra (valid: format, router, models)"),
+    ({"format": 2, "router": {}}, "format must be 1"),
+    ({"format": True, "router": {}}, "format must be 1"),
+    ({"models": []}, "has no [router] table"),
+    ({"router": {"profile": "eco", "colour": "red"}}, "takes only profile, task_overrides and custom_routes"),
+    ({"router": {"profile": "cheap"}}, "eco"),
+    ({"router": {}, "models": {}}, "array of tables"),
+    ({"router": {}, "models": [{"provider": "openai", "model": "x"}]}, "models entry 1 needs provider, model and tier"),
+    ({"router": {}, "models": [{"provider": "openai", "model": "gpt-4o", "tier": "medium"}]}, "is a built-in model"),
+    ({"router": {}, "models": [{"provider": "groq", "model": "m", "tier": "low"}] * 2}, "lists groq:m twice"),
+    ({"router": {}, "models": [{"provider": "groq", "model": "m", "tier": "low", "context_window": -1}]},
+     "context_window must be a positive number"),
+    ({"router": {"task_overrides": []}}, "task_overrides must be a table"),
+    ({"router": {"task_overrides": {"code": 3}}}, "task_overrides.code must be a model name"),
+    ({"router": {"task_overrides": {"code": "no-such-model"}}}, "no-such-model"),
+    ({"router": {"task_overrides": {"cooking": "o3"}}}, "cooking"),
+    ({"router": {"custom_routes": {"code": []}}}, "custom_routes.code must be a non-empty list"),
+])
+def test_a_bad_document_is_refused_with_the_reason(document: object, needle: str) -> None:
+    with pytest.raises(MesoclawError) as raised:
+        parse_import(document)
+    assert needle in str(raised.value)
+
+
+def test_an_imported_user_model_can_be_named_by_the_overrides_of_the_same_file() -> None:
+    imported = parse_import({"router": {"task_overrides": {"fast": "groq:my-model"}},
+                             "models": [{"provider": "groq", "model": "my-model", "tier": "low"}]})
+    assert imported.task_overrides == {TaskType.FAST: "groq:my-model"}
+
+
+# usage --------------------------------------------------------------------------------------------------
+
+
+def record(**fields: object) -> UsageRecord:
+    base: dict[str, object] = {"source": "chat", "created_at": 0.0, "task": "code", "profile": "balanced",
+                               "provider": "openai", "model": "gpt-4o", "input_tokens": 100, "output_tokens": 50,
+                               "cost_usd": 0.001, "baseline_cost_usd": 0.004}
+    return UsageRecord(**{**base, **fields})  # type: ignore[arg-type]
+
+
+def test_usage_is_grouped_and_totalled() -> None:
+    report = summarise_usage([
+        record(),
+        record(task="fast", model="gpt-4o-mini", cost_usd=0.0001, baseline_cost_usd=0.002, estimated=True),
+        record(source="ask", provider=None, model=None, outcome="failed", input_tokens=None, output_tokens=None,
+               cost_usd=None, baseline_cost_usd=None),
+    ], ModelTarget("anthropic", "claude-opus-4-1", CostTier.HIGH, "claude-opus-4.1"), since=123.0)
+    assert (report.total.requests, report.total.input_tokens, report.total.output_tokens) == (3, 200, 100)
+    assert (report.total.failed, report.total.estimated, report.total.unknown_cost) == (1, 1, 0)
+    assert report.total.cost_usd == pytest.approx(0.0011)
+    assert set(report.groups["model"]) == {"openai:gpt-4o", "openai:gpt-4o-mini", NONE_ANSWERED}
+    assert report.groups["task"]["code"].requests == 2 and report.groups["source"]["ask"].failed == 1
+    assert report.savings.baseline_cost_usd == pytest.approx(0.006)
+    assert report.savings.saved_usd == pytest.approx(0.0049)
+    assert report.savings.saved_ratio == pytest.approx(1 - 0.0011 / 0.006)
+    assert "anthropic:claude-opus-4-1" in (report.savings.baseline or "")
+    data = report.as_dict()
+    assert data["since"] == 123.0 and data["by_task"]["fast"]["requests"] == 1
+    assert data["savings"]["saved_ratio"] == pytest.approx(report.savings.saved_ratio)
+
+
+def test_an_answered_reply_of_unknown_price_counts_as_unknown_not_zero() -> None:
+    report = summarise_usage([record(cost_usd=None, baseline_cost_usd=0.004)], None)
+    assert report.total.unknown_cost == 1 and report.total.cost_usd == 0.0
+    assert report.savings.baseline_cost_usd == 0.0  # left out of the comparison, not counted as free
+    assert report.savings.saved_ratio is None and report.savings.baseline is None
+
+
+# the registry merge --------------------------------------------------------------------------------------
+
+
+def listed(model_id: str, *, price: float | None = None, context: int | None = None) -> dict[str, object]:
+    return {"model_id": model_id, "context_window": context, "max_output": None, "input_price": price,
+            "output_price": price, "listed_at": 1_700_000_000.0}
+
+
+def test_a_refresh_marks_what_is_no_longer_listed_and_adds_what_is_new() -> None:
+    listing = {"openai": [listed("gpt-4o", price=2.0, context=256_000), listed("gpt-9"),
+                          listed("text-embedding-3-large"), listed("cheap-one", price=0.1)]}
+    models = {(m.provider, m.model_id): m for m in merged_models(BUILTIN_MODELS, {"openai"}, listing)}
+    assert models["openai", "gpt-4o"].context_window == 256_000 and models["openai", "gpt-4o"].input_price == 2.0
+    assert models["openai", "gpt-4o-mini"].status == NOT_LISTED and models["openai", "gpt-4o-mini"].retired
+    assert models["openai", "gpt-9"].source == "refresh" and models["openai", "gpt-9"].cost_tier is CostTier.MEDIUM
+    assert models["openai", "gpt-9"].approx and models["openai", "gpt-9"].as_of == "2023-11-14"
+    assert models["openai", "cheap-one"].cost_tier is CostTier.LOW
+    assert ("openai", "text-embedding-3-large") not in models  # cannot chat: never routed to
+    untouched = [m for m in BUILTIN_MODELS if m.provider == "anthropic"]  # not refreshed: as shipped
+    assert untouched and all(models[m.provider, m.model_id] == m for m in untouched)
+
+
+def test_without_a_refresh_the_builtins_are_as_shipped_and_ollama_is_never_marked() -> None:
+    assert merged_models(BUILTIN_MODELS, set(), {}) == list(BUILTIN_MODELS)
+    ollama = [m for m in merged_models(BUILTIN_MODELS, {"ollama"}, {"ollama": []}) if m.provider == "ollama"]
+    assert ollama and all(m.status != NOT_LISTED for m in ollama)
+
+
+# availability --------------------------------------------------------------------------------------------
+
+
+def test_availability_from_recorded_health() -> None:
+    now = 1_000_000.0
+    states = {
+        "openai": {"failures": 2, "cooldown_until": now + 30, "unusable_until": None},
+        "anthropic": {"failures": 1, "cooldown_until": 0, "unusable_until": now + 600},
+        "groq": {"failures": 0, "last_check_ok": 1, "last_check_at": now - 60},
+        "google": {"failures": 0, "last_check_ok": 1, "last_check_at": now - 3600},  # too old to count
+    }
+    assert troubled_providers(states) == {"openai", "anthropic"}
+    assert freshly_checked(states, now) == {"groq"}
+    models = [RoutableModel("groq", "llama-a", "llama-a", CostTier.LOW),
+              RoutableModel("groq", "llama-b", "llama-b", CostTier.LOW),
+              RoutableModel("groq", "mine", "mine", CostTier.LOW, source="user")]
+    unlisted = unlisted_models({"groq"}, {"groq": [{"model_id": "llama-a"}]}, models)
+    assert unlisted == {("groq", "llama-b")}  # a user's own model is trusted over the listing
+    availability = availability_from(frozenset({"openai", "anthropic", "groq"}), states, unlisted, now)
+    assert availability.cooling == frozenset({"openai"})
+    assert availability.unavailable_providers == frozenset({"anthropic"})
+    assert availability.unavailable_models == frozenset({("groq", "llama-b")})
