@@ -5,8 +5,8 @@ import pytest
 
 from mesoclaw_tui.core import model_data
 from mesoclaw_tui.core.catalog import LIFECYCLE
-from mesoclaw_tui.core.profiles import CHAINS, FALLBACKS, SEED_CHAINS
 from mesoclaw_tui.core.prices import lookup_price, tier_for_price
+from mesoclaw_tui.core.profiles import CHAINS, FALLBACKS, SEED_CHAINS
 from mesoclaw_tui.core.registry import BUILTIN_MODELS, Registry, builtin_models, canonical_for
 from mesoclaw_tui.core.types import MesoclawError
 
