@@ -11,7 +11,7 @@ README); where sources disagree the note says so.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .types import Capability, CostTier, Lifecycle
 
@@ -20,9 +20,11 @@ ACTIVE, LEGACY, DEPRECATED, RETIRED = Lifecycle.ACTIVE, Lifecycle.LEGACY, Lifecy
 CHECKED = "2026-12-01"  # the day the lifecycle table below was checked against the providers' pages
 
 
-@dataclass(frozen=True, slots=True)
-class CatalogEntry:
-    """One built-in route: a provider and the ID its API accepts, under a canonical name."""
+class CatalogEntry(NamedTuple):
+    """One built-in route: a provider and the ID its API accepts, under a canonical name.
+
+    Named tuples here, not dataclasses: the catalog loads on every CLI start, and defining a
+    dataclass costs several times more than defining a named tuple."""
 
     provider: str
     model_id: str
@@ -36,8 +38,7 @@ class CatalogEntry:
     note: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class ModelLife:
+class ModelLife(NamedTuple):
     """The lifecycle and capabilities of a model, shared by every provider that serves it."""
 
     lifecycle: Lifecycle

@@ -7,9 +7,9 @@ Pure: every function takes "today" as an ISO date (the faces pass the real date)
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from .profiles import CHAINS, FALLBACKS
 from .types import Lifecycle, RoutableModel, RoutingProfile, TaskType
@@ -31,22 +31,33 @@ def status_on(model: RoutableModel, today: str) -> Lifecycle:
     retired without one); deprecated when the date is announced, and always within WARN_DAYS."""
     if model.retired_on(today):
         return Lifecycle.RETIRED
-    if model.retires and days_until(today, model.retires) <= WARN_DAYS:
+    return _status(model.lifecycle, model.retires, today)
+
+
+def _status(lifecycle: Lifecycle, retires: str, today: str) -> Lifecycle:
+    if retires and retires <= today:
+        return Lifecycle.RETIRED
+    if retires and days_until(today, retires) <= WARN_DAYS:
         return Lifecycle.DEPRECATED
-    if model.lifecycle is Lifecycle.RETIRED:  # a retirement date still to come
-        return Lifecycle.DEPRECATED
-    return model.lifecycle
+    if lifecycle is Lifecycle.RETIRED:  # retired without a date, or a date still to come
+        return Lifecycle.RETIRED if not retires else Lifecycle.DEPRECATED
+    return lifecycle
 
 
 def status_label(model: RoutableModel, today: str) -> str:
     """A short label for lists: "", "legacy", "deprecated, retires 2027-01-14", "retired 2026-11-30"."""
-    status = status_on(model, today)
+    if model.retired_on(today) and model.status == NOT_LISTED:
+        return NOT_LISTED
+    return label_for(model.lifecycle, model.retires, today)
+
+
+def label_for(lifecycle: Lifecycle, retires: str, today: str) -> str:
+    """status_label from the lifecycle facts alone (what the registry has before a model exists)."""
+    status = _status(lifecycle, retires, today)
     if status is Lifecycle.RETIRED:
-        if model.status == NOT_LISTED:
-            return NOT_LISTED
-        return f"retired {model.retires}" if model.retires else "retired"
+        return f"retired {retires}" if retires else "retired"
     if status is Lifecycle.DEPRECATED:
-        return f"deprecated, retires {model.retires}" if model.retires else "deprecated"
+        return f"deprecated, retires {retires}" if retires else "deprecated"
     return "legacy" if status is Lifecycle.LEGACY else ""
 
 
@@ -72,10 +83,11 @@ def mark_unlisted(models: Iterable[RoutableModel], provider: str, listed: Iterab
     return out
 
 
-@dataclass(frozen=True, slots=True)
-class OutdatedReference:
+class OutdatedReference(NamedTuple):
     """A model named where routing looks (a chain, a fallback, an override, a custom route) that
-    is retired on `today` or retires within WARN_DAYS, and what routing does about it."""
+    is retired on `today` or retires within WARN_DAYS, and what routing does about it.
+
+    A named tuple: this module loads on every CLI start, and a dataclass costs far more to define."""
 
     stage: str  # "chain", "fallback", "override", "custom"
     profile: RoutingProfile | None  # for chains and fallbacks

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
+from .schedule import Schedule, base_price, prices_on, tiers_text
 from .types import CostTier, RoutableModel, real_today
 
 # Our provider -> the genai-prices provider that prices it. Vercel's AI Gateway is not in
@@ -24,8 +25,6 @@ GENAI_PROVIDER = {"openai": "openai", "anthropic": "anthropic", "google": "googl
 LOCAL_PROVIDERS = frozenset({"ollama"})
 
 Clause = tuple[Any, ...]
-PriceSpec = float | tuple[float, tuple[tuple[int, float], ...]] | None  # flat, or (base, ((from, price)…))
-Schedule = tuple[tuple[str, PriceSpec, PriceSpec], ...]  # (first day or "" or "T" for time-of-day, in, out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +71,8 @@ def match_from_record(provider: str, model_id: str, matched: str, context_window
                       deprecated: bool, schedule: Schedule, today: str | None, *, source: str,
                       as_of: str, approx: bool = False) -> PriceMatch:
     input_spec, output_spec = prices_on(schedule, today or real_today())
-    return PriceMatch(provider, model_id, matched, _base(input_spec), _base(output_spec), context_window,
-                      deprecated, _tiers_text(input_spec, output_spec), source, as_of, approx)
+    return PriceMatch(provider, model_id, matched, base_price(input_spec), base_price(output_spec), context_window,
+                      deprecated, tiers_text(input_spec, output_spec), source, as_of, approx)
 
 
 def with_data_prices(model: RoutableModel, today: str | None = None) -> RoutableModel:
@@ -97,26 +96,6 @@ def tier_for_price(input_price: float | None, provider: str) -> CostTier:
     if input_price is not None and input_price >= 4.0:
         return CostTier.HIGH
     return CostTier.MEDIUM
-
-
-def prices_on(schedule: Schedule, today: str) -> tuple[PriceSpec, PriceSpec]:
-    """genai-prices' rule: the last price whose start has come wins; with none, the first."""
-    for start, input_spec, output_spec in reversed(schedule):
-        if start == "" or (start != "T" and start <= today):
-            return input_spec, output_spec
-    return schedule[0][1], schedule[0][2]
-
-
-def _base(spec: PriceSpec) -> float | None:
-    return spec[0] if isinstance(spec, tuple) else spec
-
-
-def _tiers_text(input_spec: PriceSpec, output_spec: PriceSpec) -> str:
-    parts = []
-    for what, spec in (("input", input_spec), ("output", output_spec)):
-        if isinstance(spec, tuple):
-            parts += [f"{what} ${price:g} above {start:,} prompt tokens" for start, price in spec[1]]
-    return "; ".join(parts)
 
 
 # Matching, as genai-prices does it (data_snapshot.find_provider_model and types.Provider.find_model).

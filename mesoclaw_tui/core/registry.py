@@ -9,13 +9,12 @@ provider's deprecation flag). A model served by several providers shares one can
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
 
 from . import model_data
 from .catalog import CATALOG, LIFECYCLE, CatalogEntry, ModelLife
-from .lifecycle import status_label
-from .prices import match_from_record
+from .lifecycle import label_for
 from .provider_info import PROVIDERS, provider_info
+from .schedule import base_price, prices_on, tiers_text
 from .types import CostTier, Lifecycle, MesoclawError, RoutableModel, real_today
 
 DATA_SOURCE = f"genai-prices {model_data.GENAI_PRICES_VERSION}"
@@ -41,31 +40,26 @@ def _builtin(entry: CatalogEntry, today: str) -> RoutableModel:
         price_source = "local"
     elif fact is not None:
         matched, context, deprecated, schedule = fact
-        match = match_from_record(entry.provider, entry.model_id, matched, context, deprecated, schedule,
-                                  today, source=DATA_SOURCE, as_of=AS_OF, approx=entry.provider == "vercel")
-        price_in, price_out = match.input_price, match.output_price
+        input_spec, output_spec = prices_on(schedule, today)
+        price_in, price_out = base_price(input_spec), base_price(output_spec)
         price_source = f"{DATA_SOURCE} ({matched})"
-        approx = approx or match.approx
-        if match.tiers:
-            notes.append(f"price steps up: {match.tiers}")
+        # A gateway bills the creator's list price: an assumption, so the facts are approximate.
+        approx = approx or entry.provider == "vercel"
+        if steps := tiers_text(input_spec, output_spec):
+            notes.append(f"price steps up: {steps}")
         if deprecated and lifecycle in (Lifecycle.ACTIVE, Lifecycle.LEGACY):
             lifecycle = Lifecycle.DEPRECATED
             notes.append("genai-prices flags it deprecated")
     else:
         notes.append("genai-prices has no price for it")
-    model = RoutableModel(
+    status = "local" if entry.provider == "ollama" else label_for(lifecycle, life.retires, today)
+    return RoutableModel(
         provider=entry.provider, model_id=entry.model_id, canonical=entry.canonical, cost_tier=entry.tier,
         context_window=context or entry.context_window, max_output=entry.max_output, input_price=price_in,
-        output_price=price_out, best_for=entry.best_for, source="builtin", as_of=AS_OF, approx=approx,
-        aliases=entry.aliases, lifecycle=lifecycle, retires=life.retires, successor=life.successor,
+        output_price=price_out, best_for=entry.best_for, status=status, source="builtin", as_of=AS_OF,
+        approx=approx, aliases=entry.aliases, lifecycle=lifecycle, retires=life.retires, successor=life.successor,
         capabilities=life.capabilities, price_source=price_source, note="; ".join(notes),
     )
-    return _labelled(model, today)
-
-
-def _labelled(model: RoutableModel, today: str) -> RoutableModel:
-    label = "local" if model.provider == "ollama" else status_label(model, today)
-    return replace(model, status=label) if label != model.status else model
 
 
 # The built-ins as they stand on the real date (a process's lifetime is far shorter than a price's).
