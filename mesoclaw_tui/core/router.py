@@ -15,6 +15,7 @@ from .provider_info import PROVIDERS
 from .registry import Registry
 from .types import (
     Capability,
+    CostTier,
     ModelTarget,
     RoutableModel,
     RoutingDecision,
@@ -37,6 +38,7 @@ def _entry(stage: str, name: str, provider: str | None, model: str | None, outco
 
 
 _new_tuple = tuple.__new__
+_TIER_NOTE = {tier: f"any available {tier.value}-tier model" for tier in CostTier}
 
 # The tier stage is a last resort; a handful of candidates is plenty for the engine to try.
 MAX_TIER_CANDIDATES = 4
@@ -146,15 +148,15 @@ class _Routing:
         if not routes:
             self.trace.append(_entry(stage, name, None, None, NO_PROVIDER, "not in the model registry"))
             return
-        retired = None
+        retired, today = None, self.today
         for model in routes:
-            if model.retired_on(self.today):
+            if model.retired_from and model.retired_from <= today:
                 retired = retired or model
                 self.trace.append(_entry(stage, name, model.provider, model.model_id, RETIRED,
-                                             _retired_detail(model, self.registry, self.today)))
+                                         _retired_detail(model, self.registry, today)))
             else:
                 self.judge(stage, name, model, note)
-        if retired is not None and all(m.retired_on(self.today) for m in routes):
+        if retired is not None and all(m.retired_on(today) for m in routes):
             self.replace_retired(stage, name, retired, note)
 
     def replace_retired(self, stage: str, name: str, retired: RoutableModel, note: str) -> None:
@@ -199,7 +201,7 @@ class _Routing:
                     self.seen.add(key)
                     self.candidates.append(self.registry.targets[key])
                     self.trace.append(_entry("tier", model.canonical, model.provider, model.model_id,
-                                                 KEPT, f"any available {tier.value}-tier model"))
+                                             KEPT, _TIER_NOTE[tier]))
                     added += 1
 
 
