@@ -97,9 +97,11 @@ def parse_tier(value: str) -> CostTier:
     return parse_enum(CostTier, value, "cost tier")  # type: ignore[return-value]
 
 
-@dataclass(frozen=True, slots=True)
-class ModelTarget:
-    """One concrete place to send a request: a provider and the model ID its API accepts."""
+class ModelTarget(NamedTuple):
+    """One concrete place to send a request: a provider and the model ID its API accepts.
+
+    This module's value records that need no validation are named tuples, not dataclasses: every
+    CLI start defines them, and a named tuple is several times cheaper to define."""
 
     provider: str
     model: str
@@ -261,8 +263,10 @@ class TraceEntry(NamedTuple):
         return f"{self.outcome.value}: {self.detail}" if self.detail else self.outcome.value
 
 
-@dataclass(frozen=True, slots=True)
-class RoutingDecision:
+class RoutingDecision(NamedTuple):
+    """The ordered candidates for one request, the trace of how they were chosen, and the inputs
+    (tokens, capabilities needed, the day) they were chosen for."""
+
     profile: RoutingProfile
     task: TaskType
     candidates: tuple[ModelTarget, ...]
