@@ -136,9 +136,11 @@ LIFECYCLE: dict[str, ModelLife] = {
     # Groq: the Llama models were decommissioned 2026-08-16; GPT-OSS is what Groq recommends.
     "gpt-oss-120b": ModelLife(
         ACTIVE, capabilities=frozenset({T, S, R}),
-        note="Groq docs; parallel tool calls and image input not recorded for gpt-oss"),
-    "gpt-oss-20b": ModelLife(ACTIVE, capabilities=frozenset({T, S, R}), note="Groq docs"),
-    "qwen3.8-27b": ModelLife(ACTIVE, capabilities=frozenset({T, R}), note="Groq docs; genai-prices 0.2.3"),
+        note="OpenAI 'gpt-oss-120b' model page: function calling, structured outputs, text input only; "
+             "parallel tool calls not recorded"),
+    "gpt-oss-20b": ModelLife(ACTIVE, capabilities=frozenset({T, S, R}), note="as gpt-oss-120b (OpenAI model card)"),
+    "qwen3.8-27b": ModelLife(ACTIVE, capabilities=frozenset({T, R}),
+                             note="in genai-prices 0.2.3's Groq data; Groq's own page not checked"),
     "llama-3.3-70b": ModelLife(
         RETIRED, "2026-08-16", "gpt-oss-120b", frozenset({T, P}),
         note=GROQ_DEPRECATIONS + ": decommissioned 2026-08-16, replacement openai/gpt-oss-120b "
@@ -205,9 +207,11 @@ CATALOG: tuple[CatalogEntry, ...] = (
     CatalogEntry("google", "gemini-1.5-flash", "gemini-1.5-flash", L, "Quick tasks", max_output=8_192),
     # Groq
     CatalogEntry("groq", "openai/gpt-oss-120b", "gpt-oss-120b", L, "Fast inference",
-                 aliases=("openai/gpt-oss-120b",), max_output=65_536, approx=True),
+                 aliases=("openai/gpt-oss-120b",), max_output=65_536, approx=True,
+                 note="max output: OpenAI's page gives 131,072 for the model; Groq's own limit not checked"),
     CatalogEntry("groq", "openai/gpt-oss-20b", "gpt-oss-20b", L, "Ultra-fast",
-                 aliases=("openai/gpt-oss-20b",), max_output=65_536, approx=True),
+                 aliases=("openai/gpt-oss-20b",), max_output=65_536, approx=True,
+                 note="max output: Groq's own limit not checked"),
     CatalogEntry("groq", "qwen/qwen3.8-27b", "qwen3.8-27b", M, "Fast reasoning",
                  aliases=("qwen/qwen3.8-27b",), approx=True),
     CatalogEntry("groq", "llama-3.3-70b-versatile", "llama-3.3-70b", L, "Fast inference",
