@@ -8,7 +8,7 @@ import pytest
 from mesoclaw_tui.core.lifecycle import mark_unlisted, status_on
 from mesoclaw_tui.core.profiles import CHAINS, FALLBACKS, SEED_CHAINS, SEED_FALLBACKS
 from mesoclaw_tui.core.registry import BUILTIN_MODELS, Registry, builtin_models
-from mesoclaw_tui.core.router import Availability, pinned_route, route
+from mesoclaw_tui.core.router import Availability, needs_for, pinned_route, route
 from mesoclaw_tui.core.types import Capability, Lifecycle, Skip
 from mesoclaw_tui.core.types import RoutingProfile as P
 from mesoclaw_tui.core.types import TaskType as T
@@ -161,8 +161,9 @@ def test_a_candidate_lacking_a_needed_capability_is_skipped_with_the_reason(need
 
 
 def test_capabilities_pick_a_model_that_has_them():
-    d = decide(P.ECO, T.CODE, configured=frozenset({"groq", "openai"}),
-               needs=frozenset({Capability.TOOLS, Capability.IMAGE_INPUT}))
+    needs = needs_for(tools=True, images=True)
+    assert needs == {Capability.TOOLS, Capability.IMAGE_INPUT}
+    d = decide(P.ECO, T.CODE, configured=frozenset({"groq", "openai"}), needs=needs)
     assert d.primary.model == "gpt-6-luna"
     assert all(Capability.IMAGE_INPUT in REG.get(c.provider, c.model).capabilities for c in d.candidates)
 

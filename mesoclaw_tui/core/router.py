@@ -85,6 +85,16 @@ def _how_to_configure(provider: str) -> str:
 _HOW_TO_CONFIGURE = {provider: _how_to_configure(provider) for provider in PROVIDERS}
 
 
+def needs_for(*, tools: bool = False, parallel_tool_calls: bool = False, json_schema: bool = False,
+              images: bool = False, reasoning: bool = False) -> frozenset[Capability]:
+    """The capabilities a request needs, from what it carries: tool definitions, an explicit
+    `parallel_tool_calls: true`, a JSON-schema response format, image parts, a reasoning effort."""
+    wanted = ((tools, Capability.TOOLS), (tools and parallel_tool_calls, Capability.PARALLEL_TOOLS),
+              (json_schema, Capability.STRUCTURED_OUTPUT), (images, Capability.IMAGE_INPUT),
+              (reasoning, Capability.REASONING))
+    return frozenset(capability for needed, capability in wanted if needed)
+
+
 def route(
     profile: RoutingProfile,
     task: TaskType,
