@@ -110,9 +110,6 @@ class Registry:
             tier: tuple(sorted((m for m in self.models if m.cost_tier is tier), key=lambda m: bool(m.retires)))
             for tier in CostTier
         }
-        self.tier_routes: dict[CostTier, tuple[tuple[tuple[str, str], RoutableModel], ...]] = {
-            tier: tuple(((m.provider, m.model_id), m) for m in models) for tier, models in self.by_tier.items()
-        }
         self.targets = {key: model.target for key, model in merged.items()}
         for bucket in self._by_name.values():
             # The vendor itself first, gateways after; among equals, registry order.

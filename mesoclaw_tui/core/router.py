@@ -184,7 +184,7 @@ class _Routing:
     def judge(self, stage: str, name: str, model: RoutableModel, note: str, successor: bool = False) -> None:
         outcome, detail = _judge(model, self.availability, self.tokens_needed, self.needs, self.today)
         if outcome is KEPT:
-            key = (model.provider, model.model_id)
+            key = model.key
             if key in self.seen:
                 outcome, detail = DUPLICATE, ""
             else:
@@ -200,9 +200,10 @@ class _Routing:
         configured = self.availability.configured
         today = self.today
         for tier in profile.tier_preference:
-            for key, model in self.registry.tier_routes[tier]:
+            for model in self.registry.by_tier[tier]:
                 if added >= MAX_TIER_CANDIDATES:
                     return
+                key = model.key
                 if key in self.seen or model.provider not in configured or (
                         model.retired_from and model.retired_from <= today):
                     continue

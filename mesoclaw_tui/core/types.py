@@ -180,11 +180,14 @@ class RoutableModel:
     # Derived: the first day the router no longer routes to it ("" if no date). Precomputed
     # because the router reads it for every candidate.
     retired_from: str = field(init=False, default="", compare=False)
+    # Derived: (provider, model_id), built once rather than for every routing decision.
+    key: tuple[str, str] = field(init=False, default=("", ""), compare=False, repr=False)
 
     def __post_init__(self) -> None:
         marked = self.lifecycle is Lifecycle.RETIRED or self.status.startswith("shut down") \
             or self.status == "not listed by provider"
         object.__setattr__(self, "retired_from", (self.retires or ALWAYS) if marked else self.retires)
+        object.__setattr__(self, "key", (self.provider, self.model_id))
 
     def retired_on(self, today: str) -> bool:
         """Whether the model is retired on `today` (an ISO date): marked so, or its date has passed."""
