@@ -279,7 +279,3 @@ CATALOG: tuple[CatalogEntry, ...] = (
     CatalogEntry("vercel", "anthropic/claude-haiku-4.5", "claude-haiku-4.5", L, _VIA_GW, max_output=64_000),
     CatalogEntry("vercel", "openai/o3", "o3", H, _VIA_GW, max_output=100_000),
 )
-
-
-def life_of(canonical: str) -> ModelLife | None:
-    return LIFECYCLE.get(canonical)
