@@ -4,10 +4,10 @@ references `router status` and `router models --outdated` show."""
 from mesoclaw_tui.core.lifecycle import (
     is_outdated,
     mark_unlisted,
-    outdated_references,
     status_label,
     status_on,
 )
+from mesoclaw_tui.core.outdated import outdated_references
 from mesoclaw_tui.core.profiles import SEED_CHAINS, SEED_FALLBACKS
 from mesoclaw_tui.core.registry import Registry, builtin_models
 from mesoclaw_tui.core.types import Lifecycle, RoutableModel
