@@ -31,7 +31,8 @@ class ModelRow:
 
 @dataclass(frozen=True)
 class ChainEntry:
-    """One named entry of a task's effective chain, resolved to where it would go."""
+    """One named entry of a task's effective chain, resolved to where it would go. `available` and
+    `reason` always agree: available means the reason is the router's "kept"."""
 
     stage: str
     name: str
@@ -39,7 +40,14 @@ class ChainEntry:
     model: str | None
     available: bool
     reason: str
+    resolves_to: str = ""  # the successor standing in when `name` is retired
+
+    @property
+    def shown(self) -> str:
+        """The model the entry routes to, by its name: the successor of a retired one."""
+        return self.resolves_to or self.name
 
     def as_dict(self) -> dict[str, Any]:
-        return {"stage": self.stage, "model": self.name, "provider": self.provider,
-                "provider_model": self.model, "available": self.available, "reason": self.reason}
+        return {"stage": self.stage, "model": self.name, "resolves_to": self.resolves_to or None,
+                "provider": self.provider, "provider_model": self.model, "available": self.available,
+                "reason": self.reason}

@@ -18,6 +18,7 @@ from textual.containers import Horizontal
 from textual.widgets import Input, Select, Static
 
 from ...core.provider_info import PROVIDERS
+from ...core.types import real_today
 from .. import format as fmt
 from ..errors import guarded
 from ..widgets.bars import AppBar, KeyBar
@@ -38,7 +39,7 @@ class Entry:
     cells: tuple[Any, ...]
 
 
-def _cells(m: Any, available: bool) -> tuple[Any, ...]:
+def _cells(m: Any, available: bool, status: str) -> tuple[Any, ...]:
     tier = m.cost_tier.value
     return (
         m.provider,
@@ -48,17 +49,22 @@ def _cells(m: Any, available: bool) -> tuple[Any, ...]:
         fmt.price(m.input_price),
         fmt.price(m.output_price),
         Text(*fmt.mark(available)),
-        Text(m.status, style=fmt.colour("yellow") if m.status else ""),
+        Text(status, style=fmt.colour("yellow") if status else ""),
     )
 
 
-def entries_from(rows: Iterable[Any]) -> list[Entry]:
+def entries_from(rows: Iterable[Any], today: str) -> list[Entry]:
+    """The browser's rows; the status column is each model's lifecycle on `today` ("retired
+    2026-11-30", "deprecated, retires 2027-01-14", "legacy", "not listed by provider", "local")."""
+    from ...core.lifecycle import status_label
+
     out = []
     for row in rows:
         m = row.model
-        haystack = " ".join((m.provider, m.model_id, m.canonical, m.cost_tier.value, m.status, m.best_for,
+        status = status_label(m, today) or ("local" if m.status == "local" else "")
+        haystack = " ".join((m.provider, m.model_id, m.canonical, m.cost_tier.value, status, m.best_for,
                              *m.aliases)).lower()
-        out.append(Entry(m, row.available, haystack, _cells(m, row.available)))
+        out.append(Entry(m, row.available, haystack, _cells(m, row.available, status)))
     return out
 
 
@@ -116,7 +122,7 @@ class ModelsScreen(LiveScreen):
         service = await self.host.ready()
         if service is None:
             return
-        self.entries = entries_from(await service.get_available_models_for_routing())
+        self.entries = entries_from(await service.get_available_models_for_routing(), real_today())
         self._natural = RowList.natural_widths(COLUMNS, [e.cells for e in self.entries])
         self.apply_filter()
 
