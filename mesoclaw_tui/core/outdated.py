@@ -68,7 +68,7 @@ def outdated_references(registry: Registry, today: str, *,
         model = routes[0]
         status = status_on(model, today)
         resolves_to = model.canonical
-        if all(m.retired_on(today) for m in routes):
+        if model.retired_on(today):  # its vendor retired it: the successor stands in (see core.router)
             replacement = registry.replacement(model, today)
             resolves_to = replacement[0].canonical if replacement else ""
         found.append(OutdatedReference(stage, profile, task, name, model.canonical, status, model.retires,

@@ -166,7 +166,9 @@ class _Routing:
                                          _retired_detail(model, self.registry, today)))
             else:
                 self.judge(stage, name, model, note)
-        if retired is not None and all(m.retired_on(today) for m in routes):
+        # The vendor's own route (first) decides: a model its vendor retired or no longer lists is
+        # gone, whatever a gateway still lists, so its successor joins after any gateway route kept.
+        if retired is not None and routes[0] is retired:
             self.replace_retired(stage, name, retired, note)
 
     def replace_retired(self, stage: str, name: str, retired: RoutableModel, note: str) -> None:
