@@ -37,6 +37,7 @@ class Entry:
     available: bool
     haystack: str
     cells: tuple[Any, ...]
+    status: str = ""  # the lifecycle on the day the list was made, in full (the column may cut it)
 
 
 def _cells(m: Any, available: bool, status: str) -> tuple[Any, ...]:
@@ -64,7 +65,7 @@ def entries_from(rows: Iterable[Any], today: str) -> list[Entry]:
         status = status_label(m, today) or ("local" if m.status == "local" else "")
         haystack = " ".join((m.provider, m.model_id, m.canonical, m.cost_tier.value, status, m.best_for,
                              *m.aliases)).lower()
-        out.append(Entry(m, row.available, haystack, _cells(m, row.available, status)))
+        out.append(Entry(m, row.available, haystack, _cells(m, row.available, status), status))
     return out
 
 
@@ -169,11 +170,15 @@ class ModelsScreen(LiveScreen):
             box.update(count)
             return
         m = entry.model
+        # The status first: at 80 columns the Status column cuts "deprecated, retires 2027-01-14" short.
+        status = f"{entry.status}" + (f" → {m.successor}" if entry.status and m.successor else "")
+        prices = (m.price_source or "").split(" (")[0]  # "genai-prices 0.2.3", "user", "provider listing" …
         detail = Text.assemble(count, "  ", (f"{m.provider}:{m.model_id}", "bold"), f" ({m.canonical})"
-                               if m.canonical != m.model_id else "", f" · {m.best_for or '—'}",
+                               if m.canonical != m.model_id else "",
+                               (f" · {status}", fmt.colour("yellow")) if status else "", f" · {m.best_for or '—'}",
                                f" · max out {fmt.context(m.max_output)}" if m.max_output else "",
-                               f" · {m.source}" + (f" {m.as_of}" if m.as_of else ""),
-                               " · approx." if m.approx else "")
+                               f" · {m.source}", f" · prices: {prices}" if prices else "",
+                               f" {m.as_of}" if m.as_of else "", " · approx." if m.approx else "")
         box.update(detail)
 
     # actions ------------------------------------------------------------------------------------
@@ -234,7 +239,10 @@ class ModelsScreen(LiveScreen):
         added = await self.app.push_screen_wait(AddModelForm(service, provider))
         if added is None:
             return
-        self.notify(f"Added {added.provider}:{added.model_id} ({added.cost_tier.value}).", timeout=3)
+        source = added.price_source.split(" (")[0]
+        priced = ("price unknown" if not added.price_known() else
+                  f"priced from {source} {added.as_of}" if source not in ("user", "") else "your prices")
+        self.notify(f"Added {added.provider}:{added.model_id} ({added.cost_tier.value}; {priced}).", timeout=3)
         await self.reload()
         for index, entry in enumerate(self.matches):
             if (entry.model.provider, entry.model.model_id) == (added.provider, added.model_id):
