@@ -210,16 +210,35 @@ def test_corrupt_json_column_is_one_line_exit_1(cli, isolated_env):
     assert cli("router", "status").code == 0
 
 
-def test_headless_commands_import_neither_textual_nor_httpx(isolated_env):
-    code = textwrap.dedent("""
+HEAVY = ("textual", "httpx", "rich", "pydantic", "genai_prices", "mesoclaw_tui.core.price_data")
+
+
+@pytest.mark.parametrize("refreshed", [False, True])
+def test_headless_commands_import_neither_textual_nor_httpx_nor_the_price_data(cli, isolated_env, refreshed):
+    """Nor pydantic, genai-prices or the generated price data (~200 KB): a refresh prices what it
+    lists when it lists it, so reading the registry afterwards needs none of it."""
+    cli("router", "profile")
+    if refreshed:  # as `router models refresh` leaves it: a listing with a new model, priced from the data
+        with sqlite3.connect(db_path(isolated_env)) as conn:
+            conn.execute("INSERT INTO provider_state (provider, refreshed_at) VALUES ('openai', 1764547200)")
+            conn.execute("INSERT INTO provider_models (provider, model_id, input_price, output_price, listed_at, "
+                         "price_source, price_as_of) VALUES ('openai', 'gpt-5', 1.25, 10.0, 1764547200, "
+                         "'genai-prices 0.2.3 (openai:gpt-5)', '2026-11-03')")
+            conn.execute("INSERT INTO user_models (provider, model_id, canonical, cost_tier, input_price, output_price, "
+                         "price_source, price_as_of) VALUES ('openrouter', 'mistralai/mistral-large', 'mistral-large', "
+                         "'medium', 2.0, 6.0, 'genai-prices 0.2.3 (openrouter:mistralai/mistral-large)', '2026-11-03')")
+    code = textwrap.dedent(f"""
         import sys
         from mesoclaw_tui.cli.main import main
-        for args in (["router", "status", "--json"], ["router", "models", "--json"], ["router", "profile"]):
+        for args in (["router", "status", "--json"], ["router", "models", "--json"], ["router", "profile"],
+                     ["router", "models", "--outdated", "--json"]):
             assert main(args) == 0
-        print(sorted(m for m in ("textual", "httpx", "rich") if m in sys.modules))
+        print(sorted(m for m in {HEAVY!r} if m in sys.modules))
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] in ("[]", "['rich']")
+    if refreshed:
+        assert '"price_source": "genai-prices 0.2.3 (openai:gpt-5)"' in out
 
 
 def test_concurrent_writers_lose_nothing(isolated_env):
