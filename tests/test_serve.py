@@ -99,7 +99,9 @@ def test_streaming_completion_headers_come_first_and_usage_last(served, fake, is
     assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "stop"
     assert chunks[-1].choices == [] and chunks[-1].usage.total_tokens == 17
     sent = fake.requests[-1].json["messages"]
-    assert sent == [{"role": "system", "content": "You are terse.\n\nAnswer in English."},
+    # premium routes to gpt-6.1-sol, an OpenAI reasoning model: the system prompt goes as `developer`
+    assert fake.requests[-1].json["model"] == "gpt-6.1-sol"
+    assert sent == [{"role": "developer", "content": "You are terse.\n\nAnswer in English."},
                     {"role": "user", "content": "first question"},
                     {"role": "assistant", "content": "first answer"},
                     {"role": "user", "content": "second\nquestion"}]
