@@ -13,7 +13,7 @@ from mesoclaw_tui.core.provider_info import parse_ollama_host
 from mesoclaw_tui.settings import load_settings, resolve_paths
 from mesoclaw_tui.store import SCHEMA_VERSION, Store, schema_text, split_statements
 
-from .conftest import REPO
+from .conftest import REPO, run_mesoclaw
 
 FIXTURE_V1 = REPO / "tests" / "fixtures" / "mesoclaw-schema-v1.sql"
 
@@ -91,6 +91,9 @@ def test_newer_database_is_refused_cleanly(cli, isolated_env):
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 5}")
     r = cli("router", "status")
     assert r.code == 1 and "newer mesoclaw" in r.err
+    # and the process ends (its database thread closed), as a script or cron line needs
+    done = run_mesoclaw("router", "status", env={"MESOCLAW_HOME": str(isolated_env)}, timeout=30)
+    assert done.returncode == 1 and "newer mesoclaw" in done.stderr
 
 
 def test_not_a_database_is_one_line(cli, isolated_env):

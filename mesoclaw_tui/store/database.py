@@ -146,6 +146,9 @@ class Store(ProviderStateMixin, ConversationMixin, JobsMixin):
         except sqlite3.DatabaseError as exc:
             await conn.close()
             raise MesoclawFailure(f"{path} is not a usable mesoclaw database: {exc}") from None
+        except BaseException:  # a newer schema, say: aiosqlite's thread would keep the process alive
+            await conn.close()
+            raise
         return store
 
     async def _setup(self) -> None:
