@@ -189,14 +189,11 @@ def _print_outdated(refs: list[Any], as_json: bool) -> None:
         return
     t = out.table("where", "model", "status", "routes to")
     for ref in refs:
-        where = (f"{ref.profile.value} {ref.task.value}" if ref.stage == "chain" else
-                 f"{ref.profile.value} fallback" if ref.stage == "fallback" else
-                 f"{ref.task.value} {'override' if ref.stage == 'override' else 'custom route'}")
         status = f"{ref.status.value} {ref.retires}".strip()
         routes_to = ref.resolves_to or "nothing (no successor)"
         if ref.resolves_to == ref.canonical and ref.successor:
             routes_to += f" (successor {ref.successor})"
-        t.add_row(where, out.escape(ref.name), status, out.escape(routes_to))
+        t.add_row(ref.where, out.escape(ref.name), status, out.escape(routes_to))
     con.print(t)
 
 
@@ -466,7 +463,7 @@ def reset(ctx: click.Context, as_json: bool) -> None:
 @json_option
 @click.pass_context
 def models_refresh(ctx: click.Context, only: tuple[str, ...], timeout: float, as_json: bool) -> None:
-    """Merge each configured provider's live model list: mark what it no longer serves, add what is new."""
+    """Merge each configured provider's live model list: retire what it no longer lists, add what is new (priced)."""
     from ..core.provider_info import no_provider_message
     from .main import EXIT_NO_PROVIDER, ExitCode
 
@@ -483,7 +480,8 @@ def models_refresh(ctx: click.Context, only: tuple[str, ...], timeout: float, as
                 continue
             con.print(f"{r['provider']}: {r['models']} listed, {len(r['added'])} new, "
                       f"{len(r['not_listed'])} built-in no longer listed"
-                      + (f" ({out.escape(', '.join(r['not_listed']))})" if r["not_listed"] else ""))
+                      + (f" ({out.escape(', '.join(r['not_listed']))}: retired, their successors answer)"
+                         if r["not_listed"] else ""))
     if not any(r["ok"] for r in results):
         raise ExitCode(1, "no provider answered; nothing was refreshed")
 

@@ -31,10 +31,17 @@ class OutdatedReference(NamedTuple):
     successor: str  # the recommended replacement ("" if none is known)
 
     @property
+    def where(self) -> str:
+        """"balanced code chain", "eco fallback", "code override", "fast custom route"."""
+        if self.stage == "chain":
+            return f"{self.profile.value} {self.task.value} chain"
+        if self.stage == "fallback":
+            return f"{self.profile.value} fallback"
+        return f"{self.task.value} {'override' if self.stage == 'override' else 'custom route'}"
+
+    @property
     def message(self) -> str:
-        where = (f"{self.profile.value} {self.task.value} chain" if self.stage == "chain" else
-                 f"{self.profile.value} fallback" if self.stage == "fallback" else
-                 f"{self.task.value} {'override' if self.stage == 'override' else 'custom route'}")
+        where = self.where
         when = f" {self.retires}" if self.retires else ""
         if self.status is Lifecycle.RETIRED:
             then = f" -> {self.resolves_to}" if self.resolves_to else "; no successor, it is skipped"
