@@ -28,6 +28,12 @@ CREATE TABLE IF NOT EXISTS user_models (
     output_price REAL,
     best_for TEXT NOT NULL DEFAULT '',
     created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
+    -- Schema 4: where the prices come from. NULL: the user gave them (or none); otherwise the price
+    -- data that priced a model added without prices ('genai-prices 0.2.3 (openrouter:…)'), its date,
+    -- and whether it is an assumption (a gateway billing the creator's list price).
+    price_source TEXT,
+    price_as_of TEXT,
+    price_approx INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (provider, model_id)
 );
 
@@ -57,6 +63,12 @@ CREATE TABLE IF NOT EXISTS provider_models (
     input_price REAL,
     output_price REAL,
     listed_at REAL NOT NULL,
+    -- Schema 4: priced when listed, so reading the registry never loads the price data.
+    -- 'provider listing' (its own prices), 'genai-prices 0.2.3 (openai:…)', 'local' or 'unknown';
+    -- NULL for rows listed before schema 4.
+    price_source TEXT,
+    price_as_of TEXT,
+    price_approx INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (provider, model_id)
 );
 

@@ -3,6 +3,11 @@
 Prints the median wall time of `mesoclaw router status --json` (the installed console script, a
 fresh database prepared first) and of `python -c "import click, aiosqlite, asyncio, sqlite3, json"`,
 runs interleaved so machine noise hits both alike, and their ratio (target <= 1.3x).
+
+With `--against DIR` (a checkout of another commit, e.g. `git archive BASE | tar -x -C DIR`) it
+instead runs `router status --json` from this tree and from DIR, interleaved, and prints both
+medians and their ratio: how a change moved the cold start (target: not slower, ratio <= 1.0
+within the noise the min-max spread shows).
 """
 
 from __future__ import annotations
@@ -26,7 +31,11 @@ def timed(cmd: list[str], env: dict[str, str]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--against", metavar="DIR", help="compare with router status run from this source tree")
     args = parser.parse_args()
+    if args.against:
+        compare_trees(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), args.against, args.runs)
+        return
     home = tempfile.mkdtemp(prefix="mesoclaw-bench-")
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
     env["MESOCLAW_HOME"] = home
@@ -51,6 +60,29 @@ def main() -> None:
     print(f"python -c 'import click, aiosqlite, asyncio, sqlite3, json': median {m_base * 1000:.1f} ms")
     print(f"ratio: {m_ours / m_base:.2f}x (target <= 1.3x)")
     shutil.rmtree(home, ignore_errors=True)
+
+
+def compare_trees(ours: str, theirs: str, runs: int) -> None:
+    code = 'import sys; from mesoclaw_tui.cli.main import main; sys.exit(main(["router", "status", "--json"]))'
+    times: dict[str, list[float]] = {ours: [], theirs: []}
+    envs = {}
+    for tree in times:
+        env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and k != "PYTHONDONTWRITEBYTECODE"}
+        env.update(MESOCLAW_HOME=tempfile.mkdtemp(prefix="mesoclaw-bench-"), OPENAI_API_KEY="sk-bench-0000",
+                   PYTHONPATH=tree)
+        envs[tree] = env
+        timed([sys.executable, "-c", code], env)  # database, byte-code and page cache, first
+    for _ in range(runs):
+        for tree in times:
+            times[tree].append(timed([sys.executable, "-c", code], envs[tree]))
+    for tree, label in ((ours, "this tree"), (theirs, theirs)):
+        t = sorted(times[tree])
+        print(f"router status --json from {label}: min {t[0] * 1000:.1f} ms, median "
+              f"{statistics.median(t) * 1000:.1f} ms, max {t[-1] * 1000:.1f} ms over {runs} runs")
+    ratio = statistics.median(a / b for a, b in zip(times[ours], times[theirs], strict=True))
+    print(f"ratio this/other, median of pairs: {ratio:.3f} (target <= 1.0 within the noise)")
+    for env in envs.values():
+        shutil.rmtree(env["MESOCLAW_HOME"], ignore_errors=True)
 
 
 if __name__ == "__main__":

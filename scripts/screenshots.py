@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 LIVE_REPLY = """A prompt that names a language is a **code** task, so the balanced profile tries
-`claude-sonnet-4.5` first; without an Anthropic key the router falls through to `gpt-4o`.
+`claude-sonnet-5.5` first; without an Anthropic key the router falls through to `gpt-6.1-sol`.
 
 | key    | does                      |
 |--------|---------------------------|

@@ -60,3 +60,14 @@ def run_mesoclaw(*args: str, env: dict[str, str] | None = None, input: str | Non
     full_env.update(env or {})
     return subprocess.run([sys.executable, "-m", "mesoclaw_tui", *args], capture_output=True, text=True,
                           env=full_env, input=input, timeout=timeout)
+
+
+@pytest.fixture
+def fixed_today(monkeypatch: pytest.MonkeyPatch):
+    """Pin the date every lifecycle decision of this process reads (`core.types.real_today`), so a
+    test of retirement says the same in any month: `fixed_today("2026-12-01")`."""
+
+    def pin(day: str) -> None:
+        monkeypatch.setattr("mesoclaw_tui.core.types._today", (float("inf"), day))
+
+    return pin

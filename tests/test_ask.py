@@ -31,8 +31,8 @@ def test_fallback_across_providers_end_to_end(env, provider_server):
     r = run_mesoclaw("ask", "--task", "code", "write a function", env=env)
     assert r.returncode == 0, r.stderr
     assert r.stdout == "def f(): ...\n"
-    assert "attempt 1: anthropic:claude-sonnet-4-5-20250929 overloaded: Overloaded" in r.stderr
-    assert "code -> openai:gpt-4o" in r.stderr and "fallbacks: anthropic" in r.stderr
+    assert "attempt 1: anthropic:claude-sonnet-5-5 overloaded: Overloaded" in r.stderr
+    assert "code -> openai:gpt-6.1-sol" in r.stderr and "fallbacks: anthropic" in r.stderr
 
 
 def test_json_output_shape(env, provider_server):
@@ -43,7 +43,7 @@ def test_json_output_shape(env, provider_server):
     assert set(data["usage"]) == {"input_tokens", "output_tokens", "cost_usd", "estimated"}
     assert set(data["attempts"][0]) == {"number", "provider", "model", "outcome", "error", "ms", "retried"}
     assert (data["status"], data["failure"], data["attempts"][0]["number"]) == ("complete", None, 1)
-    assert data["task"] == "fast" and data["model"] == "gpt-4o-mini" and r.stderr == ""
+    assert data["task"] == "fast" and data["model"] == "gpt-6-luna" and r.stderr == ""
 
 
 def test_stdin_is_appended_as_context(env, provider_server):
@@ -192,7 +192,7 @@ RATE_LIMITED = Respond(429, {"type": "error", "error": {"type": "rate_limit_erro
 CONTEXT_TOO_LONG = Respond(400, {"error": {"message": "This model's maximum context length is 128000 tokens.",
                                            "type": "invalid_request_error", "param": "messages",
                                            "code": "context_length_exceeded"}})
-BIGGER_THAN_EVERY_WINDOW = "word " * 200_000  # ~250K tokens: more than openai's or anthropic's largest window
+BIGGER_THAN_EVERY_WINDOW = "word " * 200_000  # ~250K tokens: more than any of Groq's models holds (131K)
 
 
 def test_a_429_retry_is_the_next_numbered_attempt(env, provider_server):
@@ -202,11 +202,11 @@ def test_a_429_retry_is_the_next_numbered_attempt(env, provider_server):
     assert r.returncode == 0, r.stderr
     lines = [ln for ln in r.stderr.splitlines() if ln.startswith("mesoclaw: attempt ")]
     assert lines == [
-        "mesoclaw: attempt 1: anthropic:claude-sonnet-4-5-20250929 rate_limit: slow down (retrying after 1s)",
-        "mesoclaw: attempt 2: anthropic:claude-sonnet-4-5-20250929 server: boom",
+        "mesoclaw: attempt 1: anthropic:claude-sonnet-5-5 rate_limit: slow down (retrying after 1s)",
+        "mesoclaw: attempt 2: anthropic:claude-sonnet-5-5 server: boom",
     ]
     # the retry is not a fallback: the routing line names the one candidate given up on, once
-    assert "fallbacks: anthropic:claude-sonnet-4-5-20250929 server)" in r.stderr
+    assert "fallbacks: anthropic:claude-sonnet-5-5 server)" in r.stderr
 
     provider_server.reset()
     provider_server.script(provider_server.chat_path("openai"), RATE_LIMITED)
@@ -237,7 +237,8 @@ def _no_available_model(provider_server, isolated_env):
 
 
 def _too_large_for_every_window(provider_server, isolated_env):
-    env = {"MESOCLAW_HOME": str(isolated_env), **provider_server.env("openai", "anthropic", api_key="sk-t-0001")}
+    # Groq alone: today's OpenAI and Anthropic models hold a million tokens, Groq's 131K.
+    env = {"MESOCLAW_HOME": str(isolated_env), **provider_server.env("groq", api_key="sk-t-0001")}
     return env, ("--task", "analysis", "summarize this"), BIGGER_THAN_EVERY_WINDOW
 
 

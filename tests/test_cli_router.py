@@ -36,14 +36,15 @@ def test_bad_profile_is_one_line_exit_2_and_changes_nothing(cli):
 
 def test_task_override_set_show_clear(cli, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-1234567890")
-    r = cli("router", "task", "code", "--set", "o3", "--json")
+    r = cli("router", "task", "code", "--set", "gpt-6-astra", "--json")
     view = json.loads(r.out)
-    assert view["override"] == "o3" and view["primary"] == {"provider": "openai", "model": "o3", "canonical": "o3"}
+    assert view["override"] == "gpt-6-astra"
+    assert view["primary"] == {"provider": "openai", "model": "gpt-6-astra", "canonical": "gpt-6-astra"}
     assert view["chain"][0]["stage"] == "override"
     assert set(view) >= {"task", "primary", "chain", "override"}
     r = cli("router", "task", "code", "--clear", "--json")
     assert json.loads(r.out)["override"] is None
-    assert json.loads(r.out)["primary"]["model"] == "gpt-4o"  # balanced code chain, OpenAI only
+    assert json.loads(r.out)["primary"]["model"] == "gpt-6.1-sol"  # balanced code chain, OpenAI only
 
 
 def test_task_override_accepts_seed_spelling_and_stores_canonical(cli):
@@ -78,11 +79,11 @@ def test_bad_input_exit_2_one_line(cli, args, needle):
 
 def test_custom_chain_set_and_clear(cli, monkeypatch):
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-abcdef")
-    view = json.loads(cli("router", "chain", "analysis", "--set", "claude-haiku-4.5,claude-opus-4.5", "--json").out)
-    assert view["custom_route"] == ["claude-haiku-4.5", "claude-opus-4.5"]
-    assert view["primary"]["model"] == "claude-haiku-4-5-20251001"
+    view = json.loads(cli("router", "chain", "analysis", "--set", "claude-haiku-5.5,claude-opus-5.5", "--json").out)
+    assert view["custom_route"] == ["claude-haiku-5.5", "claude-opus-5.5"]
+    assert view["primary"]["model"] == "claude-haiku-5-5"
     view = json.loads(cli("router", "chain", "analysis", "--clear", "--json").out)
-    assert view["custom_route"] is None and view["primary"]["model"] == "claude-sonnet-4-5-20250929"
+    assert view["custom_route"] is None and view["primary"]["model"] == "claude-sonnet-5-5"
 
 
 def test_models_list_filters_and_shape(cli, monkeypatch):
@@ -90,16 +91,21 @@ def test_models_list_filters_and_shape(cli, monkeypatch):
     rows = json.loads(cli("router", "models", "--json").out)
     assert len(rows) >= 30
     keys = {"provider", "model", "cost_tier", "context_window", "input_price", "output_price", "best_for",
-            "available", "source"}
+            "available", "source", "price_source", "as_of", "approx", "status", "lifecycle", "retires", "successor",
+            "capabilities", "note"}
     assert all(keys <= set(r) for r in rows)
     groq = json.loads(cli("router", "models", "--provider", "groq", "--json").out)
-    assert {r["model"] for r in groq} == {"llama-3.3-70b-versatile", "llama-3.1-8b-instant", "mixtral-8x7b-32768"}
+    assert {r["model"] for r in groq} == {"openai/gpt-oss-120b", "openai/gpt-oss-20b", "qwen/qwen3.8-27b",
+                                          "llama-3.3-70b-versatile", "llama-3.1-8b-instant", "mixtral-8x7b-32768"}
     available = json.loads(cli("router", "models", "--available", "--json").out)
     assert {r["provider"] for r in available} == {"groq"}
+    # Groq decommissioned its Llama models: listed, marked retired, never available
+    assert {r["model"] for r in available} == {"openai/gpt-oss-120b", "openai/gpt-oss-20b", "qwen/qwen3.8-27b"}
     high = json.loads(cli("router", "models", "--tier", "high", "--json").out)
-    assert {r["model"] for r in high} >= {"o3", "claude-opus-4-5-20251101"}
-    unknown = [r for r in rows if r["input_price"] is None]
-    assert unknown == []  # every builtin has a price; user models may not
+    assert {r["model"] for r in high} >= {"gpt-6-astra", "claude-opus-5-5"}
+    # every builtin that can be routed to has a price (user models may not); a retired one is never routed to
+    unknown = [r["model"] for r in rows if r["input_price"] is None and r["lifecycle"] != "retired"]
+    assert unknown == []
 
 
 def test_user_model_add_is_listed_routable_and_removable(cli, monkeypatch):
@@ -204,16 +210,35 @@ def test_corrupt_json_column_is_one_line_exit_1(cli, isolated_env):
     assert cli("router", "status").code == 0
 
 
-def test_headless_commands_import_neither_textual_nor_httpx(isolated_env):
-    code = textwrap.dedent("""
+HEAVY = ("textual", "httpx", "rich", "pydantic", "genai_prices", "mesoclaw_tui.core.price_data")
+
+
+@pytest.mark.parametrize("refreshed", [False, True])
+def test_headless_commands_import_neither_textual_nor_httpx_nor_the_price_data(cli, isolated_env, refreshed):
+    """Nor pydantic, genai-prices or the generated price data (~200 KB): a refresh prices what it
+    lists when it lists it, so reading the registry afterwards needs none of it."""
+    cli("router", "profile")
+    if refreshed:  # as `router models refresh` leaves it: a listing with a new model, priced from the data
+        with sqlite3.connect(db_path(isolated_env)) as conn:
+            conn.execute("INSERT INTO provider_state (provider, refreshed_at) VALUES ('openai', 1764547200)")
+            conn.execute("INSERT INTO provider_models (provider, model_id, input_price, output_price, listed_at, "
+                         "price_source, price_as_of) VALUES ('openai', 'gpt-5', 1.25, 10.0, 1764547200, "
+                         "'genai-prices 0.2.3 (openai:gpt-5)', '2026-11-03')")
+            conn.execute("INSERT INTO user_models (provider, model_id, canonical, cost_tier, input_price, output_price, "
+                         "price_source, price_as_of) VALUES ('openrouter', 'mistralai/mistral-large', 'mistral-large', "
+                         "'medium', 2.0, 6.0, 'genai-prices 0.2.3 (openrouter:mistralai/mistral-large)', '2026-11-03')")
+    code = textwrap.dedent(f"""
         import sys
         from mesoclaw_tui.cli.main import main
-        for args in (["router", "status", "--json"], ["router", "models", "--json"], ["router", "profile"]):
+        for args in (["router", "status", "--json"], ["router", "models", "--json"], ["router", "profile"],
+                     ["router", "models", "--outdated", "--json"]):
             assert main(args) == 0
-        print(sorted(m for m in ("textual", "httpx", "rich") if m in sys.modules))
+        print(sorted(m for m in {HEAVY!r} if m in sys.modules))
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] in ("[]", "['rich']")
+    if refreshed:
+        assert '"price_source": "genai-prices 0.2.3 (openai:gpt-5)"' in out
 
 
 def test_concurrent_writers_lose_nothing(isolated_env):
@@ -247,3 +272,24 @@ def test_db_option_overrides_location(cli, tmp_path):
     assert cli("--db", str(other), "router", "profile", "set", "eco").code == 0
     assert other.exists() and oct(other.stat().st_mode & 0o777) == "0o600"
     assert json.loads(cli("router", "profile", "--json").out)["profile"] == "balanced"
+
+
+@pytest.mark.parametrize("keys", [("OPENAI_API_KEY",), ("OPENAI_API_KEY", "ANTHROPIC_API_KEY"),
+                                  ("OPENROUTER_API_KEY",)])
+def test_each_chain_entry_shows_once_and_its_availability_agrees_with_its_reason(cli, monkeypatch, keys):
+    """Issue 11: `{"provider":"openrouter","available":true,"reason":"not configured: …"}` and a chain
+    shown as `gemini… ✗ → gpt… ✓ → gpt… ✓` (the fallback repeating the chain) never happen."""
+    for key in keys:
+        monkeypatch.setenv(key, "k-test-0000")
+    cli("router", "chain", "analysis", "--set", "claude-sonnet-5.5,gpt-6-astra")
+    cli("router", "task", "code", "--set", "gpt-6.1-sol")
+    for profile in ("eco", "balanced", "premium"):
+        cli("router", "profile", "set", profile)
+        for task, view in json.loads(cli("router", "status", "--json").out)["tasks"].items():
+            shown = [e["resolves_to"] or e["model"] for e in view["chain"]]
+            assert len(shown) == len(set(shown)), (profile, task, shown)
+            for entry in view["chain"]:
+                assert entry["available"] == entry["reason"].startswith("kept"), (profile, task, entry)
+            assert json.loads(cli("router", "task", task, "--json").out)["chain"] == view["chain"]
+    fast = json.loads(cli("router", "task", "fast", "--json").out)["chain"]  # premium: sonnet, sol; fallback sonnet
+    assert [e["model"] for e in fast if e["stage"] != "tier"].count("claude-sonnet-5.5") == 1

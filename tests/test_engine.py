@@ -54,12 +54,12 @@ async def test_success_streams_and_records_usage_and_cost(engine, service, provi
     reply = await engine.run(code_turn(), on_event=lambda e: deltas.append(getattr(e, "text", None)))
     assert reply.status == "complete" and reply.text == "Use `def f():`"
     assert [d for d in deltas if d] == ["Use ", "`def f():`"]
-    assert (reply.provider, reply.model) == ("anthropic", "claude-sonnet-4-5-20250929")
+    assert (reply.provider, reply.model) == ("anthropic", "claude-sonnet-5-5")
     assert (reply.input_tokens, reply.output_tokens, reply.estimated) == (100, 20, False)
-    assert reply.cost_usd == pytest.approx((100 * 3 + 20 * 15) / 1e6)
+    assert reply.cost_usd == pytest.approx((100 * 2 + 20 * 10) / 1e6)
     row = (await service.store.usage_rows())[-1]
     assert row["source"] == "ask" and row["outcome"] == "ok" and row["cost_usd"] == pytest.approx(reply.cost_usd)
-    assert row["baseline_cost_usd"] == pytest.approx((100 * 5 + 20 * 25) / 1e6)  # claude-opus-4.5
+    assert row["baseline_cost_usd"] == pytest.approx((100 * 4 + 20 * 20) / 1e6)  # claude-opus-5.5
     msgs = await service.store.messages(reply.conversation_id)
     assert [m["role"] for m in msgs] == ["user", "assistant"]
     assert msgs[1]["provider"] == "anthropic" and msgs[1]["task"] == "code" and msgs[1]["status"] == "complete"
@@ -146,20 +146,25 @@ async def test_truncated_stream_is_an_error_not_a_reply(engine, provider_server)
 async def test_404_model_marks_it_unavailable(engine, service, provider_server):
     provider_server.script(provider_server.chat_path("anthropic"),
                            Respond(404, {"type": "error", "error": {"type": "not_found_error",
-                                                                    "message": "model: claude-sonnet-4-5"}}))
+                                                                    "message": "model: claude-sonnet-5-5"}}))
     reply = await engine.run(code_turn())
     assert reply.attempts[0].outcome == "model_not_found" and reply.provider == "openai"
-    assert ("anthropic", "claude-sonnet-4-5-20250929") in (await service.live_availability()).unavailable_models
+    assert ("anthropic", "claude-sonnet-5-5") in (await service.live_availability()).unavailable_models
 
 
-async def test_context_length_moves_to_a_larger_window(engine, provider_server):
+async def test_context_length_moves_to_a_larger_window(engine, service, provider_server):
+    # Today's models hold a million tokens; a small-window model the user pinned first shows the rule.
+    await service.add_user_model("openai", "ft:small-window:acme", "medium", context_window=8_000)
+    await service.add_user_model("openai", "ft:also-small:acme", "medium", context_window=8_000)
+    await service.set_custom_route("general", ["openai:ft:small-window:acme", "openai:ft:also-small:acme"])
     provider_server.script(provider_server.chat_path("openai"), Respond(400, {"error": {
-        "message": "This model's maximum context length is 128000 tokens.", "type": "invalid_request_error",
+        "message": "This model's maximum context length is 8000 tokens.", "type": "invalid_request_error",
         "param": "messages", "code": "context_length_exceeded"}}))
     reply = await engine.run(Turn("summarize the trade-offs of remote work", task="general"))
-    # balanced general: gpt-4o (128K) fails on length -> gpt-4o-mini (128K) skipped -> a bigger window
-    assert reply.attempts[0].outcome == "context_length"
-    assert reply.status == "complete" and reply.provider in ("anthropic", "google")
+    # 8K fails on length -> the other 8K model is skipped -> the chain's larger window answers
+    assert [(a.model, a.outcome) for a in reply.attempts] == [("ft:small-window:acme", "context_length"),
+                                                              ("gpt-6.1-sol", "ok")]
+    assert reply.status == "complete"
 
 
 async def test_other_400_stops_with_the_providers_message(engine, provider_server):
@@ -320,8 +325,7 @@ async def test_a_named_model_served_elsewhere_leaves_the_cooling_provider_alone(
 
 
 async def test_a_request_larger_than_every_window_is_refused_without_a_request(engine, service, provider_server):
-    service.settings.providers.pop("google")  # its windows hold a million tokens
-    reply = await engine.run(Turn("word " * 220_000, task="analysis"))
+    reply = await engine.run(Turn("word " * 900_000, task="analysis"))  # ~1.1M tokens: above every window
     assert reply.failure is FailureKind.CONTEXT_TOO_LARGE and reply.attempts == []
     assert "too large for the context window of every available model" in reply.error
     assert not [r for r in provider_server.requests if r.method == "POST"]

@@ -72,7 +72,7 @@ async def test_openrouter_attribution_headers(provider_server: FakeProviderServe
     assert "http-referer" not in sent.headers and "x-title" not in sent.headers
 
 
-@pytest.mark.parametrize("model", ["o3-mini", "o3", "o4-mini", "o1", "gpt-5", "gpt-5-mini"])
+@pytest.mark.parametrize("model", ["o3-mini", "o3", "o4-mini", "o1", "gpt-5", "gpt-5-mini", "gpt-6.1-sol", "gpt-6-luna"])
 async def test_openai_reasoning_model_rules(provider_server: FakeProviderServer, client: httpx.AsyncClient,
                                             model: str) -> None:
     request = ChatRequest(model, (ChatMessage("system", "extra rule"), *TURNS), system="be brief",

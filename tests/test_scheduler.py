@@ -84,7 +84,7 @@ async def test_a_due_job_runs_once_and_is_rescheduled_from_its_end(fake, service
     assert len(runs) == 1
     run = runs[0]
     assert (run.status, run.trigger, run.output) == ("ok", "schedule", fake.reply)
-    assert (run.provider, run.model, run.task) == ("openai", "gpt-4o", "general")
+    assert (run.provider, run.model, run.task) == ("openai", "gpt-6.1-sol", "general")
     assert (run.input_tokens, run.output_tokens) == (12, 5)
     assert run.attempts[0]["outcome"] == "ok"
     job = await get_job(service, "hello")

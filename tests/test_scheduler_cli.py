@@ -99,7 +99,7 @@ def test_run_now_streams_and_records(cli, fake, isolated_env) -> None:
     cli("schedule", "add", "hi", "--every", "1h", "--task", "general", "say hi")
     result = cli("schedule", "run", "hi")
     assert result.code == 0 and result.out == fake.reply + "\n"
-    assert result.err.startswith("job hi: ok, openai:gpt-4o")
+    assert result.err.startswith("job hi: ok, openai:gpt-6.1-sol,")
     shown = json.loads(cli("schedule", "show", "hi", "--json").out)
     run = shown["runs"][0]
     assert (run["status"], run["trigger"], run["output"], run["provider"]) == ("ok", "manual", fake.reply, "openai")

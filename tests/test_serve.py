@@ -70,11 +70,11 @@ def test_non_streaming_completion_with_usage_and_headers(served, fake, isolated_
     completion = raw.parse()
     assert completion.choices[0].message.content == fake.reply
     assert completion.choices[0].finish_reason == "stop"
-    assert completion.model == "openai:gpt-4o"
+    assert completion.model == "openai:gpt-6.1-sol"
     assert (completion.usage.prompt_tokens, completion.usage.completion_tokens, completion.usage.total_tokens) \
         == (12, 5, 17)
     assert {k: raw.headers[f"x-mesoclaw-{k}"] for k in ("task", "profile", "provider", "model", "fallbacks")} == {
-        "task": "general", "profile": "balanced", "provider": "openai", "model": "gpt-4o", "fallbacks": "0"}
+        "task": "general", "profile": "balanced", "provider": "openai", "model": "gpt-6.1-sol", "fallbacks": "0"}
     assert usage_count(isolated_env) == 1
 
 
@@ -99,7 +99,9 @@ def test_streaming_completion_headers_come_first_and_usage_last(served, fake, is
     assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "stop"
     assert chunks[-1].choices == [] and chunks[-1].usage.total_tokens == 17
     sent = fake.requests[-1].json["messages"]
-    assert sent == [{"role": "system", "content": "You are terse.\n\nAnswer in English."},
+    # premium routes to gpt-6.1-sol, an OpenAI reasoning model: the system prompt goes as `developer`
+    assert fake.requests[-1].json["model"] == "gpt-6.1-sol"
+    assert sent == [{"role": "developer", "content": "You are terse.\n\nAnswer in English."},
                     {"role": "user", "content": "first question"},
                     {"role": "assistant", "content": "first answer"},
                     {"role": "user", "content": "second\nquestion"}]
@@ -377,7 +379,7 @@ def test_one_upstream_500_does_not_block_pinned_requests(monkeypatch, fake) -> N
 CONTEXT_TOO_LONG = Respond(400, {"error": {"message": "This model's maximum context length is 128000 tokens.",
                                            "type": "invalid_request_error", "param": "messages",
                                            "code": "context_length_exceeded"}})
-TOO_LARGE = [{"role": "user", "content": "word " * 200_000}]  # ~250K tokens: more than any openai window
+TOO_LARGE = [{"role": "user", "content": "word " * 200_000}]  # ~250K tokens: more than any of Groq's models holds
 
 
 def _failing(fake: FakeProviderServer, behaviour: Any) -> None:
@@ -389,7 +391,7 @@ FAILURES = {
     "no_provider": ((), None, dict(model="mesoclaw/auto", messages=HELLO), 503, "no_provider_configured"),
     "no_available_model": (("openai",), None, dict(model="claude-haiku-4.5", messages=HELLO), 503,
                            "no_available_model"),
-    "context_too_large": (("openai",), None, dict(model="mesoclaw/auto", messages=TOO_LARGE), 400,
+    "context_too_large": (("groq",), None, dict(model="mesoclaw/auto", messages=TOO_LARGE), 400,
                           "context_length_exceeded"),
     "context_too_large (said by the upstream)": (("openai",), CONTEXT_TOO_LONG,
                                                  dict(model="openai:gpt-4o", messages=HELLO), 400,

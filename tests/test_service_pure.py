@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from mesoclaw_tui.core.registry import BUILTIN_MODELS
+from mesoclaw_tui.core.registry import BUILTIN_MODELS, Registry
+from mesoclaw_tui.core.router import Availability, route
 from mesoclaw_tui.core.types import (
     CostTier,
+    Lifecycle,
     MesoclawError,
     ModelTarget,
     RoutableModel,
     RoutingProfile,
+    Skip,
     TaskType,
 )
 from mesoclaw_tui.service.availability import (
@@ -22,7 +25,7 @@ from mesoclaw_tui.service.availability import (
 )
 from mesoclaw_tui.service.config_file import export_document, parse_import
 from mesoclaw_tui.service.conversation_records import UsageRecord
-from mesoclaw_tui.service.models import NOT_LISTED, merged_models
+from mesoclaw_tui.service.models import LISTED_PRICE, NOT_LISTED, merged_models, priced_listing
 from mesoclaw_tui.service.records import RouterConfig
 from mesoclaw_tui.service.usage import NONE_ANSWERED, summarise_usage
 
@@ -121,29 +124,89 @@ def test_an_answered_reply_of_unknown_price_counts_as_unknown_not_zero() -> None
 # the registry merge --------------------------------------------------------------------------------------
 
 
-def listed(model_id: str, *, price: float | None = None, context: int | None = None) -> dict[str, object]:
+TODAY = "2026-12-01"
+REFRESHED = "2026-11-28"  # the day of the last `router models refresh`
+
+
+def listed(model_id: str, *, price: float | None = None, context: int | None = None,
+           source: str | None = "unknown", as_of: str = "", approx: int = 0) -> dict[str, object]:
     return {"model_id": model_id, "context_window": context, "max_output": None, "input_price": price,
-            "output_price": price, "listed_at": 1_700_000_000.0}
+            "output_price": price, "listed_at": 1_700_000_000.0, "price_source": source, "price_as_of": as_of,
+            "price_approx": approx}
 
 
-def test_a_refresh_marks_what_is_no_longer_listed_and_adds_what_is_new() -> None:
-    listing = {"openai": [listed("gpt-4o", price=2.0, context=256_000), listed("gpt-9"),
-                          listed("text-embedding-3-large"), listed("cheap-one", price=0.1)]}
-    models = {(m.provider, m.model_id): m for m in merged_models(BUILTIN_MODELS, {"openai"}, listing)}
-    assert models["openai", "gpt-4o"].context_window == 256_000 and models["openai", "gpt-4o"].input_price == 2.0
-    assert models["openai", "gpt-4o-mini"].status == NOT_LISTED and models["openai", "gpt-4o-mini"].retired
-    assert models["openai", "gpt-9"].source == "refresh" and models["openai", "gpt-9"].cost_tier is CostTier.MEDIUM
-    assert models["openai", "gpt-9"].approx and models["openai", "gpt-9"].as_of == "2023-11-14"
+def openai_listing(*extra: dict[str, object], leave_out: str = "gpt-4o-mini") -> dict[str, list[dict[str, object]]]:
+    """What OpenAI lists: its built-ins but `leave_out`, and `extra`."""
+    return {"openai": [listed(m.model_id) for m in BUILTIN_MODELS if m.provider == "openai" and m.model_id != leave_out]
+            + list(extra)}
+
+
+def test_a_refresh_retires_what_is_no_longer_listed_and_adds_what_is_new_priced() -> None:
+    listing = openai_listing(
+        listed("gpt-6.1-sol", price=2.0, context=256_000, source=LISTED_PRICE, as_of=TODAY),
+        listed("gpt-9"), listed("text-embedding-3-large"), listed("cheap-one", price=0.1, source=LISTED_PRICE),
+        listed("gpt-5", price=1.25, source="genai-prices 0.2.3 (openai:gpt-5)", as_of="2026-11-03"))
+    models = {(m.provider, m.model_id): m for m in merged_models(BUILTIN_MODELS, {"openai": REFRESHED}, listing, TODAY)}
+    sol = models["openai", "gpt-6.1-sol"]
+    assert (sol.context_window, sol.input_price, sol.price_source) == (256_000, 2.0, LISTED_PRICE)
+    gone = models["openai", "gpt-4o-mini"]  # announced for 2027-01-14, gone from the listing now
+    assert gone.status == NOT_LISTED and gone.lifecycle is Lifecycle.RETIRED and gone.retires == REFRESHED
+    assert gone.retired_on(REFRESHED) and not gone.retired_on("2026-11-27")
+    new = models["openai", "gpt-9"]
+    assert (new.source, new.cost_tier, new.price_source, new.approx) == ("refresh", CostTier.MEDIUM, "unknown", True)
+    assert new.input_price is None and new.as_of == "2023-11-14"  # unknown, never $0
     assert models["openai", "cheap-one"].cost_tier is CostTier.LOW
+    priced = models["openai", "gpt-5"]  # priced from the data when listed: source and date say so
+    assert (priced.price_source, priced.as_of, priced.approx) == ("genai-prices 0.2.3 (openai:gpt-5)", "2026-11-03",
+                                                                  False)
     assert ("openai", "text-embedding-3-large") not in models  # cannot chat: never routed to
     untouched = [m for m in BUILTIN_MODELS if m.provider == "anthropic"]  # not refreshed: as shipped
     assert untouched and all(models[m.provider, m.model_id] == m for m in untouched)
 
 
+def test_a_model_gone_from_the_listing_is_never_routed_to_and_its_successor_answers() -> None:
+    registry = Registry(merged_models(BUILTIN_MODELS, {"openai": REFRESHED}, openai_listing(), TODAY))
+    decision = route(RoutingProfile.ECO, TaskType.GENERAL, {TaskType.GENERAL: "gpt-4o-mini"}, {},
+                     Availability(frozenset({"openai"})), 0, registry, today=TODAY)
+    assert decision.primary.model == "gpt-6-luna"  # gpt-4o-mini's successor
+    assert ("openai", "gpt-4o-mini") not in {(c.provider, c.model) for c in decision.candidates}
+    gone = next(e for e in decision.trace if e.model == "gpt-4o-mini")
+    assert gone.outcome is Skip.RETIRED and f"not listed by openai since {REFRESHED}" in gone.detail
+    # its vendor no longer lists it: a gateway that still does is tried, its successor right after
+    both = route(RoutingProfile.ECO, TaskType.GENERAL, {TaskType.GENERAL: "gpt-4o-mini"}, {},
+                 Availability(frozenset({"openai", "openrouter"})), 0, registry, today=TODAY)
+    assert [c.label for c in both.candidates[:2]] == ["openrouter:openai/gpt-4o-mini", "openai:gpt-6-luna"]
+
+
+def test_a_listing_from_before_schema_4_is_priced_from_the_data_when_read() -> None:
+    listing = {"openai": [listed("gpt-5", source=None)]}
+    model = next(m for m in merged_models([], {"openai": REFRESHED}, listing, TODAY) if m.model_id == "gpt-5")
+    assert (model.input_price, model.output_price, model.context_window) == (1.25, 10.0, 400_000)
+    assert model.price_source == "genai-prices 0.2.3" and model.cost_tier is CostTier.MEDIUM
+
+
+def test_a_listing_is_priced_when_listed_by_its_own_prices_else_the_data() -> None:
+    rows = priced_listing("openai", [
+        {"id": "gpt-9-pro", "context_window": None, "max_output": None, "input_price": 3.0, "output_price": 9.0},
+        {"id": "gpt-6-luna-2026-10-01", "context_window": None, "max_output": None, "input_price": None,
+         "output_price": None},
+        {"id": "brand-new-zzz", "context_window": None, "max_output": None, "input_price": None, "output_price": None},
+    ], TODAY)
+    own, dated, unknown = rows
+    assert (own["price_source"], own["price_as_of"], own["input_price"]) == (LISTED_PRICE, TODAY, 3.0)
+    assert dated["price_source"] == "genai-prices 0.2.3 (openai:gpt-6-luna)" and dated["price_as_of"] == "2026-11-03"
+    assert (dated["input_price"], dated["output_price"], dated["context_window"]) == (0.1, 0.5, 1_050_000)
+    assert unknown["price_source"] == "unknown" and unknown["input_price"] is None
+    vercel = priced_listing("vercel", [{"id": "openai/gpt-6-luna", "context_window": None, "max_output": None,
+                                        "input_price": None, "output_price": None}], TODAY)[0]
+    assert vercel["price_approx"] == 1  # a gateway billing the creator's list price is an assumption
+
+
 def test_without_a_refresh_the_builtins_are_as_shipped_and_ollama_is_never_marked() -> None:
-    assert merged_models(BUILTIN_MODELS, set(), {}) == list(BUILTIN_MODELS)
-    ollama = [m for m in merged_models(BUILTIN_MODELS, {"ollama"}, {"ollama": []}) if m.provider == "ollama"]
-    assert ollama and all(m.status != NOT_LISTED for m in ollama)
+    assert merged_models(BUILTIN_MODELS, {}, {}, TODAY) == list(BUILTIN_MODELS)
+    refreshed = merged_models(BUILTIN_MODELS, {"ollama": REFRESHED}, {"ollama": []}, TODAY)
+    ollama = [m for m in refreshed if m.provider == "ollama"]
+    assert ollama and all(m.status != NOT_LISTED and not m.retired_on(TODAY) for m in ollama)
 
 
 # availability --------------------------------------------------------------------------------------------

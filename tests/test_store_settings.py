@@ -13,7 +13,7 @@ from mesoclaw_tui.core.provider_info import parse_ollama_host
 from mesoclaw_tui.settings import load_settings, resolve_paths
 from mesoclaw_tui.store import SCHEMA_VERSION, Store, schema_text, split_statements
 
-from .conftest import REPO
+from .conftest import REPO, run_mesoclaw
 
 FIXTURE_V1 = REPO / "tests" / "fixtures" / "mesoclaw-schema-v1.sql"
 
@@ -48,11 +48,41 @@ def test_schema_v1_database_migrates_without_loss(tmp_path, cli, isolated_env):
     assert view["overrides"] == {"code": "o3"}
     assert view["custom_routes"] == {"analysis": ["gpt-4o", "claude-opus-4.5"]}
     models = json.loads(cli("router", "models", "--provider", "groq", "--json").out)
-    assert any(m["model"] == "qwen/qwen3-32b" and m["source"] == "user" for m in models)
+    mine = [m for m in models if m["model"] == "qwen/qwen3-32b" and m["source"] == "user"]
+    assert mine and (mine[0]["input_price"], mine[0]["price_source"]) == (0.29, "user")
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        listing_columns = {r[1] for r in conn.execute("PRAGMA table_info(provider_models)")}
     assert {"conversations", "messages", "usage", "provider_state"} <= tables
+    assert {"price_source", "price_as_of", "price_approx"} <= listing_columns
+
+
+def test_schema_v3_database_gains_price_sources_without_loss(tmp_path, cli, isolated_env, monkeypatch):
+    """Schema 4 adds where a listed or user-added model's prices come from; rows written before keep
+    their data, and a listing from before is priced from the data when read."""
+    path = isolated_env / "mesoclaw.db"
+    cli("router", "profile", "set", "eco")  # a current database, then taken back to schema 3
+    with sqlite3.connect(path) as conn:
+        for table in ("provider_models", "user_models"):
+            for column in ("price_source", "price_as_of", "price_approx"):
+                conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+        conn.execute("INSERT INTO user_models (provider, model_id, canonical, cost_tier, input_price, output_price) "
+                     "VALUES ('openrouter', 'acme/own', 'own', 'low', 1.0, 2.0)")
+        conn.execute("INSERT INTO provider_state (provider, refreshed_at) VALUES ('openai', 1764547200)")
+        conn.executemany("INSERT INTO provider_models (provider, model_id, listed_at) VALUES ('openai', ?, 1764547200)",
+                         [(m,) for m in ("gpt-6-astra", "gpt-6.1-sol", "gpt-6.1-terra", "gpt-6-luna", "gpt-5")])
+        conn.execute("PRAGMA user_version = 3")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-0000")
+    assert json.loads(cli("router", "profile", "--json").out)["profile"] == "eco"
+    rows = {m["model"]: m for m in json.loads(cli("router", "models", "--json").out)}
+    assert (rows["acme/own"]["input_price"], rows["acme/own"]["price_source"]) == (1.0, "user")
+    assert (rows["gpt-5"]["input_price"], rows["gpt-5"]["price_source"]) == (1.25, "genai-prices 0.2.3")
+    assert rows["gpt-4o-mini"]["status"] == "not listed by provider"
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        user_columns = {r[1] for r in conn.execute("PRAGMA table_info(user_models)")}
+    assert {"price_source", "price_as_of", "price_approx"} <= user_columns
 
 
 def test_newer_database_is_refused_cleanly(cli, isolated_env):
@@ -61,6 +91,9 @@ def test_newer_database_is_refused_cleanly(cli, isolated_env):
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 5}")
     r = cli("router", "status")
     assert r.code == 1 and "newer mesoclaw" in r.err
+    # and the process ends (its database thread closed), as a script or cron line needs
+    done = run_mesoclaw("router", "status", env={"MESOCLAW_HOME": str(isolated_env)}, timeout=30)
+    assert done.returncode == 1 and "newer mesoclaw" in done.stderr
 
 
 def test_not_a_database_is_one_line(cli, isolated_env):
@@ -202,8 +235,17 @@ def test_export_to_stdout_and_import_from_stdin_with_a_dash(cli, monkeypatch):
     assert r.code == 2 and "cannot write" in r.err
 
 
-def test_status_warns_when_a_primary_model_is_deprecated(cli, monkeypatch):
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-000000")
+def test_status_warns_when_a_task_names_a_model_that_is_retiring_and_then_retired(cli, monkeypatch, fixed_today):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-000000")
+    cli("router", "task", "analysis", "--set", "o3")
+    fixed_today("2026-12-01")  # o3 retires 2026-12-11
     view = json.loads(cli("router", "status", "--json").out)
-    assert any("claude-sonnet-4.5" in n and "deprecated" in n for n in view["notes"])
-    assert "note:" in cli("router", "status").out
+    assert view["tasks"]["analysis"]["primary"]["model"] == "o3"
+    assert view["notes"] == ["analysis override: o3 is deprecated, retires 2026-12-11; successor gpt-6.1-sol; "
+                             "`mesoclaw router task analysis --set gpt-6.1-sol` to name it"]
+    fixed_today("2026-12-11")  # retired: never routed to again, and status says what answers instead
+    view = json.loads(cli("router", "status", "--json").out)
+    assert view["tasks"]["analysis"]["primary"]["model"] == "gpt-6.1-sol"
+    assert not any(e["provider_model"] == "o3" and e["available"] for e in view["tasks"]["analysis"]["chain"])
+    assert view["notes"][0].startswith("analysis override: o3 retired 2026-12-11 -> gpt-6.1-sol answers in its place")
+    assert "note: analysis override: o3 retired 2026-12-11" in cli("router", "status").out

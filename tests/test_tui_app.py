@@ -84,15 +84,15 @@ async def test_a_change_from_the_cli_appears_within_a_second() -> None:
         await settle(app, pilot)
         async with await RouterService.open(None) as other:  # another connection, like a CLI call
             await other.set_router_profile("eco")
-            await other.set_task_model_override("code", "gpt-4o-mini")
+            await other.set_task_model_override("code", "gpt-6-luna")
         await wait_for(pilot, lambda: app.profile == "eco", timeout=1.0, what="the profile to sync")
         await wait_for(pilot, lambda: app.screen.query_one("#profile-eco").value, timeout=1.0,
                        what="the radio set")
-        await wait_for(pilot, lambda: (app.screen.views.get("code") or {}).get("override") == "gpt-4o-mini",
+        await wait_for(pilot, lambda: (app.screen.views.get("code") or {}).get("override") == "gpt-6-luna",
                        timeout=1.0, what="the override")
         assert "ECO" in screen_text(app).splitlines()[0]
         code_row = next(line for line in screen_text(app).splitlines() if line.lstrip("│ ").startswith("code"))
-        assert code_row.split("│")[1].rstrip().endswith("gpt-4o-mini")  # the Override column
+        assert code_row.split("│")[1].rstrip().endswith("gpt-6-luna")  # the Override column
 
 
 async def test_command_palette_offers_every_action() -> None:
@@ -217,8 +217,11 @@ async def test_a_screen_out_of_view_reloads_when_shown_again_after_a_cli_change(
         await wait_for(pilot, lambda: models.stale, timeout=2.0, what="the model browser to be marked stale")
         assert "my-new-model" not in {e.model.model_id for e in models.entries}
         await pilot.press("ctrl+f")
-        await wait_for(pilot, lambda: "my-new-model" in screen_text(app), timeout=2.0, what="the new model")
+        await wait_for(pilot, lambda: "my-new-model" in {e.model.model_id for e in models.entries}, timeout=2.0,
+                       what="the new model")
         assert not models.stale
+        await pilot.press(*"my-new")  # the search field has focus: the new row on screen
+        await wait_for(pilot, lambda: "my-new-model" in screen_text(app), timeout=2.0, what="the new row")
         no_unexpected_errors(app)
 
 

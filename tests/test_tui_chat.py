@@ -67,7 +67,7 @@ async def test_enter_sends_and_the_reply_streams_as_markdown_with_its_label(
         assert reply.status == "complete"
         assert reply.text == stream.expected_text
         label = str(reply.query_one(".label").render())
-        assert label.startswith("openai:gpt-4o") and " · code · " in label
+        assert label.startswith("openai:gpt-6.1-sol") and " · code · " in label
         assert "12 in / 34 out" in label and "$" in label and "~" not in label
         assert calls["append"] >= 1 and calls["update"] == 0  # streamed by appending, never re-rendered
         assert reply.query("MarkdownTable") and reply.query("MarkdownFence")
@@ -104,7 +104,7 @@ async def test_typing_previews_the_task_and_the_model_that_would_answer(openai_s
         await wait_for(pilot, lambda: "creative → openai:" in screen_text(app), timeout=2, what="creative")
         await pilot.press("ctrl+r")  # balanced -> premium changes the model that would answer
         await settle(app, pilot)
-        await wait_for(pilot, lambda: "creative → openai:gpt-4o" in screen_text(app), timeout=2, what="premium")
+        await wait_for(pilot, lambda: "creative → openai:gpt-6.1-sol" in screen_text(app), timeout=2, what="premium")
 
 
 async def test_escape_cancels_a_reply_and_keeps_the_partial_text(openai_server) -> None:
@@ -151,17 +151,17 @@ async def test_the_model_picker_overrides_the_next_message(openai_server) -> Non
         await settle(app, pilot)
         await pilot.press("ctrl+k")
         await wait_for(pilot, lambda: app.screen.__class__.__name__ == "ModelPicker", what="the picker")
-        await pilot.press(*"o4-mini")
+        await pilot.press(*"gpt-6.1-terra")
         await pilot.pause()
-        assert "o4-mini" in screen_text(app)
+        assert "gpt-6.1-terra" in screen_text(app)
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.screen.__class__.__name__ == "ChatScreen", what="the chat")
-        assert app.screen.next_model == "o4-mini"
-        assert "o4-mini for the next message" in screen_text(app)
+        assert app.screen.next_model == "gpt-6.1-terra"
+        assert "gpt-6.1-terra for the next message" in screen_text(app)
         await send(app, pilot, "hello")
         await send(app, pilot, "hello again")
         models = [r.json["model"] for r in openai_server.requests_to(openai_server.chat_path("openai"))]
-        assert models[0] == "o4-mini" and models[1] != "o4-mini"
+        assert models[0] == "gpt-6.1-terra" and models[1] != "gpt-6.1-terra"
 
 
 async def test_the_model_picker_pins_a_model_for_the_whole_conversation(openai_server) -> None:
@@ -171,16 +171,16 @@ async def test_the_model_picker_pins_a_model_for_the_whole_conversation(openai_s
         await send(app, pilot, "hello")
         await pilot.press("ctrl+k")
         await wait_for(pilot, lambda: app.screen.__class__.__name__ == "ModelPicker", what="the picker")
-        await pilot.press("ctrl+k", *"o3", "enter")  # ctrl+k in the picker: the whole conversation
+        await pilot.press("ctrl+k", *"gpt-6-astra", "enter")  # ctrl+k in the picker: the whole conversation
         await wait_for(pilot, lambda: app.screen.__class__.__name__ == "ChatScreen", what="the chat")
-        assert app.screen.pinned == "o3"
+        assert app.screen.pinned == "gpt-6-astra"
         await send(app, pilot, "one")
         await send(app, pilot, "two")
         models = [r.json["model"] for r in openai_server.requests_to(openai_server.chat_path("openai"))]
-        assert models[-2:] == ["o3", "o3"]
+        assert models[-2:] == ["gpt-6-astra", "gpt-6-astra"]
         conversation_id = app.screen.conversation_id
     async with await RouterService.open(None) as service:
-        assert (await service.store.conversation(conversation_id))["model_override"] == "o3"
+        assert (await service.store.conversation(conversation_id))["model_override"] == "gpt-6-astra"
 
 
 async def test_conversations_new_switch_rename_and_delete(openai_server) -> None:
@@ -266,8 +266,8 @@ async def test_when_every_candidate_fails_each_attempt_is_listed(monkeypatch) ->
             assert reply.status == "failed" and reply.has_class("-failed")
             error = str(reply.query_one(".error").render())
             assert "every candidate failed" in error
-            assert "1. anthropic:claude-sonnet-4-5-20250929 auth" in error
-            assert "2. openai:gpt-4o server" in error
+            assert "1. anthropic:claude-sonnet-5-5 auth" in error
+            assert "2. openai:gpt-6.1-sol server" in error
             no_unexpected_errors(app)
 
 
@@ -280,7 +280,7 @@ async def test_a_fallback_is_named_in_the_label(monkeypatch) -> None:
             reply = await send(app, pilot, "write a python function")
             label = str(reply.query_one(".label").render())
             assert reply.status == "complete"
-            assert label.startswith("openai:gpt-4o · code · fell back from anthropic:claude-sonnet-4-5-20250929")
+            assert label.startswith("openai:gpt-6.1-sol · code · fell back from anthropic:claude-sonnet-5-5")
 
 
 async def test_a_long_conversation_opens_at_its_end_and_loads_older_messages_on_the_way_up(openai_server) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from mesoclaw_tui.core.registry import BUILTIN_MODELS
 from mesoclaw_tui.service import RouterService
 from mesoclaw_tui.tui.app import MesoclawApp
 from tests.fakes.provider_server import FakeProviderServer
@@ -30,7 +31,9 @@ def row_of(app: MesoclawApp, model_id: str) -> str:
     return next(line for line in screen_text(app).splitlines() if f" {model_id} " in line)
 
 
-async def test_lists_every_model_with_tier_context_prices_availability_and_status(openai_server) -> None:
+async def test_lists_every_model_with_tier_context_prices_availability_and_status(openai_server,
+                                                                                  fixed_today) -> None:
+    fixed_today("2026-12-01")
     app = MesoclawApp()
     async with app.run_test(size=(200, 60)) as pilot:
         await open_models(app, pilot)
@@ -40,7 +43,12 @@ async def test_lists_every_model_with_tier_context_prices_availability_and_statu
         assert "openai" in row and "low" in row and "128K" in row and "$0.15" in row and "$0.60" in row
         assert "✓" in row  # OPENAI_API_KEY is set
         assert "✗" in row_of(app, "claude-opus-4-5-20251101")
-        assert "deprecated" in row_of(app, "gemini-2.0-flash")
+        # the status is the lifecycle on the day: retired, retiring (with the date), legacy, current
+        assert "deprecated, retires 2027-01-14" in row
+        assert "retired 2026-06-01" in row_of(app, "gemini-2.0-flash")
+        assert "retired 2026-11-30" in row_of(app, "claude-sonnet-4-5-20250929")
+        assert "legacy" in row_of(app, "claude-haiku-4-5-20251001")
+        assert "retire" not in row_of(app, "gpt-6.1-sol") and "legacy" not in row_of(app, "gpt-6.1-sol")
         # the tier is coloured: low green, medium yellow, high red
         table = screen.query_one("#models")
         tiers = {str(r[2]): r[2].style for r in table.rows}
@@ -151,4 +159,4 @@ async def test_thousands_of_models_are_all_reachable_by_keyboard() -> None:
         assert "vendor/model-1999" in screen_text(app)
         await pilot.press("pageup")
         assert app.screen.selected().model.model_id < "vendor/model-1999"
-        assert "1000 of 2036 models" in screen_text(app)
+        assert f"1000 of {2000 + len(BUILTIN_MODELS)} models" in screen_text(app)

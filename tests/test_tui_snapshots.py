@@ -14,8 +14,10 @@ from tests.tui_helpers import seed_demo, settle
 
 
 @pytest.fixture
-def demo(monkeypatch: pytest.MonkeyPatch) -> None:
-    """An OpenAI key (so some models are available; nothing is sent) and one stored conversation."""
+def demo(monkeypatch: pytest.MonkeyPatch, fixed_today) -> None:
+    """An OpenAI key (so some models are available; nothing is sent), one stored conversation, and a
+    fixed day (the model browser's status column is each model's lifecycle on that day)."""
+    fixed_today("2026-12-01")
     monkeypatch.setenv("OPENAI_API_KEY", "sk-snapshot")
 
     async def seed() -> None:
@@ -69,3 +71,12 @@ def test_add_model_form(snap_compare, demo) -> None:
 
 def test_light_theme(snap_compare, demo) -> None:
     assert snap_compare(MesoclawApp(), terminal_size=(80, 24), run_before=settled("f9"))
+
+
+def test_router_settings_flag_a_retired_override(snap_compare, demo) -> None:
+    async def retired_override() -> None:
+        async with await RouterService.open(None) as service:
+            await service.set_task_model_override("code", "claude-sonnet-4.5")  # retired 2026-11-30
+
+    asyncio.run(retired_override())
+    assert snap_compare(MesoclawApp(), terminal_size=(80, 24), run_before=settled("ctrl+o"))

@@ -79,17 +79,17 @@ async def seed_demo(service: Any) -> int:
     conversation_id = await store.create_conversation("Sorting a list in Python")
     await store.add_message(conversation_id, "user", "How do I sort a list of names in Python?", task="code")
     usage = {"created_at": 0.0, "source": "chat", "task": "code", "profile": "balanced", "provider": "openai",
-             "model": "gpt-4o", "input_tokens": 18, "output_tokens": 96, "estimated": 0, "cost_usd": 0.001005,
+             "model": "gpt-6.1-sol", "input_tokens": 18, "output_tokens": 96, "estimated": 0, "cost_usd": 0.000996,
              "outcome": "ok", "fallbacks": 1, "conversation_id": conversation_id,
-             "attempts": '[{"provider": "anthropic", "model": "claude-sonnet-4-5-20250929", "outcome": "auth", '
-                         '"error": "invalid x-api-key", "ms": 40}, {"provider": "openai", "model": "gpt-4o", '
+             "attempts": '[{"provider": "anthropic", "model": "claude-sonnet-5-5", "outcome": "auth", '
+                         '"error": "invalid x-api-key", "ms": 40}, {"provider": "openai", "model": "gpt-6.1-sol", '
                          '"outcome": "ok", "error": null, "ms": 900}]'}
     await store.record_reply(usage, {"conversation_id": conversation_id, "role": "assistant", "content": DEMO_REPLY,
-                                     "provider": "openai", "model": "gpt-4o", "task": "code", "status": "complete"})
+                                     "provider": "openai", "model": "gpt-6.1-sol", "task": "code", "status": "complete"})
     await store.add_message(conversation_id, "user", "And case-insensitively?", task="code")
     usage2 = dict(usage, input_tokens=None, output_tokens=None, cost_usd=None, fallbacks=0, attempts="[]")
     await store.record_reply(usage2, {"conversation_id": conversation_id, "role": "assistant",
                                       "content": "Pass `key=str.lower`: `sorted(names, key=str.lower)`",
-                                      "provider": "openai", "model": "gpt-4o", "task": "code", "status": "cancelled",
+                                      "provider": "openai", "model": "gpt-6.1-sol", "task": "code", "status": "cancelled",
                                       "error": "cancelled by the user"})
     return conversation_id

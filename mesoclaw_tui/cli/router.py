@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from ..core.types import MesoclawError, TaskType, parse_task
+from ..core.types import MesoclawError, TaskType, parse_task, real_today
 from . import output as out
 from .main import json_option, run_with_service
 
@@ -91,7 +91,8 @@ def _print_task(view: dict[str, Any]) -> None:
         con.print(f"  custom route: {out.escape(' -> '.join(view['custom_route']))}")
     t = out.table("stage", "model", "provider", "available", "why")
     for entry in view["chain"]:
-        t.add_row(entry["stage"], out.escape(entry["model"]), entry["provider"] or "-",
+        name = entry["model"] + (f" → {entry['resolves_to']}" if entry["resolves_to"] else "")
+        t.add_row(entry["stage"], out.escape(name), entry["provider"] or "-",
                   out.mark(entry["available"]), out.escape(entry["reason"]))
     con.print(t)
 
@@ -135,16 +136,29 @@ def chain(ctx: click.Context, task: str, models: str | None, clear: bool, as_jso
 @click.option("--provider", help="Only this provider's models.")
 @click.option("--tier", help="Only this cost tier: low, medium or high.")
 @click.option("--available", is_flag=True, help="Only models whose provider is configured.")
+@click.option("--outdated", is_flag=True,
+              help="Instead: every chain, fallback, task override and custom route that names a model retired "
+                   "today or retiring within 30 days, and what it resolves to.")
 @json_option
 @click.pass_context
-def models(ctx: click.Context, provider: str | None, tier: str | None, available: bool, as_json: bool) -> None:
-    """List every routable model (built-in and user-added)."""
+def models(ctx: click.Context, provider: str | None, tier: str | None, available: bool, outdated: bool,
+           as_json: bool) -> None:
+    """List every routable model (built-in, refreshed and user-added)."""
     if ctx.invoked_subcommand is not None:
         return
-    rows = run_with_service(ctx, lambda s: s.get_available_models_for_routing(provider, tier, available))
-    if as_json:
-        out.emit_json([model_dict(r.model, r.available) for r in rows])
+    if outdated:
+        if provider or tier or available:
+            raise MesoclawError("--outdated lists where models are named, not models: it takes no --provider, "
+                                "--tier or --available")
+        _print_outdated(run_with_service(ctx, lambda s: s.outdated()), as_json)
         return
+    rows = run_with_service(ctx, lambda s: s.get_available_models_for_routing(provider, tier, available))
+    today = real_today()
+    if as_json:
+        out.emit_json([model_dict(r.model, r.available, today) for r in rows])
+        return
+    from ..core.lifecycle import status_label
+
     con = out.console()
     wide = con.width >= 120  # at 80 columns the canonical name, status and source would crush the rest
     columns = ["provider", "model", "tier", "context", "in $/1M", "out $/1M", "avail"]
@@ -154,12 +168,33 @@ def models(ctx: click.Context, provider: str | None, tier: str | None, available
         cells = [m.provider, out.escape(m.model_id), out.tier(m.cost_tier.value), out.tokens(m.context_window),
                  out.price(m.input_price), out.price(m.output_price), out.mark(r.available)]
         if wide:
-            status = " ".join(x for x in (m.status, "(approx)" if m.approx else "") if x)
+            status = " ".join(x for x in (status_label(m, today), "(approx)" if m.approx else "") if x)
             cells = cells[:2] + [out.escape(m.canonical)] + cells[2:] + [out.escape(status), m.source]
         t.add_row(*cells)
     con.print(t)
     if not wide:
         con.print("[dim]wider terminal or --json for canonical names, status and source[/]")
+
+
+def _print_outdated(refs: list[Any], as_json: bool) -> None:
+    from ..service.views import outdated_dict
+
+    if as_json:
+        out.emit_json([outdated_dict(ref) for ref in refs])
+        return
+    con = out.console()
+    if not refs:
+        con.print("nothing outdated: no chain, fallback, override or custom route names a model that is retired "
+                  "or retires within 30 days")
+        return
+    t = out.table("where", "model", "status", "routes to")
+    for ref in refs:
+        status = f"{ref.status.value} {ref.retires}".strip()
+        routes_to = ref.resolves_to or "nothing (no successor)"
+        if ref.resolves_to == ref.canonical and ref.successor:
+            routes_to += f" (successor {ref.successor})"
+        t.add_row(ref.where, out.escape(ref.name), status, out.escape(routes_to))
+    con.print(t)
 
 
 def _configured_providers(ctx: click.Context) -> frozenset[str]:
@@ -168,12 +203,17 @@ def _configured_providers(ctx: click.Context) -> frozenset[str]:
     return load_settings(resolve_paths(ctx.find_root().params.get("db"))).configured()
 
 
-def model_dict(m: Any, available: bool) -> dict[str, Any]:
+def model_dict(m: Any, available: bool, today: str) -> dict[str, Any]:
+    from ..core.lifecycle import status_label, status_on
+
     return {
         "provider": m.provider, "model": m.model_id, "canonical": m.canonical, "aliases": list(m.aliases),
         "cost_tier": m.cost_tier.value, "context_window": m.context_window, "max_output": m.max_output,
-        "input_price": m.input_price, "output_price": m.output_price, "best_for": m.best_for,
-        "status": m.status, "approx": m.approx, "as_of": m.as_of, "available": available, "source": m.source,
+        "input_price": m.input_price, "output_price": m.output_price, "price_source": m.price_source or None,
+        "as_of": m.as_of or None, "approx": m.approx, "best_for": m.best_for, "status": status_label(m, today),
+        "lifecycle": status_on(m, today).value, "retires": m.retires or None, "successor": m.successor or None,
+        "capabilities": sorted(c.value for c in m.capabilities) if m.capabilities is not None else None,
+        "available": available, "source": m.source, "note": m.note or None,
     }
 
 
@@ -196,10 +236,22 @@ def models_add(ctx: click.Context, provider: str, model: str, tier: str, context
         provider, model, tier, context_window=context_window, max_output=max_output, input_price=price_in,
         output_price=price_out, best_for=best_for))
     if as_json:
-        out.emit_json(model_dict(added, added.provider in _configured_providers(ctx)))
+        out.emit_json(model_dict(added, added.provider in _configured_providers(ctx), real_today()))
     else:
         out.console().print(f"added {added.provider}:{out.escape(added.model_id)} "
-                            f"(canonical {out.escape(added.canonical)}, {out.tier(added.cost_tier.value)} tier)")
+                            f"(canonical {out.escape(added.canonical)}, {out.tier(added.cost_tier.value)} tier; "
+                            f"{out.escape(price_words(added))})")
+
+
+def price_words(m: Any) -> str:
+    """Where a model's price comes from, for the line `models add` prints."""
+    if not m.price_known():
+        return "price unknown: the price data has no match; give --price-in and --price-out"
+    price = f"${m.input_price:g} / ${m.output_price:g} per 1M tokens"
+    if m.price_source in ("user", ""):
+        return price
+    return f"{price} from {m.price_source}" + (f", as of {m.as_of}" if m.as_of else "") + (
+        ", approximate" if m.approx else "")
 
 
 @models.command("remove")
@@ -231,17 +283,14 @@ def status(ctx: click.Context, as_json: bool) -> None:
     con = out.console()
     con.print(f"profile: [bold]{view['profile']}[/]  [dim]{out.escape(view['description'])}[/]")
     t = out.table("task", "primary", "chain (✓ available)" if not out.is_plain() else "chain", "override")
+    retired = {ref["model"] for ref in view["outdated"] if ref["status"] == "retired"}
     for name, task_view in view["tasks"].items():
         primary = task_view["primary"]
-        links = []
-        for entry in task_view["chain"]:
-            if entry["stage"] == "tier":
-                continue
-            flag = ("✓" if entry["available"] else "✗") if not out.is_plain() else (
-                "" if entry["available"] else " (unavailable)")
-            links.append(f"{entry['model']}{flag}" if not out.is_plain() else f"{entry['model']}{flag}")
+        override = task_view["override"] or "-"
+        if override in retired:
+            override += " (retired)"
         t.add_row(name, f"{primary['provider']}:{primary['model']}" if primary else "none available",
-                  out.escape(" → ".join(dict.fromkeys(links))), out.escape(task_view["override"] or "-"))
+                  out.escape(chain_line(task_view["chain"])), out.escape(override))
     con.print(t)
     configured = [p for p, info in view["providers"].items() if info["configured"]]
     con.print(f"providers configured: {', '.join(configured) if configured else 'none'}")
@@ -251,6 +300,19 @@ def status(ctx: click.Context, as_json: bool) -> None:
         con.print(f"[yellow]{out.escape(no_provider_message())}[/]")
     for note in view.get("notes", []):
         con.print(f"[yellow]note:[/] {out.escape(note)}")
+
+
+def chain_line(chain: list[dict[str, Any]]) -> str:
+    """A task's chain as `router status` shows it: each model it routes to once (a retired one by
+    its successor), marked ✓/✗, or "(unavailable)" when piped or with NO_COLOR."""
+    links = []
+    for entry in chain:
+        if entry["stage"] == "tier":
+            continue
+        flag = ("✓" if entry["available"] else "✗") if not out.is_plain() else (
+            "" if entry["available"] else " (unavailable)")
+        links.append(f"{entry['resolves_to'] or entry['model']}{flag}")
+    return " → ".join(links)
 
 
 @router.command("test")
@@ -401,7 +463,7 @@ def reset(ctx: click.Context, as_json: bool) -> None:
 @json_option
 @click.pass_context
 def models_refresh(ctx: click.Context, only: tuple[str, ...], timeout: float, as_json: bool) -> None:
-    """Merge each configured provider's live model list: mark what it no longer serves, add what is new."""
+    """Merge each configured provider's live model list: retire what it no longer lists, add what is new (priced)."""
     from ..core.provider_info import no_provider_message
     from .main import EXIT_NO_PROVIDER, ExitCode
 
@@ -418,7 +480,8 @@ def models_refresh(ctx: click.Context, only: tuple[str, ...], timeout: float, as
                 continue
             con.print(f"{r['provider']}: {r['models']} listed, {len(r['added'])} new, "
                       f"{len(r['not_listed'])} built-in no longer listed"
-                      + (f" ({out.escape(', '.join(r['not_listed']))})" if r["not_listed"] else ""))
+                      + (f" ({out.escape(', '.join(r['not_listed']))}: retired, their successors answer)"
+                         if r["not_listed"] else ""))
     if not any(r["ok"] for r in results):
         raise ExitCode(1, "no provider answered; nothing was refreshed")
 

@@ -1,107 +1,69 @@
 """The prepopulated models of every provider, and lookup by canonical name, alias or provider ID.
 
-Facts come from shared/reference/models.md (as of late 2026). A model served by several providers
-shares one canonical name (the seed's chain spelling), so `gpt-4o` resolves to OpenAI when its key
-is set, otherwise to a configured gateway that serves it.
+A built-in is our curated entry (`catalog.py`: names, tier, lifecycle, successor, capabilities)
+with the numbers of the pinned genai-prices data (`model_data.py`: prices, context window, the
+provider's deprecation flag). A model served by several providers shares one canonical name, so
+`gpt-4o` resolves to OpenAI when its key is set, otherwise to a configured gateway that serves it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
+from . import model_data
+from .catalog import CATALOG, LIFECYCLE, CatalogEntry, ModelLife
+from .lifecycle import label_for
 from .provider_info import PROVIDERS, provider_info
-from .types import CostTier, MesoclawError, RoutableModel
+from .schedule import base_price, prices_on, tiers_text
+from .types import CostTier, Lifecycle, MesoclawError, RoutableModel, real_today
 
-L, M, H = CostTier.LOW, CostTier.MEDIUM, CostTier.HIGH
-AS_OF = "2026-11"
+DATA_SOURCE = f"genai-prices {model_data.GENAI_PRICES_VERSION}"
+AS_OF = model_data.DATA_DATE
+_UNRECORDED = ModelLife(Lifecycle.ACTIVE)
 
 
-def _m(provider, model_id, canonical, tier, ctx, max_out, price_in, price_out, best_for, status="",
-       approx=False, aliases=(), source_note=""):
+def builtin_models(today: str | None = None) -> tuple[RoutableModel, ...]:
+    """Every built-in route with the data's prices as they stand on `today` (default: the real date;
+    genai-prices records prices that change on a date)."""
+    today = today or real_today()
+    return tuple(_builtin(entry, today) for entry in CATALOG)
+
+
+def _builtin(entry: CatalogEntry, today: str) -> RoutableModel:
+    life = LIFECYCLE.get(entry.canonical, _UNRECORDED)
+    lifecycle, notes = life.lifecycle, [n for n in (life.note, entry.note) if n]
+    fact = model_data.FACTS.get((entry.provider, entry.model_id))
+    price_in = price_out = context = None
+    price_source, approx = "", entry.approx
+    if entry.provider == "ollama":
+        price_in = price_out = 0.0
+        price_source = "local"
+    elif fact is not None:
+        matched, context, deprecated, schedule = fact
+        input_spec, output_spec = prices_on(schedule, today)
+        price_in, price_out = base_price(input_spec), base_price(output_spec)
+        price_source = f"{DATA_SOURCE} ({matched})"
+        # A gateway bills the creator's list price: an assumption, so the facts are approximate.
+        approx = approx or entry.provider == "vercel"
+        if steps := tiers_text(input_spec, output_spec):
+            notes.append(f"price steps up: {steps}")
+        if deprecated and lifecycle in (Lifecycle.ACTIVE, Lifecycle.LEGACY):
+            lifecycle = Lifecycle.DEPRECATED
+            notes.append("genai-prices flags it deprecated")
+    else:
+        notes.append("genai-prices has no price for it")
+    status = "local" if entry.provider == "ollama" else label_for(lifecycle, life.retires, today)
     return RoutableModel(
-        provider=provider, model_id=model_id, canonical=canonical, cost_tier=tier, context_window=ctx,
-        max_output=max_out, input_price=price_in, output_price=price_out, best_for=best_for,
-        status=status, source="builtin", as_of=AS_OF, approx=approx, aliases=tuple(aliases),
+        provider=entry.provider, model_id=entry.model_id, canonical=entry.canonical, cost_tier=entry.tier,
+        context_window=context or entry.context_window, max_output=entry.max_output, input_price=price_in,
+        output_price=price_out, best_for=entry.best_for, status=status, source="builtin", as_of=AS_OF,
+        approx=approx, aliases=entry.aliases, lifecycle=lifecycle, retires=life.retires, successor=life.successor,
+        capabilities=life.capabilities, price_source=price_source, note="; ".join(notes),
     )
 
 
-# The seed's seven provider tables, with real API IDs; the seed's spellings are aliases.
-BUILTIN_MODELS: tuple[RoutableModel, ...] = (
-    # OpenAI
-    _m("openai", "gpt-4o", "gpt-4o", M, 128_000, 16_384, 2.50, 10.00, "General purpose"),
-    _m("openai", "gpt-4o-mini", "gpt-4o-mini", L, 128_000, 16_384, 0.15, 0.60, "Fast, cost-effective"),
-    _m("openai", "gpt-4-turbo", "gpt-4-turbo", M, 128_000, 4_096, 10.00, 30.00, "Legacy compatibility",
-       status="legacy", approx=True),
-    _m("openai", "o3", "o3", H, 200_000, 100_000, 2.00, 8.00, "Reasoning, analysis"),
-    _m("openai", "o4-mini", "o4-mini", M, 200_000, 100_000, 1.10, 4.40, "Reasoning (cheaper)"),
-    _m("openai", "gpt-3.5-turbo", "gpt-3.5-turbo", L, 16_385, 4_096, 0.50, 1.50, "Simple tasks",
-       status="legacy", approx=True),
-    # Anthropic: the seed's dated IDs are not accepted by the API; the real ones are.
-    _m("anthropic", "claude-opus-4-5-20251101", "claude-opus-4.5", H, 200_000, 64_000, 5.00, 25.00,
-       "Complex reasoning", status="legacy",
-       aliases=("claude-opus-4-5", "claude-opus-4-5-20250219")),
-    _m("anthropic", "claude-sonnet-4-5-20250929", "claude-sonnet-4.5", M, 200_000, 64_000, 3.00, 15.00,
-       "Code, general", status="deprecated, retires 2026-11-30",
-       aliases=("claude-sonnet-4-5", "claude-sonnet-4-5-20250219")),
-    _m("anthropic", "claude-haiku-4-5-20251001", "claude-haiku-4.5", L, 200_000, 64_000, 1.00, 5.00,
-       "Fast responses", status="legacy", aliases=("claude-haiku-4-5",)),
-    # Google AI (served through its OpenAI-compatible endpoint)
-    _m("google", "gemini-2.0-flash", "gemini-2.0-flash", L, 1_048_576, 8_192, 0.10, 0.40,
-       "Fast, cost-effective", status="deprecated"),
-    _m("google", "gemini-1.5-pro", "gemini-1.5-pro", M, 2_097_152, 8_192, 1.25, 5.00, "General purpose",
-       status="shut down 2025-09-24"),
-    _m("google", "gemini-1.5-flash", "gemini-1.5-flash", L, 1_048_576, 8_192, 0.075, 0.30, "Quick tasks",
-       status="shut down", approx=True),
-    # Groq
-    _m("groq", "llama-3.3-70b-versatile", "llama-3.3-70b", L, 131_072, 32_768, 0.59, 0.79, "Fast inference",
-       aliases=("llama-3.3-70b-versatile",)),
-    _m("groq", "llama-3.1-8b-instant", "llama-3.1-8b", L, 131_072, 8_192, 0.05, 0.08, "Ultra-fast",
-       aliases=("llama-3.1-8b-instant",)),
-    _m("groq", "mixtral-8x7b-32768", "mixtral-8x7b", L, 32_768, None, 0.24, 0.24, "Balanced",
-       status="deprecated", approx=True, aliases=("mixtral-8x7b-32768",)),
-    # Ollama (local: runs on the user's machine, no per-token price)
-    _m("ollama", "llama3.2:3b", "llama-3.2-3b", L, 128_000, None, 0.0, 0.0, "Fast local", status="local",
-       aliases=("llama3.2:3b",)),
-    _m("ollama", "llama3.1:70b", "llama-3.1-70b", M, 128_000, None, 0.0, 0.0, "Quality local",
-       status="local", aliases=("llama3.1:70b",)),
-    _m("ollama", "codellama:34b", "codellama-34b", M, 16_000, None, 0.0, 0.0, "Code local", status="local",
-       aliases=("codellama:34b",)),
-    _m("ollama", "deepseek-coder:33b", "deepseek-coder-33b", M, 16_000, None, 0.0, 0.0, "Code local",
-       status="local", aliases=("deepseek-coder:33b",)),
-    # OpenRouter (multi-provider); the seed's rows first.
-    _m("openrouter", "anthropic/claude-sonnet-4", "claude-sonnet-4", M, 200_000, None, 3.00, 15.00,
-       "Via OpenRouter", approx=True),
-    _m("openrouter", "openai/gpt-4o", "gpt-4o", M, 128_000, None, 2.50, 10.00, "Via OpenRouter"),
-    _m("openrouter", "google/gemini-2.0-flash-exp:free", "gemini-2.0-flash-exp", L, 1_048_576, None,
-       0.0, 0.0, "Via OpenRouter", status="free tier, rate-limited", approx=True,
-       aliases=("google/gemini-2.0-flash-exp",)),
-    _m("openrouter", "deepseek/deepseek-chat", "deepseek-chat", L, 64_000, None, 0.30, 1.20,
-       "Budget option", approx=True),
-    # Vercel AI Gateway; the seed's rows.
-    _m("vercel", "anthropic/claude-sonnet-4.5", "claude-sonnet-4.5", M, 200_000, None, 3.00, 15.00,
-       "Via Gateway", aliases=("anthropic/claude-sonnet-4-5",)),
-    _m("vercel", "openai/gpt-4o", "gpt-4o", M, 128_000, None, 2.50, 10.00, "Via Gateway"),
-    _m("vercel", "google/gemini-2.0-flash", "gemini-2.0-flash", L, 1_048_576, None, 0.10, 0.40,
-       "Via Gateway"),
-    # Gateway routes for the other models the profiles' chains name, so a user with only a gateway
-    # key still gets every chain working. Gateways pass the vendor's price through.
-    _m("openrouter", "openai/gpt-4o-mini", "gpt-4o-mini", L, 128_000, 16_384, 0.15, 0.60, "Via OpenRouter"),
-    _m("openrouter", "anthropic/claude-sonnet-4.5", "claude-sonnet-4.5", M, 200_000, 64_000, 3.00, 15.00,
-       "Via OpenRouter"),
-    _m("openrouter", "anthropic/claude-opus-4.5", "claude-opus-4.5", H, 200_000, 64_000, 5.00, 25.00,
-       "Via OpenRouter"),
-    _m("openrouter", "anthropic/claude-haiku-4.5", "claude-haiku-4.5", L, 200_000, 64_000, 1.00, 5.00,
-       "Via OpenRouter"),
-    _m("openrouter", "openai/o3", "o3", H, 200_000, 100_000, 2.00, 8.00, "Via OpenRouter"),
-    _m("openrouter", "google/gemini-2.0-flash-001", "gemini-2.0-flash", L, 1_048_576, 8_192, 0.10, 0.40,
-       "Via OpenRouter"),
-    _m("vercel", "openai/gpt-4o-mini", "gpt-4o-mini", L, 128_000, 16_384, 0.15, 0.60, "Via Gateway"),
-    _m("vercel", "anthropic/claude-opus-4.5", "claude-opus-4.5", H, 200_000, 64_000, 5.00, 25.00,
-       "Via Gateway"),
-    _m("vercel", "anthropic/claude-haiku-4.5", "claude-haiku-4.5", L, 200_000, 64_000, 1.00, 5.00,
-       "Via Gateway"),
-    _m("vercel", "openai/o3", "o3", H, 200_000, 100_000, 2.00, 8.00, "Via Gateway"),
-)
+# The built-ins as they stand on the real date (a process's lifetime is far shorter than a price's).
+BUILTIN_MODELS: tuple[RoutableModel, ...] = builtin_models()
 
 
 def canonical_for(provider: str, model_id: str) -> str:
@@ -134,6 +96,7 @@ class Registry:
         # Routing decisions are pure functions of their inputs and this registry, so they are
         # memoised here and die with it (a new model means a new Registry).
         self.route_cache: dict = {}
+        self._replacements: dict[tuple[str, str, str], list[RoutableModel]] = {}
         self._by_name: dict[str, list[RoutableModel]] = {}
         for model in self.models:
             for name in {model.canonical, model.model_id, *model.aliases}:
@@ -141,19 +104,47 @@ class Registry:
                 if model not in bucket:
                     bucket.append(model)
         # For the router's last-resort stage: the usable models of each tier, in registry order.
+        # Retired ones are skipped there by date, like everywhere else; of the rest, models with a
+        # retirement announced come last.
         self.by_tier: dict[CostTier, tuple[RoutableModel, ...]] = {
-            tier: tuple(m for m in self.models if m.cost_tier is tier and not m.retired) for tier in CostTier
+            tier: tuple(sorted((m for m in self.models if m.cost_tier is tier), key=lambda m: bool(m.retires)))
+            for tier in CostTier
         }
         self.targets = {key: model.target for key, model in merged.items()}
         for bucket in self._by_name.values():
             # The vendor itself first, gateways after; among equals, registry order.
             bucket.sort(key=lambda m: (PROVIDERS[m.provider].gateway, provider_order[m.provider]))
+        # The router reads these for every decision: tuples, built once.
+        self._routes: dict[str, tuple[RoutableModel, ...]] = {k: tuple(v) for k, v in self._by_name.items()}
+
+    def replacement(self, model: RoutableModel, today: str) -> list[RoutableModel]:
+        """The routes of the first model along `model`'s successors that is not retired on `today`
+        (a successor may itself have retired since); empty when the line ends without one."""
+        key = (model.provider, model.model_id, today)
+        found = self._replacements.get(key)
+        if found is None:
+            found, seen, current = [], {model.canonical}, model
+            while current.successor and current.successor not in seen:
+                seen.add(current.successor)
+                routes = self.resolve(current.successor)
+                live = [m for m in routes if not m.retired_on(today)]
+                if live:
+                    found = live
+                    break
+                if not routes:
+                    break
+                current = routes[0]
+            self._replacements[key] = found
+        return found
 
     def get(self, provider: str, model_id: str) -> RoutableModel | None:
         return self._by_id.get((provider, model_id))
 
-    def resolve(self, name: str) -> list[RoutableModel]:
+    def resolve(self, name: str) -> Sequence[RoutableModel]:
         """Every provider route for a model name (canonical, alias, API ID or `provider:model`)."""
+        found = self._routes.get(name)  # the common case: a name exactly as the registry spells it
+        if found is not None:
+            return found
         provider, sep, model_id = name.partition(":")
         if sep and provider.strip().lower() in PROVIDERS:
             provider = provider.strip().lower()
@@ -161,10 +152,10 @@ class Registry:
             if found is None:
                 found = next((m for m in self._by_name.get(_key(model_id), ()) if m.provider == provider),
                              None)
-            return [found] if found else []
-        return list(self._by_name.get(_key(name), ()))
+            return (found,) if found else ()
+        return self._routes.get(_key(name), ())
 
-    def require(self, name: str) -> list[RoutableModel]:
+    def require(self, name: str) -> Sequence[RoutableModel]:
         """Like resolve, but an unknown name is a user error naming how to find valid ones."""
         found = self.resolve(name)
         if not found:

@@ -15,7 +15,8 @@ from typing import Any
 from .base import ChatMessage, ChatRequest, ContentPart, Endpoint, ImagePart, ResponseFormat, Tool, ToolChoice
 from .tool_calls import wire_tool_call_id
 
-_REASONING_PREFIXES = ("o1", "o3", "o4", "gpt-5")
+# GPT-6 (the default chains' OpenAI models) takes the same rules: it rejects temperature and max_tokens.
+_REASONING_PREFIXES = ("o1", "o3", "o4", "gpt-5", "gpt-6")
 # These reject both the system and the developer role, so the system prompt joins the first user turn.
 _NO_SYSTEM_ROLE_PREFIXES = ("o1-mini", "o1-preview")
 

@@ -29,12 +29,12 @@ _WHERE = {
     "RunResult": "job_records",
     "UsageReport": "usage",
     "EXPORT_FORMAT": "config_file",
-    "NOT_CHAT": "models", "tier_for_price": "models", "validate_user_model": "models",
+    "NOT_CHAT": "models", "validate_user_model": "models",
 }
 __all__ = [
     "EXPORT_FORMAT", "NOT_CHAT", "ChainEntry", "Claim", "Conversation", "Job", "JobRun", "Lease", "Message",
     "ModelRow", "ProviderFailure", "RecordedReply", "ReplyMessage", "RouterConfig", "RouterService", "RunResult",
-    "TranscriptEntry", "TranscriptPage", "UsageRecord", "UsageReport", "tier_for_price", "validate_user_model",
+    "TranscriptEntry", "TranscriptPage", "UsageRecord", "UsageReport", "validate_user_model",
 ]
 assert sorted(__all__) == sorted(_WHERE)
 
@@ -60,7 +60,7 @@ if TYPE_CHECKING:
         UsageRecord,
     )
     from .job_records import Claim, Job, JobRun, Lease, RunResult
-    from .models import NOT_CHAT, tier_for_price, validate_user_model
+    from .models import NOT_CHAT, validate_user_model
     from .records import ChainEntry, ModelRow, RouterConfig
     from .router_service import RouterService
     from .usage import UsageReport

@@ -37,7 +37,10 @@ def export_document(config: RouterConfig, user_models: Iterable[Mapping[str, Any
     models = []
     for row in user_models:
         entry = {"provider": row["provider"], "model": row["model_id"], "tier": row["cost_tier"]}
-        entry.update({key: row[key] for key in MODEL_NUMBERS if row[key] is not None})
+        # Prices the price data filled in are not the user's: a later import prices the model afresh.
+        priced_by_user = not row.get("price_source")
+        entry.update({key: row[key] for key in MODEL_NUMBERS
+                      if row[key] is not None and (priced_by_user or not key.endswith("_price"))})
         if row["best_for"]:
             entry["best_for"] = row["best_for"]
         models.append(entry)

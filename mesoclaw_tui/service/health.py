@@ -10,7 +10,9 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ..core.provider_info import provider_info
+from ..core.types import real_today
 from ..settings import Settings, display_url
+from .models import priced_listing
 
 if TYPE_CHECKING:
     from ..providers import Endpoint
@@ -73,7 +75,7 @@ class HealthMixin:
         ms = int((time.perf_counter() - started) * 1000)
         rows = [{"id": m.id, "context_window": m.context_window, "max_output": m.max_output,
                  "input_price": m.input_price, "output_price": m.output_price} for m in listed]
-        return {"provider": pid, "ok": True, "error": None, "ms": ms, "models": rows}
+        return {"provider": pid, "ok": True, "error": None, "ms": ms, "models": priced_listing(pid, rows, real_today())}
 
     async def provider_report(self) -> list[dict[str, Any]]:
         """Each provider: configured, key (masked) and its source, base URL, last check, cooldown."""

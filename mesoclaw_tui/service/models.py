@@ -1,4 +1,5 @@
-"""The registry's models: user additions checked, and builtins merged with what providers list. Pure."""
+"""The registry's models: user additions checked and priced, and builtins merged with what providers
+list (priced when listed). Pure."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from ..core.lifecycle import mark_unlisted
 from ..core.provider_info import provider_info
 from ..core.registry import BUILTIN_MODELS, canonical_for
 from ..core.types import CostTier, MesoclawError, RoutableModel, parse_tier
@@ -16,6 +18,7 @@ from ..core.types import CostTier, MesoclawError, RoutableModel, parse_tier
 MAX_TOKENS_LIMIT = 100_000_000  # larger than any context window; guards against typos
 MAX_PRICE = 10_000.0  # USD per 1M tokens
 NOT_LISTED = "not listed by provider"
+LISTED_PRICE = "provider listing"  # the price_source of prices a provider's own listing gave
 # Model lists (OpenAI's above all) include models that cannot chat; a refresh must not route to them.
 NOT_CHAT = re.compile(
     r"embed|tts|whisper|dall-e|moderation|davinci|babbage|transcribe|audio|realtime|image|search"
@@ -24,15 +27,6 @@ NUMBER_FIELDS = (("context_window", int, MAX_TOKENS_LIMIT), ("max_output", int, 
                  ("input_price", float, MAX_PRICE), ("output_price", float, MAX_PRICE))
 
 Listing = Mapping[str, Sequence[Mapping[str, Any]]]  # provider -> the models it listed (provider_models rows)
-
-
-def tier_for_price(input_price: float | None, provider: str) -> CostTier:
-    """A cost tier for a model a provider newly lists, from its input price (USD per 1M tokens)."""
-    if provider == "ollama" or (input_price is not None and input_price < 0.6):
-        return CostTier.LOW
-    if input_price is not None and input_price >= 4.0:
-        return CostTier.HIGH
-    return CostTier.MEDIUM
 
 
 # user models ------------------------------------------------------------------------------------------
@@ -75,46 +69,104 @@ def refuse_builtin(row: Mapping[str, Any]) -> None:
 
 
 def user_model(row: Mapping[str, Any]) -> RoutableModel:
+    source = row.get("price_source")
+    known = row["input_price"] is not None and row["output_price"] is not None
     return RoutableModel(
         provider=row["provider"], model_id=row["model_id"], canonical=row["canonical"],
         cost_tier=CostTier(row["cost_tier"]), context_window=row["context_window"],
         max_output=row.get("max_output"), input_price=row["input_price"], output_price=row["output_price"],
-        best_for=row.get("best_for") or "User-added", source="user", as_of=str(row.get("created_at") or "")[:10],
+        best_for=row.get("best_for") or "User-added", source="user",
+        as_of=row.get("price_as_of") or str(row.get("created_at") or "")[:10], approx=bool(row.get("price_approx")),
+        price_source=source or ("user" if known else "unknown"),
     )
+
+
+def priced_user_model(row: Mapping[str, Any], today: str) -> dict[str, Any]:
+    """A user model row given without prices, with the price data's price where it matches (marked with
+    its source and date); as given otherwise. Loads the price data: only when a model is added."""
+    if row["input_price"] is not None:
+        return dict(row)
+    from ..core.prices import lookup_price
+
+    match = lookup_price(row["provider"], row["model_id"], today)
+    if match is None or not match.price_known:
+        return dict(row)
+    return {**row, "input_price": match.input_price, "output_price": match.output_price,
+            "price_source": _data_source(match), "price_as_of": match.as_of, "price_approx": int(match.approx)}
+
+
+def priced_listing(provider: str, rows: Iterable[Mapping[str, Any]], today: str) -> list[dict[str, Any]]:
+    """A provider's listed models (`providers check`, `models refresh`), each with where its prices come
+    from: its own listing, else the price data (and the data's context window where the listing has
+    none), else unknown. Done when listed, so reading the registry never loads the price data."""
+    from ..core.prices import lookup_price
+
+    out = []
+    for row in rows:
+        row = dict(row)
+        if row.get("input_price") is not None and row.get("output_price") is not None:
+            out.append({**row, "price_source": LISTED_PRICE, "price_as_of": today, "price_approx": 0})
+            continue
+        match = lookup_price(provider, row["id"], today)
+        if match is None or not match.price_known:
+            out.append({**row, "price_source": "unknown", "price_as_of": "", "price_approx": 0})
+            continue
+        out.append({**row, "input_price": match.input_price, "output_price": match.output_price,
+                    "context_window": row.get("context_window") or match.context_window,
+                    "price_source": _data_source(match), "price_as_of": match.as_of, "price_approx": int(match.approx)})
+    return out
+
+
+def _data_source(match: Any) -> str:
+    return match.source if match.matched == "local" else f"{match.source} ({match.matched})"
 
 
 # the registry merge -----------------------------------------------------------------------------------
 
 
 def _corrected(model: RoutableModel, listed: Mapping[str, Mapping[str, Any]]) -> RoutableModel:
-    """A builtin of a refreshed provider: marked when the provider no longer lists it, otherwise with
-    the context, output and prices the provider now gives (where it gives them)."""
+    """A builtin of a refreshed provider, with the context, output and prices the provider now gives
+    (where its own listing gives them; the price data's are the builtin's already)."""
     row = listed.get(model.model_id)
     if row is None:
-        return model if model.provider == "ollama" else replace(model, status=NOT_LISTED)
+        return model
+    own_price = row.get("price_source") in (LISTED_PRICE, None) and row["input_price"] is not None \
+        and row["output_price"] is not None
     return replace(
         model,
         context_window=row["context_window"] or model.context_window,
         max_output=row["max_output"] or model.max_output,
-        input_price=row["input_price"] if row["input_price"] is not None else model.input_price,
-        output_price=row["output_price"] if row["output_price"] is not None else model.output_price,
+        input_price=row["input_price"] if own_price else model.input_price,
+        output_price=row["output_price"] if own_price else model.output_price,
+        price_source=LISTED_PRICE if own_price else model.price_source,
     )
 
 
-def _listed_model(provider: str, row: Mapping[str, Any]) -> RoutableModel:
-    return RoutableModel(
+def _listed_model(provider: str, row: Mapping[str, Any], today: str) -> RoutableModel:
+    from ..core.prices import tier_for_price
+
+    listed_on = time.strftime("%Y-%m-%d", time.gmtime(row["listed_at"]))
+    model = RoutableModel(
         provider=provider, model_id=row["model_id"], canonical=canonical_for(provider, row["model_id"]),
-        cost_tier=tier_for_price(row["input_price"], provider), context_window=row["context_window"],
-        max_output=row["max_output"], input_price=row["input_price"], output_price=row["output_price"],
-        best_for="Listed by the provider", source="refresh",
-        as_of=time.strftime("%Y-%m-%d", time.gmtime(row["listed_at"])), approx=row["input_price"] is None,
+        cost_tier=CostTier.LOW, context_window=row["context_window"], max_output=row["max_output"],
+        input_price=row["input_price"], output_price=row["output_price"], best_for="Listed by the provider",
+        source="refresh", as_of=row.get("price_as_of") or listed_on, approx=bool(row.get("price_approx")),
+        price_source=row.get("price_source") or "",
     )
+    if not model.price_source:  # listed before prices were stored with the listing (schema < 4)
+        from ..core.prices import with_data_prices
+
+        model = with_data_prices(model, today)
+    return replace(model, cost_tier=tier_for_price(model.input_price, provider),
+                   approx=model.approx or not model.price_known())
 
 
-def merged_models(builtins: Iterable[RoutableModel], refreshed: set[str], listing: Listing) -> list[RoutableModel]:
-    """Builtins, corrected by the last `router models refresh` of each provider in `refreshed`: models
-    it no longer lists are marked, models it newly lists (that can chat) are added. User additions are
-    not part of this: they are never touched."""
+def merged_models(builtins: Iterable[RoutableModel], refreshed: Mapping[str, str], listing: Listing,
+                  today: str) -> list[RoutableModel]:
+    """Builtins, corrected by the last `router models refresh` of each provider in `refreshed` (provider
+    -> the day of that refresh): models it no longer lists are retired from that day (their successors
+    take over), models it newly lists (that can chat) are added, priced. User additions are not part of
+    this: they are never touched."""
     models: list[RoutableModel] = []
     known: set[tuple[str, str]] = set()
     for model in builtins:
@@ -122,7 +174,9 @@ def merged_models(builtins: Iterable[RoutableModel], refreshed: set[str], listin
         if model.provider in refreshed:
             model = _corrected(model, {m["model_id"]: m for m in listing.get(model.provider, ())})
         models.append(model)
-    for provider in sorted(refreshed):
-        models.extend(_listed_model(provider, row) for row in listing.get(provider, ())
+    for provider, day in sorted(refreshed.items()):
+        rows = listing.get(provider, ())
+        models = mark_unlisted(models, provider, [row["model_id"] for row in rows], day)
+        models.extend(_listed_model(provider, row, today) for row in rows
                       if (provider, row["model_id"]) not in known and not NOT_CHAT.search(row["model_id"]))
     return models

@@ -26,6 +26,7 @@ from ..core.types import (
     parse_profile,
     parse_task,
     parse_tier,
+    real_today,
 )
 from ..settings import Settings, load_settings, resolve_paths
 from ..store import RouterConfigRow, Store
@@ -33,12 +34,23 @@ from . import availability as avail
 from .conversations import ConversationsMixin
 from .health import HealthMixin
 from .jobs import JobsMixin
-from .models import merged_models, refuse_builtin, user_model, validate_user_model
+from .models import (
+    NOT_LISTED,
+    merged_models,
+    priced_user_model,
+    refuse_builtin,
+    user_model,
+    validate_user_model,
+)
 from .records import ModelRow, RouterConfig
 from .views import ViewsMixin
 
 if TYPE_CHECKING:
     from .usage import UsageReport
+
+
+def _local_day(timestamp: float) -> str:
+    return time.strftime("%Y-%m-%d", time.localtime(timestamp))
 
 
 def config_from_row(row: RouterConfigRow) -> RouterConfig:
@@ -94,10 +106,10 @@ class RouterService(ConversationsMixin, JobsMixin, HealthMixin, ViewsMixin):
     async def _refreshed_models(self) -> list[RoutableModel]:
         """Builtins, corrected by the last `router models refresh` of each provider."""
         states = await self.store.provider_states()
-        refreshed = {p for p, st in states.items() if st.get("refreshed_at")}
+        refreshed = {p: _local_day(st["refreshed_at"]) for p, st in states.items() if st.get("refreshed_at")}
         if not refreshed:
             return list(BUILTIN_MODELS)
-        return merged_models(BUILTIN_MODELS, refreshed, await self.store.provider_models())
+        return merged_models(BUILTIN_MODELS, refreshed, await self.store.provider_models(), real_today())
 
     async def data_version(self) -> int:
         """Changes when another process commits to the database: how long-lived faces notice changes."""
@@ -255,13 +267,15 @@ class RouterService(ConversationsMixin, JobsMixin, HealthMixin, ViewsMixin):
                              input_price: float | str | None = None, output_price: float | str | None = None,
                              best_for: str = "") -> RoutableModel:
         """Numbers may come as typed text (the app's form): they are checked here, and a MesoclawError
-        names what is wrong."""
+        names what is wrong. Without prices, the price data's price is used where it matches (marked
+        as such); the price is unknown only when nothing matches."""
         row = validate_user_model({
             "provider": provider, "model_id": model_id, "cost_tier": tier, "context_window": context_window,
             "max_output": max_output, "input_price": input_price, "output_price": output_price,
             "best_for": best_for,
         })
         refuse_builtin(row)
+        row = priced_user_model(row, real_today())
         await self.store.replace_user_models([row])
         self.invalidate()
         return user_model(row)
@@ -287,7 +301,7 @@ class RouterService(ConversationsMixin, JobsMixin, HealthMixin, ViewsMixin):
             pid = result["provider"]
             result["added"] = sorted(k[1] for k in after if k[0] == pid and k not in before)
             result["not_listed"] = sorted(k[1] for k, m in after.items() if k[0] == pid and m.source == "builtin"
-                                          and m.status == "not listed by provider")
+                                          and m.status == NOT_LISTED)
             result["models"] = len(result["models"] or [])
         return results
 
@@ -303,10 +317,12 @@ class RouterService(ConversationsMixin, JobsMixin, HealthMixin, ViewsMixin):
         from .config_file import parse_import
 
         imported = parse_import(data)
+        today = real_today()
+        models = [priced_user_model(m, today) for m in imported.models]
         row = RouterConfigRow(imported.profile.value,
                               custom_routes={t.value: names for t, names in imported.custom_routes.items()},
                               task_overrides={t.value: name for t, name in imported.task_overrides.items()})
-        await self.store.import_all(row, imported.models)
+        await self.store.import_all(row, models)
         self.invalidate()
 
     async def reset(self) -> None:

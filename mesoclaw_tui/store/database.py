@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -26,15 +27,21 @@ from .jobs import JobsMixin
 
 CONFIG_ROW = ("SELECT active_profile, custom_routes, task_overrides, created_at, updated_at "
               "FROM router_config WHERE id = 1")
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 BUSY_TIMEOUT_MS = 30_000
+PRICE_COLUMNS = ("price_source TEXT", "price_as_of TEXT", "price_approx INTEGER NOT NULL DEFAULT 0")
 
 # Steps that turn a database of version N-1 into version N without losing data; schema.sql (all
-# IF NOT EXISTS) is re-applied afterwards to create whatever is new.
+# IF NOT EXISTS) is re-applied afterwards to create whatever is new. An `ALTER TABLE t ADD COLUMN`
+# is skipped when t does not exist yet (schema.sql then creates it whole) or already has the column.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     2: (),  # schema 2 only adds tables (provider health, conversations, usage): schema.sql creates them
     3: (),  # schema 3 only adds tables (jobs, job_runs, scheduler_lease): schema.sql creates them
+    # schema 4: where a listed or user-added model's prices come from (issue 12)
+    4: tuple(f"ALTER TABLE {table} ADD COLUMN {column}"
+             for table in ("provider_models", "user_models") for column in PRICE_COLUMNS),
 }
+_ADD_COLUMN = re.compile(r"ALTER TABLE (\w+) ADD COLUMN (\w+)")
 
 
 def schema_text() -> str:
@@ -54,6 +61,15 @@ def split_statements(script: str) -> list[str]:
             statements.append(buffer.strip())
             buffer = ""
     return [s for s in statements if s and not all(ln.strip().startswith("--") for ln in s.splitlines())]
+
+
+async def _migration_step(db: aiosqlite.Connection, statement: str) -> None:
+    added = _ADD_COLUMN.match(statement)
+    if added:
+        columns = {row[1] for row in await db.execute_fetchall(f"PRAGMA table_info({added[1]})")}
+        if not columns or added[2] in columns:  # schema.sql creates the table whole; or done already
+            return
+    await db.execute(statement)
 
 
 @dataclass
@@ -130,6 +146,9 @@ class Store(ProviderStateMixin, ConversationMixin, JobsMixin):
         except sqlite3.DatabaseError as exc:
             await conn.close()
             raise MesoclawFailure(f"{path} is not a usable mesoclaw database: {exc}") from None
+        except BaseException:  # a newer schema, say: aiosqlite's thread would keep the process alive
+            await conn.close()
+            raise
         return store
 
     async def _setup(self) -> None:
@@ -198,7 +217,7 @@ class Store(ProviderStateMixin, ConversationMixin, JobsMixin):
             for step in range(version + 1, SCHEMA_VERSION + 1):
                 for statement in MIGRATIONS.get(step, ()):
                     if version > 0:  # a fresh file gets the whole schema below instead
-                        await db.execute(statement)
+                        await _migration_step(db, statement)
             for statement in split_statements(schema_text()):
                 await db.execute(statement)
             await db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -245,7 +264,8 @@ class Store(ProviderStateMixin, ConversationMixin, JobsMixin):
     async def list_user_models(self) -> list[dict[str, Any]]:
         cursor = await self.conn.execute(
             "SELECT provider, model_id, canonical, cost_tier, context_window, max_output, input_price, "
-            "output_price, best_for, created_at FROM user_models ORDER BY provider, model_id"
+            "output_price, best_for, created_at, price_source, price_as_of, price_approx FROM user_models "
+            "ORDER BY provider, model_id"
         )
         return [dict(r) for r in await cursor.fetchall()]
 
@@ -260,10 +280,11 @@ class Store(ProviderStateMixin, ConversationMixin, JobsMixin):
     async def _upsert_user_models(db: aiosqlite.Connection, models: list[dict[str, Any]]) -> None:
         await db.executemany(
             "INSERT OR REPLACE INTO user_models (provider, model_id, canonical, cost_tier, context_window, "
-            "max_output, input_price, output_price, best_for) VALUES "
+            "max_output, input_price, output_price, best_for, price_source, price_as_of, price_approx) VALUES "
             "(:provider, :model_id, :canonical, :cost_tier, :context_window, :max_output, :input_price, "
-            ":output_price, :best_for)",
-            [{"max_output": None, "best_for": "", **m} for m in models],
+            ":output_price, :best_for, :price_source, :price_as_of, :price_approx)",
+            [{"max_output": None, "best_for": "", "price_source": None, "price_as_of": None, "price_approx": 0, **m}
+             for m in models],
         )
 
     async def remove_user_model(self, provider: str, model_id: str) -> bool:

@@ -67,9 +67,11 @@ class ProviderStateMixin:
                 await db.execute("DELETE FROM provider_models WHERE provider = ?", (provider,))
                 await db.executemany(
                     "INSERT OR REPLACE INTO provider_models (provider, model_id, context_window, max_output, "
-                    "input_price, output_price, listed_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "input_price, output_price, listed_at, price_source, price_as_of, price_approx) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [(provider, m["id"], m.get("context_window"), m.get("max_output"), m.get("input_price"),
-                      m.get("output_price"), now) for m in listed],
+                      m.get("output_price"), now, m.get("price_source"), m.get("price_as_of"),
+                      int(bool(m.get("price_approx")))) for m in listed],
                 )
                 await db.execute("DELETE FROM model_unavailable WHERE provider = ?", (provider,))
                 if refreshed:

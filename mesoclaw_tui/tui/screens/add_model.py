@@ -70,7 +70,7 @@ class AddModelForm(Dialog):
                 yield Label("Context (tokens)")
                 yield Input(placeholder="e.g. 128k (optional)", compact=True, id="context")
                 yield Label("Input $/1M")
-                yield Input(placeholder="e.g. 2.50 (optional; blank = unknown)", compact=True, id="price-in")
+                yield Input(placeholder="e.g. 2.50 (blank: from the price data)", compact=True, id="price-in")
                 yield Label("Output $/1M")
                 yield Input(placeholder="e.g. 10.00", compact=True, id="price-out")
             yield Static(id="error", classes="error")

@@ -18,6 +18,7 @@ from textual.containers import Horizontal
 from textual.widgets import Input, Select, Static
 
 from ...core.provider_info import PROVIDERS
+from ...core.types import real_today
 from .. import format as fmt
 from ..errors import guarded
 from ..widgets.bars import AppBar, KeyBar
@@ -36,9 +37,10 @@ class Entry:
     available: bool
     haystack: str
     cells: tuple[Any, ...]
+    status: str = ""  # the lifecycle on the day the list was made, in full (the column may cut it)
 
 
-def _cells(m: Any, available: bool) -> tuple[Any, ...]:
+def _cells(m: Any, available: bool, status: str) -> tuple[Any, ...]:
     tier = m.cost_tier.value
     return (
         m.provider,
@@ -48,17 +50,22 @@ def _cells(m: Any, available: bool) -> tuple[Any, ...]:
         fmt.price(m.input_price),
         fmt.price(m.output_price),
         Text(*fmt.mark(available)),
-        Text(m.status, style=fmt.colour("yellow") if m.status else ""),
+        Text(status, style=fmt.colour("yellow") if status else ""),
     )
 
 
-def entries_from(rows: Iterable[Any]) -> list[Entry]:
+def entries_from(rows: Iterable[Any], today: str) -> list[Entry]:
+    """The browser's rows; the status column is each model's lifecycle on `today` ("retired
+    2026-11-30", "deprecated, retires 2027-01-14", "legacy", "not listed by provider", "local")."""
+    from ...core.lifecycle import status_label
+
     out = []
     for row in rows:
         m = row.model
-        haystack = " ".join((m.provider, m.model_id, m.canonical, m.cost_tier.value, m.status, m.best_for,
+        status = status_label(m, today) or ("local" if m.status == "local" else "")
+        haystack = " ".join((m.provider, m.model_id, m.canonical, m.cost_tier.value, status, m.best_for,
                              *m.aliases)).lower()
-        out.append(Entry(m, row.available, haystack, _cells(m, row.available)))
+        out.append(Entry(m, row.available, haystack, _cells(m, row.available, status), status))
     return out
 
 
@@ -116,7 +123,7 @@ class ModelsScreen(LiveScreen):
         service = await self.host.ready()
         if service is None:
             return
-        self.entries = entries_from(await service.get_available_models_for_routing())
+        self.entries = entries_from(await service.get_available_models_for_routing(), real_today())
         self._natural = RowList.natural_widths(COLUMNS, [e.cells for e in self.entries])
         self.apply_filter()
 
@@ -163,11 +170,15 @@ class ModelsScreen(LiveScreen):
             box.update(count)
             return
         m = entry.model
+        # The status first: at 80 columns the Status column cuts "deprecated, retires 2027-01-14" short.
+        status = f"{entry.status}" + (f" → {m.successor}" if entry.status and m.successor else "")
+        prices = (m.price_source or "").split(" (")[0]  # "genai-prices 0.2.3", "user", "provider listing" …
         detail = Text.assemble(count, "  ", (f"{m.provider}:{m.model_id}", "bold"), f" ({m.canonical})"
-                               if m.canonical != m.model_id else "", f" · {m.best_for or '—'}",
+                               if m.canonical != m.model_id else "",
+                               (f" · {status}", fmt.colour("yellow")) if status else "", f" · {m.best_for or '—'}",
                                f" · max out {fmt.context(m.max_output)}" if m.max_output else "",
-                               f" · {m.source}" + (f" {m.as_of}" if m.as_of else ""),
-                               " · approx." if m.approx else "")
+                               f" · {m.source}", f" · prices: {prices}" if prices else "",
+                               f" {m.as_of}" if m.as_of else "", " · approx." if m.approx else "")
         box.update(detail)
 
     # actions ------------------------------------------------------------------------------------
@@ -228,7 +239,10 @@ class ModelsScreen(LiveScreen):
         added = await self.app.push_screen_wait(AddModelForm(service, provider))
         if added is None:
             return
-        self.notify(f"Added {added.provider}:{added.model_id} ({added.cost_tier.value}).", timeout=3)
+        source = added.price_source.split(" (")[0]
+        priced = ("price unknown" if not added.price_known() else
+                  f"priced from {source} {added.as_of}" if source not in ("user", "") else "your prices")
+        self.notify(f"Added {added.provider}:{added.model_id} ({added.cost_tier.value}; {priced}).", timeout=3)
         await self.reload()
         for index, entry in enumerate(self.matches):
             if (entry.model.provider, entry.model.model_id) == (added.provider, added.model_id):

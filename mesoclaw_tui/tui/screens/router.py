@@ -35,13 +35,14 @@ STAGE_NAMES = {"override": "override", "custom": "custom", "chain": "chain", "fa
 
 
 def chain_text(view: dict[str, Any]) -> Text:
-    """The named entries of a task's chain with ✓/✗, e.g. `claude-sonnet-4.5 ✗ → gpt-4o ✓`."""
+    """The named entries of a task's chain with ✓/✗, each model once (the service's chain is
+    deduplicated) and a retired one by its successor, e.g. `claude-sonnet-5.5 ✓ → gpt-6.1-sol ✗`."""
     text = Text()
     entries = [c for c in view["chain"] if c["stage"] in ("override", "custom", "chain", "fallback")]
     for i, entry in enumerate(entries):
         if i:
             text.append(" → ", style="dim")
-        text.append(entry["model"])
+        text.append(entry["resolves_to"] or entry["model"])
         glyph, style = fmt.mark(entry["available"])
         text.append(f" {glyph}", style=style)
     return text
@@ -68,6 +69,8 @@ class RouterScreen(LiveScreen):
     RouterScreen TaskTable { height: auto; max-height: 9; margin: 0 1; border: round $primary 60%; }
     RouterScreen TaskTable:focus { border: round $accent; }
     RouterScreen #task-detail { margin: 0 2; height: auto; text-wrap: nowrap; text-overflow: ellipsis; }
+    RouterScreen #router-notes { margin: 0 2; height: auto; display: none; }
+    RouterScreen #router-notes.-shown { display: block; }
     """
 
     def __init__(self) -> None:
@@ -86,6 +89,7 @@ class RouterScreen(LiveScreen):
             yield Static("Task routing  [dim](o override · x clear · e edit chain · c clear chain)[/]",
                          classes="section")
             yield TaskTable(id="tasks")
+            yield Static(id="router-notes")
             yield Static(id="task-detail")
         yield KeyBar()
 
@@ -102,15 +106,34 @@ class RouterScreen(LiveScreen):
         self.config = config = await service.get_router_config()
         self._show_profile(config.profile)
         self.views = {t.value: await service.task_view(t, config) for t in TaskType}
+        outdated = await service.outdated(config, profiles=(config.profile,))
+        retired = {ref.name for ref in outdated if ref.status.value == "retired"}
         rows = []
         for task, view in self.views.items():
             primary = view["primary"]
             primary_text = (Text(f"{primary['canonical'] or primary['model']} ({primary['provider']})")
                             if primary else Text("none available", style=fmt.colour("red")))
             override = view["override"] or ("custom chain" if view["custom_route"] else "")
+            if view["override"] in retired:
+                override += " (retired)"
             rows.append((Text(task, style="bold"), primary_text, chain_text(view), Text(override, style=fmt.colour("yellow"))))
         self.query_one(TaskTable).set_rows(rows)
+        self._show_notes(outdated)
         self._show_detail()
+
+    def _show_notes(self, outdated: list[Any]) -> None:
+        """Where a chain, the fallback, an override or a custom route names a retired model or one
+        retiring within 30 days, and what answers instead: as `router status` says it."""
+        from ...service.views import status_note
+
+        box = self.query_one("#router-notes", Static)
+        text = Text()
+        for i, ref in enumerate(outdated):
+            text.append("\n" if i else "")
+            text.append("⚠ ", style=fmt.colour("yellow"))
+            text.append(status_note(ref))
+        box.update(text)
+        box.set_class(bool(outdated), "-shown")
 
     def _show_profile(self, profile: RoutingProfile) -> None:
         button = self.query_one(f"#profile-{profile.value}", RadioButton)
@@ -159,6 +182,8 @@ class RouterScreen(LiveScreen):
             if entry["stage"] != "chain":  # the profile's chain is the usual case; say when it is not
                 line.append(f"{STAGE_NAMES.get(entry['stage'], entry['stage'])} ", style="dim")
             line.append(entry["model"])
+            if entry["resolves_to"]:
+                line.append(f" → {entry['resolves_to']}")
             if entry["provider"]:
                 line.append(f" ({entry['provider']})", style="dim")
             if not ok:
