@@ -41,7 +41,9 @@ def test_json_output_shape(env, provider_server):
     assert set(data) >= {"text", "task", "profile", "provider", "model", "status", "failure", "attempts", "usage",
                          "conversation_id"}
     assert set(data["usage"]) == {"input_tokens", "output_tokens", "cost_usd", "estimated"}
-    assert set(data["attempts"][0]) == {"number", "provider", "model", "outcome", "error", "ms", "retried"}
+    assert set(data["attempts"][0]) == {"number", "provider", "model", "outcome", "error", "ms", "retried",
+                                        "finish_reason"}
+    assert data["finish_reason"] == "stop" and data["tool_calls"] == []
     assert (data["status"], data["failure"], data["attempts"][0]["number"]) == ("complete", None, 1)
     assert data["task"] == "fast" and data["model"] == "gpt-4o-mini" and r.stderr == ""
 

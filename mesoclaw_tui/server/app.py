@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from .. import __version__
 from ..core.types import MesoclawError, MesoclawFailure
-from ..engine import Delta, Engine, FellBack, Finished, Routed, Trying
+from ..engine import Delta, Engine, FellBack, Finished, Routed, ToolDelta, Trying
 from . import wire
 from .wire import ApiError, ChatCall
 
@@ -78,9 +78,10 @@ class Api:
         except ApiError as exc:
             return error_response(exc)
         wanted = request.path_params["model"]
-        for entry in await self._model_list():
-            if entry["id"] == wanted:
-                return JSONResponse(entry)
+        await self.refresh()
+        entry = wire.model_entry(wanted, await self.service.registry())
+        if entry is not None:
+            return JSONResponse(entry)
         return error_response(ApiError(404, f"unknown model '{wanted}' (GET /v1/models lists them)", param="model",
                                        code="model_not_found"))
 
@@ -126,7 +127,7 @@ class Api:
         headers = wire.headers(opening.task, opening.profile, trying.provider, trying.model, opening.fallbacks)
         if call.stream:
             return EventStream(_stream(events, first, call, f"{trying.provider}:{trying.model}"), headers)
-        return await _collected(events, headers)
+        return await _collected(events, headers, call)
 
 
 class _Opening:
@@ -135,7 +136,7 @@ class _Opening:
     __slots__ = ("first", "trying", "fallbacks", "task", "profile")
 
     def __init__(self) -> None:
-        self.first: Any = None  # the first Delta, or Finished when no token came
+        self.first: Any = None  # the first Delta or ToolDelta, or Finished when no token came
         self.trying: Any = None
         self.fallbacks = 0  # candidates given up on (a retry of the same one is not a fallback)
         self.task: Any = None
@@ -147,7 +148,7 @@ class _Opening:
         while opening.first is None:
             event = await events.__anext__()
             kind = type(event)
-            if kind is Delta or kind is Finished:
+            if kind is Delta or kind is ToolDelta or kind is Finished:
                 opening.first = event
             elif kind is Trying:
                 opening.trying = event.target
@@ -161,13 +162,13 @@ class _Opening:
 def _finished(reply: Any, call: ChatCall) -> Response:
     headers = wire.reply_headers(reply)
     if reply.failure is not None:
-        return error_response(wire.error_for(reply), headers)
+        return error_response(wire.error_for(reply, call.params), headers)
     if not call.stream:
         return JSONResponse(wire.completion_body(reply), headers=headers)
     return EventStream(_stream_finished(reply, call), headers)
 
 
-async def _collected(events: AsyncIterator[Any], headers: dict[str, str]) -> Response:
+async def _collected(events: AsyncIterator[Any], headers: dict[str, str], call: ChatCall) -> Response:
     """Not streaming: the rest of the reply, then one body (or the error it ended with)."""
     reply = None
     try:
@@ -178,7 +179,7 @@ async def _collected(events: AsyncIterator[Any], headers: dict[str, str]) -> Res
         await events.aclose()  # type: ignore[attr-defined]
     assert reply is not None
     if reply.failure is not None:
-        return error_response(wire.error_for(reply), headers)
+        return error_response(wire.error_for(reply, call.params), headers)
     return JSONResponse(wire.completion_body(reply), headers=headers)
 
 
@@ -219,24 +220,26 @@ class EventStream(StreamingResponse):
             await self.body_iterator.aclose()  # type: ignore[attr-defined]
 
 
-async def _stream(events: AsyncIterator[Any], first: Delta, call: ChatCall, model: str) -> AsyncIterator[bytes]:
+async def _stream(events: AsyncIterator[Any], first: Any, call: ChatCall, model: str) -> AsyncIterator[bytes]:
     chunks = wire.Chunks(model)
     try:
-        yield chunks.first(first.text)
+        yield chunks.first(first.text) if type(first) is Delta else chunks.tool(first, first=True)
         async for event in events:
-            if type(event) is Delta:
+            kind = type(event)
+            if kind is Delta:
                 yield chunks.delta(event.text)
-            elif type(event) is Finished:
+            elif kind is ToolDelta:
+                yield chunks.tool(event)
+            elif kind is Finished:
                 reply = event.reply
-                yield chunks.error(reply) if reply.failure is not None else chunks.end(reply, call.include_usage)
+                yield chunks.error(reply, call.params) if reply.failure is not None else \
+                    chunks.end(reply, call.include_usage)
     finally:
         await events.aclose()  # type: ignore[attr-defined]
 
 
 async def _stream_finished(reply: Any, call: ChatCall) -> AsyncIterator[bytes]:
-    chunks = wire.Chunks(wire.answered_by(reply))
-    yield chunks.first(reply.text)
-    yield chunks.end(reply, call.include_usage)
+    yield wire.Chunks(wire.answered_by(reply)).whole(reply, call.include_usage)
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
