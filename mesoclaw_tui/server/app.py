@@ -43,6 +43,8 @@ class Api:
             return
         header = request.headers.get("authorization", "")
         scheme, _, given = header.partition(" ")
+        if not header and request.headers.get("x-api-key"):  # how Anthropic clients send it (/v1/messages)
+            scheme, given = "bearer", request.headers["x-api-key"]
         if scheme.lower() != "bearer" or not given:
             raise ApiError(401, "missing bearer token (send Authorization: Bearer <the --token of mesoclaw serve>)",
                            code="invalid_api_key")
@@ -110,7 +112,7 @@ class Api:
         """Held back until the first token (or the end), so the status and headers are true."""
         events = self.engine.stream(call.turn)
         try:
-            opening = await _Opening.read(events)
+            opening = await Opening.read(events)
         except BaseException as exc:
             await events.aclose()  # type: ignore[attr-defined]
             if isinstance(exc, MesoclawError):
@@ -130,7 +132,7 @@ class Api:
         return await _collected(events, headers, call)
 
 
-class _Opening:
+class Opening:
     """The events before the first token: what was routed, and which candidate is answering."""
 
     __slots__ = ("first", "trying", "fallbacks", "task", "profile")
@@ -143,7 +145,7 @@ class _Opening:
         self.profile: Any = None
 
     @classmethod
-    async def read(cls, events: AsyncIterator[Any]) -> _Opening:
+    async def read(cls, events: AsyncIterator[Any]) -> Opening:
         opening = cls()
         while opening.first is None:
             event = await events.__anext__()
@@ -244,7 +246,10 @@ async def _stream_finished(reply: Any, call: ChatCall) -> AsyncIterator[bytes]:
 
 async def _not_found(request: Request, exc: Exception) -> Response:
     status = exc.status_code if isinstance(exc, HTTPException) else 500
-    message = {404: f"no route {request.url.path} (mesoclaw serves /v1/chat/completions, /v1/models, /health)",
+    served = "mesoclaw serves /v1/chat/completions, /v1/messages, /v1/models, /health"
+    if request.url.path.rstrip("/").endswith("/responses"):
+        served = "the Responses API is not served; " + served
+    message = {404: f"no route {request.url.path} ({served})",
                405: f"{request.method} is not allowed on {request.url.path}"}.get(status, "internal error")
     return error_response(ApiError(status, message, code={404: "not_found", 405: "method_not_allowed"}.get(status)))
 
@@ -259,8 +264,13 @@ def create_app(service: Any, engine: Engine, *, token: str | None = None) -> Sta
             logging.getLogger("uvicorn.error").exception("mesoclaw serve: request failed")
             return error_response(ApiError(500, f"internal error: {type(exc).__name__}: {exc}"))
 
+    from .messages_route import MessagesRoute
+
+    messages = MessagesRoute(api, Opening, EventStream)
     app = Starlette(routes=[
         Route("/v1/chat/completions", chat, methods=["POST"]),
+        Route("/v1/messages", messages.messages, methods=["POST"]),
+        Route("/v1/messages/count_tokens", messages.count_tokens, methods=["POST"]),
         Route("/v1/models", api.models, methods=["GET"]),
         Route("/v1/models/{model:path}", api.model, methods=["GET"]),
         Route("/health", api.health, methods=["GET"]),

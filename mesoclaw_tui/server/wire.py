@@ -244,6 +244,7 @@ class Chunks:
         self._delta_tail = b'}, "finish_reason": null}]}\n\n'
         self._call_head = f'data: {head}, "choices": [{{"index": 0, "delta": {{"tool_calls": [{{"index": '.encode()
         self._call_tail = b'}}]}, "finish_reason": null}]}\n\n'
+        self._bare: set[int] = set()  # calls with no arguments yet: they end as "{}", as OpenAI sends them
 
     def delta(self, text: str) -> bytes:
         return self._delta_head + json.dumps(text, ensure_ascii=False).encode() + self._delta_tail
@@ -251,6 +252,8 @@ class Chunks:
     def tool(self, delta: Any, first: bool = False) -> bytes:
         """One tool-call delta: a call's first names it (id, type, name), the rest add arguments."""
         if first or delta.id is not None:
+            if not delta.arguments:
+                self._bare.add(delta.index)
             call: dict[str, Any] = {"index": delta.index}
             if delta.id is not None:
                 call.update(id=delta.id, type="function", function={"name": delta.name or "",
@@ -259,6 +262,8 @@ class Chunks:
                 call["function"] = {"arguments": delta.arguments}
             message: dict[str, Any] = {"role": "assistant", "content": None} if first else {}
             return self.event([{"index": 0, "delta": {**message, "tool_calls": [call]}, "finish_reason": None}])
+        if self._bare and delta.arguments:
+            self._bare.discard(delta.index)
         return (self._call_head + str(delta.index).encode() + b', "function": {"arguments": '
                 + json.dumps(delta.arguments, ensure_ascii=False).encode() + self._call_tail)
 
@@ -271,7 +276,9 @@ class Chunks:
         return self.event([{"index": 0, "delta": {"role": "assistant", "content": text}, "finish_reason": None}])
 
     def end(self, reply: Any, include_usage: bool) -> bytes:
-        out = self.event([{"index": 0, "delta": {}, "finish_reason": finish_reason(reply)}])
+        out = b"".join(self._call_head + str(index).encode() + b', "function": {"arguments": "{}"' + self._call_tail
+                       for index in sorted(self._bare))
+        out += self.event([{"index": 0, "delta": {}, "finish_reason": finish_reason(reply)}])
         if include_usage:
             out += self.event([], usage=_usage(reply), mesoclaw=_extension(reply))
         return out + b"data: [DONE]\n\n"
