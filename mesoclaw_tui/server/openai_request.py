@@ -195,10 +195,10 @@ def _function(make: Any, function: dict[str, Any], where: str) -> Any:
 
 def parse_tool_choice(raw: Any, tools: tuple[Any, ...]) -> Any:
     """"auto", "none", "required" or {"type": "function", "function": {"name": …}} naming one of `tools`."""
-    from ..providers import ToolChoice
-
     if raw is None:
         return None
+    from ..providers import ToolChoice
+
     if raw in _TOOL_CHOICE_MODES:
         if not tools and raw == "required":
             raise ApiError(400, "tool_choice 'required' needs tools", param="tool_choice")
@@ -223,10 +223,10 @@ def parse_flag(body: dict[str, Any], key: str) -> bool | None:
 def parse_response_format(raw: Any) -> Any:
     """{"type": "text" | "json_object"} or {"type": "json_schema", "json_schema": {name, schema, strict,
     description}}; text is the default and is sent as nothing."""
-    from ..providers import ResponseFormat
-
     if raw is None:
         return None
+    from ..providers import ResponseFormat
+
     kind = raw.get("type") if isinstance(raw, dict) else None
     if kind == "text":
         return None
