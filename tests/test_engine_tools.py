@@ -149,7 +149,7 @@ async def test_a_reply_past_the_size_cap_is_ended_and_kept(service, provider_ser
     finally:
         await client.aclose()
     assert reply.failure is FailureKind.REPLY_TOO_LARGE and reply.status == "incomplete"
-    assert reply.text == "0123456789" * 100
+    assert reply.text == "0123456789" * 100 and reply.fallbacks == []
     assert "passed the cap of 1,000 characters (MESOCLAW_MAX_REPLY_CHARS)" in reply.error
     stored = (await service.store.messages(reply.conversation_id))[-1]
     assert (stored["status"], stored["content"]) == ("incomplete", reply.text)

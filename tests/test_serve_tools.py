@@ -225,3 +225,19 @@ def test_every_name_accepted_as_a_model_can_be_retrieved(served: Served) -> None
             c.models.retrieve(name)
         with pytest.raises(openai.BadRequestError):
             c.chat.completions.create(model=name, messages=ASK)
+
+
+def test_tool_call_ids_hold_when_the_next_turn_goes_to_another_provider(served: Served) -> None:
+    c = client(served)
+    served.fake.script(served.chat_path("anthropic"), ToolCallReply("anthropic", [WEATHER]))
+    message = c.chat.completions.create(model="claude-haiku-5.5", messages=ASK, tools=TOOLS).choices[0].message
+    call_id = message.tool_calls[0].id
+    assert call_id.startswith("toolu_")
+    followup = [*ASK, message.model_dump(exclude_none=True),
+                {"role": "tool", "tool_call_id": call_id, "content": "18°C, sunny"}]
+    for protocol in ("openai", "ollama"):
+        served.fake.script(served.chat_path(protocol), ToolCallReply(protocol, text="Sunny, 18°C."))
+        answer = c.chat.completions.create(model=PROTOCOLS[protocol][1], messages=followup, tools=TOOLS)
+        assert answer.choices[0].message.content == "Sunny, 18°C."
+        sent = served.upstream(protocol)["messages"]
+        assert sent[-2]["tool_calls"][0]["id"] == call_id and sent[-1]["tool_call_id"] == call_id

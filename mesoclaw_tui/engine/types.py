@@ -16,7 +16,7 @@ from ..core.types import Capability, Classification, ModelTarget, RoutingDecisio
 if TYPE_CHECKING:
     from ..providers.base import ChatMessage, Content, ResponseFormat, Tool, ToolCall, ToolChoice
 
-_ANSWERED = frozenset({"ok", "incomplete", "cancelled"})
+_ANSWERED = frozenset({"ok", "incomplete", "cancelled", "too_large"})  # outcomes of an answer, not a fallback
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,7 @@ def fallbacks_text(attempts: Iterable[Mapping[str, Any] | Any]) -> str:
     failed = []
     for attempt in attempts:
         get = attempt.get if isinstance(attempt, Mapping) else lambda k, a=attempt: getattr(a, k, None)
-        if get("outcome") not in ("ok", "incomplete", "cancelled") and not get("retried"):
+        if get("outcome") not in ("ok", "incomplete", "cancelled", "too_large") and not get("retried"):
             failed.append(f"{get('provider')}:{get('model')} {get('outcome')}")
     if not failed:
         return ""
