@@ -317,8 +317,9 @@ class Engine:
                             if meter.size > cap:
                                 text = text[:len(text) - (meter.size - cap)]
                                 meter.too_large = True
-                            chunks.append(text)
-                            yield Delta(text)
+                            if text:
+                                chunks.append(text)
+                                yield Delta(text)
                         else:
                             noted = self._noted(progress, target, event, meter)
                             if noted is not None:
