@@ -66,6 +66,7 @@ RUN_STATUS: dict[FailureKind | None, str] = {
     None: "ok", FailureKind.INCOMPLETE: "incomplete", FailureKind.CANCELLED: "interrupted",
     FailureKind.NO_PROVIDER: "failed", FailureKind.NO_AVAILABLE_MODEL: "failed",
     FailureKind.CONTEXT_TOO_LARGE: "failed", FailureKind.BAD_REQUEST: "failed", FailureKind.ALL_FAILED: "failed",
+    FailureKind.MISSING_CAPABILITY: "failed", FailureKind.REPLY_TOO_LARGE: "incomplete",
 }
 
 

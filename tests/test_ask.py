@@ -41,7 +41,9 @@ def test_json_output_shape(env, provider_server):
     assert set(data) >= {"text", "task", "profile", "provider", "model", "status", "failure", "attempts", "usage",
                          "conversation_id"}
     assert set(data["usage"]) == {"input_tokens", "output_tokens", "cost_usd", "estimated"}
-    assert set(data["attempts"][0]) == {"number", "provider", "model", "outcome", "error", "ms", "retried"}
+    assert set(data["attempts"][0]) == {"number", "provider", "model", "outcome", "error", "ms", "retried",
+                                        "finish_reason"}
+    assert data["finish_reason"] == "stop" and data["tool_calls"] == []
     assert (data["status"], data["failure"], data["attempts"][0]["number"]) == ("complete", None, 1)
     assert data["task"] == "fast" and data["model"] == "gpt-6-luna" and r.stderr == ""
 
@@ -267,6 +269,20 @@ def _incomplete(provider_server, isolated_env):
     return env, ("--task", "fast", "hi"), None
 
 
+def _missing_capability(provider_server, isolated_env, tmp_path):
+    image = tmp_path / "pixel.png"
+    image.write_bytes(bytes.fromhex("89504e470d0a1a0a") + b"\0" * 40)
+    env = {"MESOCLAW_HOME": str(isolated_env), **provider_server.env("ollama", api_key="sk-test-ask-0001")}
+    return env, ("--model", "llama-3.2-3b", "-a", str(image), "what is this?"), None
+
+
+def _reply_too_large(provider_server, isolated_env):
+    provider_server.default(provider_server.chat_path("openai"), Stream("openai", n=1000))
+    env = {"MESOCLAW_HOME": str(isolated_env), "MESOCLAW_MAX_REPLY_CHARS": "100",
+           **provider_server.env("openai", api_key="sk-test-ask-0001")}
+    return env, ("--task", "fast", "hi"), None
+
+
 # failure kind -> how to cause it, the exit code, and words of the last stderr line
 FAILURES = {
     "no_provider": (_no_provider, 3, "no provider is configured"),
@@ -276,13 +292,16 @@ FAILURES = {
     "bad_request": (_bad_request, 5, "temperature: must be <= 1"),
     "all_failed": (_all_failed, 4, "every candidate failed ("),
     "incomplete": (_incomplete, 1, "reply incomplete"),
+    "missing_capability": (_missing_capability, 5, "no available model has image input"),
+    "reply_too_large": (_reply_too_large, 1, "passed the cap of 100 characters"),
 }
 
 
 @pytest.mark.parametrize("case", FAILURES)
-def test_each_failure_kind_has_its_exit_code(case, provider_server, isolated_env):
+def test_each_failure_kind_has_its_exit_code(case, provider_server, isolated_env, tmp_path):
     cause, code, words = FAILURES[case]
-    env, args, stdin = cause(provider_server, isolated_env)
+    extra = (tmp_path,) if cause is _missing_capability else ()
+    env, args, stdin = cause(provider_server, isolated_env, *extra)
     r = run_mesoclaw("ask", "--json", *args, env=env, input=stdin)
     assert r.returncode == code, r.stderr
     assert json.loads(r.stdout)["failure"] == case.split()[0]

@@ -180,14 +180,25 @@ def test_bad_requests_are_400_in_openai_shape(served) -> None:
         (dict(model="mesoclaw/cheap", messages=HELLO), "model", "model_not_found"),
         (dict(model="mesoclaw/auto", messages=[]), "messages", None),
         (dict(model="mesoclaw/auto", messages=[*HELLO, {"role": "assistant", "content": "x"}]), "messages", None),
-        (dict(model="mesoclaw/auto", messages=[{"role": "tool", "content": "x"}]), "messages[0].role", None),
+        (dict(model="mesoclaw/auto", messages=[{"role": "function", "name": "f", "content": "x"}]),
+         "messages[0].role", None),
+        (dict(model="mesoclaw/auto", messages=[{"role": "tool", "content": "x"}]), "messages[0].tool_call_id", None),
         (dict(model="mesoclaw/auto", messages=HELLO, n=2), "n", "unsupported_parameter"),
         (dict(model="mesoclaw/auto", messages=HELLO, temperature=7), "temperature", None),
-        (dict(model="mesoclaw/auto", messages=HELLO,
-              tools=[{"type": "function", "function": {"name": "f", "parameters": {}}}]), "tools",
+        (dict(model="mesoclaw/auto", messages=HELLO, functions=[{"name": "f", "parameters": {}}]), "functions",
          "unsupported_parameter"),
+        (dict(model="mesoclaw/auto", messages=HELLO, tools=[{"type": "custom", "custom": {"name": "f"}}]),
+         "tools[0]", "unsupported_parameter"),
+        (dict(model="mesoclaw/auto", messages=HELLO, tools=[{"type": "function", "function": {"name": "f"}}],
+              tool_choice={"type": "function", "function": {"name": "g"}}), "tool_choice", None),
+        (dict(model="mesoclaw/auto", messages=HELLO, response_format={"type": "json_schema"}),
+         "response_format.json_schema", None),
+        (dict(model="mesoclaw/auto", messages=HELLO, response_format={"type": "xml"}), "response_format", None),
         (dict(model="mesoclaw/auto", messages=[{"role": "user", "content": [
-            {"type": "image_url", "image_url": {"url": "http://x/y.png"}}]}]), "messages[0].content",
+            {"type": "image_url", "image_url": {"url": "http://x/y.png"}}]}]),
+         "messages[0].content[0].image_url.url", "invalid_image_url"),
+        (dict(model="mesoclaw/auto", messages=[{"role": "user", "content": [
+            {"type": "input_audio", "input_audio": {"data": "", "format": "wav"}}]}]), "messages[0].content[0]",
          "unsupported_content"),
     ]
     for kwargs, param, code in cases:
@@ -256,6 +267,7 @@ def test_every_candidate_failing_before_the_first_token_is_a_json_status(monkeyp
 
 def test_a_reply_that_breaks_off_mid_stream(monkeypatch, fake) -> None:
     configure(monkeypatch, fake)
+    monkeypatch.setenv("MESOCLAW_MAX_REPLY_CHARS", "30")
     fake.default(fake.chat_path("openai"), Stream("openai", n=10, error_after=3))
     with BackgroundServer() as server:
         received = []
@@ -266,6 +278,13 @@ def test_a_reply_that_breaks_off_mid_stream(monkeypatch, fake) -> None:
         with pytest.raises(openai.APIStatusError) as err:
             client(server).chat.completions.create(model="mesoclaw/auto", messages=HELLO)
         assert err.value.status_code == 502 and error_of(err.value)["code"] == "upstream_incomplete"
+        # a reply past the size cap ends there, inside the 200, the same way
+        fake.default(fake.chat_path("openai"), Stream("openai", n=100_000))
+        received = []
+        with pytest.raises(openai.APIError, match="passed the cap of 30 characters"):
+            for chunk in client(server).chat.completions.create(model="mesoclaw/auto", messages=HELLO, stream=True):
+                received.append(chunk.choices[0].delta.content)
+        assert "".join(received) == ("tok " * 8)[:30]
 
 
 def test_the_token_is_checked(monkeypatch, fake) -> None:
@@ -402,7 +421,15 @@ FAILURES = {
                    dict(model="mesoclaw/auto", messages=HELLO), 503, "all_candidates_failed"),
     "incomplete": (("openai",), Stream("openai", n=10, error_after=3), dict(model="mesoclaw/auto", messages=HELLO),
                    502, "upstream_incomplete"),
+    # deepseek-chat (OpenRouter) has tool calls but no structured output
+    "missing_capability": (("openrouter",), None, dict(model="deepseek-chat", messages=HELLO,
+                                                       response_format={"type": "json_object"}),
+                           400, "unsupported_parameter"),
+    # with MESOCLAW_MAX_REPLY_CHARS=50 (set below)
+    "reply_too_large": (("openai",), Stream("openai", n=100), dict(model="mesoclaw/auto", messages=HELLO), 502,
+                        "reply_too_large"),
 }
+BROKEN_INSIDE_THE_STREAM = ("incomplete", "reply_too_large")
 
 
 @pytest.mark.parametrize("case", FAILURES)
@@ -412,15 +439,18 @@ def test_each_failure_kind_has_its_status_and_code(case, monkeypatch, fake) -> N
         configure(monkeypatch, fake, *providers)
     if upstream is not None:
         _failing(fake, upstream)
+    monkeypatch.setenv("MESOCLAW_MAX_REPLY_CHARS", "50")
     with BackgroundServer() as server:
         for stream in (False, True):
-            if case == "incomplete" and stream:
+            if case in BROKEN_INSIDE_THE_STREAM and stream:
                 continue  # streamed, it breaks off inside the 200 (test_a_reply_that_breaks_off_mid_stream)
             with pytest.raises(openai.APIStatusError) as err:
                 client(server).chat.completions.create(**request, stream=stream,
                                                        extra_headers={"x-mesoclaw-task": "general"})
             assert (err.value.status_code, error_of(err.value)["code"]) == (status, code), stream
             assert error_of(err.value)["type"] == ("invalid_request_error" if status < 500 else "server_error")
+            if case == "missing_capability":
+                assert error_of(err.value)["param"] == "response_format"
 
 
 def test_the_failure_table_covers_every_kind() -> None:

@@ -30,11 +30,22 @@ CASES: dict[str, tuple[tuple[str, ...], Any, str | None, tuple[str, ...]]] = {
                    ("failed mid-reply",)),
     "cancelled": (("openai",), Stream("openai", ["kept ", "lost"], stall_after=1), None,
                   ("CANCELLED: the partial reply is kept",)),
+    # with MESOCLAW_MAX_REPLY_CHARS=12 (set below)
+    "reply_too_large": (("openai",), Stream("openai", n=50), None,
+                        ("Cut off:", "passed the cap of 12 characters", "the text up to the cap is kept")),
 }
+# The chat sends plain text: no tools, images or response format, so no capability can be missing.
+NOT_FROM_THE_CHAT = {FailureKind.MISSING_CAPABILITY.value}
 
 
 def test_every_kind_is_shown() -> None:
-    assert set(CASES) == {k.value for k in FailureKind}
+    assert set(CASES) | NOT_FROM_THE_CHAT == {k.value for k in FailureKind}
+    from mesoclaw_tui.tui.screens.chat import FAILURE_TEXT
+
+    class Refused:
+        error = "no available model has image input, which this request needs"
+
+    assert FAILURE_TEXT[FailureKind.MISSING_CAPABILITY](Refused()) == f"No reply: {Refused.error}"
 
 
 @pytest.mark.parametrize("kind", CASES)
@@ -45,6 +56,8 @@ async def test_the_chat_says_why_a_reply_failed(kind: str, monkeypatch: pytest.M
             monkeypatch.setenv(name, value)
         if upstream is not None:
             server.default("*/chat/completions", upstream)
+        if kind == "reply_too_large":
+            monkeypatch.setenv("MESOCLAW_MAX_REPLY_CHARS", "12")
         app = MesoclawApp()
         async with app.run_test(size=(100, 40)) as pilot:
             await settle(app, pilot)

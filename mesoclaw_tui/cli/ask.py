@@ -41,14 +41,15 @@ def read_stdin() -> str:
         return ""
 
 
-def read_prompt(prompt: str | None) -> str:
-    """The prompt from the argument, stdin, or both (stdin appended as context)."""
+def read_prompt(prompt: str | None, allow_empty: bool = False) -> str:
+    """The prompt from the argument, stdin, or both (stdin appended as context); with attachments it
+    may be empty (the files are the question)."""
     piped = None if sys.stdin is None or sys.stdin.isatty() else read_stdin()
     prompt = clean_text(prompt) if prompt else prompt
     if prompt and piped and piped.strip():
         return f"{prompt}\n\n{piped}"
     text = prompt or piped or ""
-    if not text.strip():
+    if not text.strip() and not allow_empty:
         raise MesoclawError('give a prompt, e.g. mesoclaw ask "explain this error", or pipe text to stdin')
     return text
 
@@ -62,58 +63,115 @@ def read_prompt(prompt: str | None) -> str:
 @click.option("--continue", "continue_last", is_flag=True, help="Continue the last conversation.")
 @click.option("--no-stream", is_flag=True, help="Print the reply once it is complete.")
 @click.option("--max-tokens", type=click.IntRange(min=1), help="Longest reply, in tokens.")
+@click.option("--schema", metavar="FILE|JSON",
+              help="Structured output: a JSON Schema (a file, or the JSON itself) the reply must follow. "
+                   "Routes only to models with structured output; prints the reply's JSON.")
+@click.option("-a", "--attach", "attachments", multiple=True, metavar="PATH",
+              help="Attach a file (repeatable): an image (png, jpeg, gif, webp; up to 5 MB; routes only to "
+                   "models with image input) or a text file (up to 8 MB, sent after the prompt with its name).")
 @click.option("-q", "--quiet", is_flag=True, help="No routing line on stderr.")
 @json_option
 @click.pass_context
 def ask(ctx: click.Context, prompt: str | None, task: str | None, profile: str | None, model: str | None,
-        system: str | None, continue_last: bool, no_stream: bool, max_tokens: int | None, quiet: bool,
-        as_json: bool) -> None:
+        system: str | None, continue_last: bool, no_stream: bool, max_tokens: int | None, schema: str | None,
+        attachments: tuple[str, ...], quiet: bool, as_json: bool) -> None:
     """Ask one question; the router picks the model. PROMPT or stdin (or both: stdin is context).
 
-    Exit codes: 0 a complete reply; 1 the reply broke off mid-stream (the partial text is printed
-    and kept); 2 bad input; 3 no provider configured; 4 no model available, or every candidate
-    failed (one stderr line per attempt); 5 the request was refused as it is: too large for every
-    model's context window, or rejected by the provider as invalid (change it, do not retry);
-    130 interrupted.
+    Exit codes: 0 a complete reply; 1 the reply is not a whole answer: it broke off mid-stream or
+    passed the reply size cap (the partial text is printed and kept), was cut at the max tokens
+    limit (finish reason `length`) or stopped by a content filter, or, with --schema, is not JSON
+    of the schema's top-level type; 2 bad input (an unreadable or too large attachment, a bad
+    schema); 3 no provider configured; 4 no model available, or every candidate failed (one stderr
+    line per attempt); 5 the request was refused as it is: too large for every model's context
+    window, needing what no available model has (image input, structured output), or rejected by
+    the provider as invalid (change it, do not retry); 130 interrupted.
     """
     import asyncio
 
     from ..core.types import parse_profile, parse_task
+    from .attach import read_attachments, read_schema
 
     if task:
         parse_task(task)
     if profile:
         parse_profile(profile)
-    text = read_prompt(prompt)
-    stream_text = not (no_stream or as_json)
+    json_schema = read_schema(schema) if schema else None
+    files = read_attachments(attachments)
+    text = read_prompt(prompt, allow_empty=bool(attachments))
+    stream_text = not (no_stream or as_json or json_schema)
     state: dict = {}
+    request = _Request(text, task, profile, model, system, continue_last, max_tokens, json_schema, files)
     try:
-        reply = asyncio.run(_run(ctx, text, task, profile, model, system, continue_last, max_tokens, stream_text,
-                                 quiet or as_json, state))
+        reply = asyncio.run(_run(ctx, request, stream_text, quiet or as_json, state))
     except KeyboardInterrupt:
         partial = state["engine"].interrupted_reply if "engine" in state else None
         if as_json and partial is not None:
             out.emit_json(partial.as_dict())
         raise ExitCode(EXIT_INTERRUPTED, "interrupted" + ("; the partial reply is kept" if partial and partial.text
                                                           else "")) from None
+    parsed = _schema_json(reply, json_schema)
     if as_json:
-        out.emit_json(reply.as_dict() | {"text": reply.text})
+        extra = {"json": parsed[1]} if json_schema is not None else {}
+        out.emit_json(reply.as_dict() | {"text": reply.text} | extra)
     elif not stream_text and reply.text:
-        sys.stdout.write(reply.text + ("" if reply.text.endswith("\n") else "\n"))
-    _exit_for(reply)
+        shown = parsed[0] if parsed[0] is not None else reply.text
+        sys.stdout.write(shown + ("" if shown.endswith("\n") else "\n"))
+    _exit_for(reply, parsed[2])
 
 
-async def _run(ctx, text, task, profile, model, system, continue_last, max_tokens, stream_text, quiet, state):
-    from ..engine import Engine, Turn
+class _Request:
+    """What the command line asks for, gathered before anything is opened."""
+
+    def __init__(self, text: str, task: str | None, profile: str | None, model: str | None, system: str | None,
+                 continue_last: bool, max_tokens: int | None, schema: dict | None, files: Any):
+        self.text, self.task, self.profile, self.model, self.system = text, task, profile, model, system
+        self.continue_last, self.max_tokens, self.schema, self.files = continue_last, max_tokens, schema, files
+
+    async def turn(self, service: Any) -> Any:
+        from ..engine import Turn
+
+        response_format = None
+        if self.schema is not None:
+            from ..providers import ResponseFormat
+
+            response_format = ResponseFormat("json_schema", name="response", schema=self.schema)
+        if self.files.texts:
+            from .attach import check_fits
+
+            check_fits(self.files, await _largest_window(service))
+        prompt = self.files.prompt(self.text)
+        return Turn(prompt, source="ask", continue_last=self.continue_last, system=self.system, task=self.task,
+                    profile=self.profile, model=self.model, max_tokens=self.max_tokens,
+                    content=self.files.content(prompt), response_format=response_format)
+
+
+async def _largest_window(service: Any) -> int | None:
+    """The largest context window of any model the request could go to (any model, with none configured)."""
+    registry = await service.registry()
+    configured = service.settings.configured()
+    windows = [m.context_window for m in registry.models if m.context_window and not m.retired
+               and (m.provider in configured or not configured)]
+    return max(windows, default=None)
+
+
+def _schema_json(reply: Any, schema: dict | None) -> tuple[str | None, Any, str | None]:
+    """With --schema and a complete reply: (its JSON text, value, None) or (None, None, why it is not)."""
+    if schema is None or reply.failure is not None:
+        return None, None, None
+    from .attach import reply_json
+
+    return reply_json(reply.text, schema)
+
+
+async def _run(ctx, request, stream_text, quiet, state):
+    from ..engine import Engine
     from ..service import RouterService
 
     service = await RouterService.open(ctx.find_root().params.get("db"))
-    engine = state["engine"] = Engine(service)
     writer = _Writer() if stream_text else None
     try:
-        turn = Turn(text, source="ask", continue_last=continue_last, system=system, task=task, profile=profile,
-                    model=model, max_tokens=max_tokens)
-        reply, printed = await _stream(engine, turn, writer, quiet)
+        engine = state["engine"] = Engine(service)
+        reply, printed = await _stream(engine, await request.turn(service), writer, quiet)
         if reply.status == "failed":
             # One line per attempt: those not shown as they happened (all of them with -q or --json).
             for attempt in reply.attempts:
@@ -129,7 +187,8 @@ async def _run(ctx, text, task, profile, model, system, continue_last, max_token
             writer.finish()
         raise
     finally:
-        await engine.aclose()
+        if "engine" in state:
+            await state["engine"].aclose()
         await service.close()
 
 
@@ -174,16 +233,29 @@ EXITS: dict[FailureKind, tuple[int, Callable[[Any], str]]] = {
     FailureKind.NO_AVAILABLE_MODEL: (EXIT_ALL_FAILED, _said),
     FailureKind.ALL_FAILED: (EXIT_ALL_FAILED, _every_candidate_failed),
     FailureKind.CONTEXT_TOO_LARGE: (EXIT_REQUEST_REFUSED, _said),
+    FailureKind.MISSING_CAPABILITY: (EXIT_REQUEST_REFUSED, _said),
     FailureKind.BAD_REQUEST: (EXIT_REQUEST_REFUSED, _said),
     FailureKind.INCOMPLETE: (EXIT_FAILURE, lambda reply: f"reply incomplete (the partial text is kept): {reply.error}"),
     FailureKind.CANCELLED: (EXIT_INTERRUPTED, lambda reply: "interrupted"),
+    FailureKind.REPLY_TOO_LARGE: (EXIT_FAILURE, lambda reply: f"reply cut off (the text up to the cap is kept): "
+                                                             f"{reply.error}"),
+}
+
+# A complete reply that is still not a whole answer, by its finish reason: exit 1, saying why.
+UNFINISHED = {
+    "length": "the reply was cut off at the max tokens limit (finish reason: length); --max-tokens allows more",
+    "content_filter": "the reply was stopped by the provider's content filter (finish reason: content_filter)",
 }
 
 
-def _exit_for(reply) -> None:
+def _exit_for(reply, not_json: str | None = None) -> None:
     if reply.failure is not None:
         code, say = EXITS[reply.failure]
         raise ExitCode(code, say(reply))
+    if reply.finish_reason in UNFINISHED:
+        raise ExitCode(EXIT_FAILURE, UNFINISHED[reply.finish_reason])
+    if not_json:
+        raise ExitCode(EXIT_FAILURE, f"{not_json}; it is printed as it came")
 
 
 def attempt_line(number: int, a) -> str:

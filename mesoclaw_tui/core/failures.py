@@ -3,8 +3,7 @@
 The faces keep their own tables beside their code: `cli/ask.py` (exit code and message),
 `server/wire.py` (HTTP status and OpenAI error code), `tui/screens/chat.py` (the text shown under
 the reply) and `scheduler.py` (a job run's status). A test checks each table covers every kind,
-so a kind added here (later: a reply too large, a budget exceeded, a capability such as tools,
-images or a JSON schema that no candidate has) must be given a row in each of them.
+so a kind added here (later: a budget exceeded) must be given a row in each of them.
 """
 
 from __future__ import annotations
@@ -16,10 +15,15 @@ class FailureKind(StrEnum):
     NO_PROVIDER = "no_provider"  # no provider is configured at all
     NO_AVAILABLE_MODEL = "no_available_model"  # nothing in the chain (or the named model) can be used now
     CONTEXT_TOO_LARGE = "context_too_large"  # the request is larger than every usable model's context window
+    # The request needs something (tools, parallel tool calls, a JSON schema, image input) that no
+    # available model has: another try will not help, a different request or provider will.
+    MISSING_CAPABILITY = "missing_capability"
     BAD_REQUEST = "bad_request"  # a provider refused the request itself (its 400): another model would too
     ALL_FAILED = "all_failed"  # every candidate failed before its first token
     INCOMPLETE = "incomplete"  # the reply broke off after its first token; the partial text is kept
     CANCELLED = "cancelled"  # the user (or the client) stopped it; the partial text is kept
+    # The reply passed the cap on a reply's size: the stream was ended there, the text so far kept.
+    REPLY_TOO_LARGE = "reply_too_large"
 
     @property
     def status(self) -> str:
@@ -27,7 +31,8 @@ class FailureKind(StrEnum):
         return _STATUS.get(self, "failed")
 
 
-_STATUS = {FailureKind.INCOMPLETE: "incomplete", FailureKind.CANCELLED: "cancelled"}
+_STATUS = {FailureKind.INCOMPLETE: "incomplete", FailureKind.CANCELLED: "cancelled",
+           FailureKind.REPLY_TOO_LARGE: "incomplete"}
 
 
 def reply_status(failure: FailureKind | None) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..core.failures import FailureKind
 from ..core.provider_info import no_provider_message
-from ..core.types import RoutingDecision, Skip
+from ..core.types import Capability, RoutingDecision, Skip
 from .types import Attempt
 
 # Auth or billing failure: skip the provider this long, or until `mesoclaw providers check` passes.
@@ -27,6 +27,7 @@ class Outcome(Enum):
     FELL_BACK = "fell back"  # failed before its first token: the next candidate is tried
     STOP = "stop"  # the provider refused the request itself: another model would too
     BROKE = "broke"  # failed after its first token: the partial reply is kept, nothing else is tried
+    TOO_LARGE = "too large"  # passed the cap on a reply's size: ended there, the text so far kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +72,8 @@ def failure_of_attempts(outcome: Outcome | None, attempts: Sequence[Attempt]) ->
         return None
     if outcome is Outcome.BROKE:
         return FailureKind.INCOMPLETE
+    if outcome is Outcome.TOO_LARGE:
+        return FailureKind.REPLY_TOO_LARGE
     if outcome is Outcome.STOP:
         return FailureKind.BAD_REQUEST
     if attempts and all(a.outcome == "context_length" for a in attempts):
@@ -78,13 +81,26 @@ def failure_of_attempts(outcome: Outcome | None, attempts: Sequence[Attempt]) ->
     return FailureKind.ALL_FAILED
 
 
-def failure_message(failure: FailureKind | None, attempts: Sequence[Attempt], decision: RoutingDecision) -> str | None:
+# What a request needs, in the words of a failure message.
+CAPABILITY_WORDS = {
+    Capability.TOOLS: "tool calls", Capability.PARALLEL_TOOLS: "parallel tool calls",
+    Capability.STRUCTURED_OUTPUT: "structured output (JSON)", Capability.IMAGE_INPUT: "image input",
+    Capability.REASONING: "reasoning",
+}
+
+
+def failure_message(failure: FailureKind | None, attempts: Sequence[Attempt], decision: RoutingDecision,
+                    missing: Sequence[Capability] = ()) -> str | None:
     """The one line that says why a reply failed (None when it did not)."""
     if failure is None:
         return None
     last = attempts[-1] if attempts else None
     if failure is FailureKind.INCOMPLETE and last is not None:
         return f"{last.provider}:{last.model} failed mid-reply: {last.error}"
+    if failure is FailureKind.REPLY_TOO_LARGE and last is not None:
+        return f"{last.provider}:{last.model}: {last.error}"
+    if failure is FailureKind.MISSING_CAPABILITY:
+        return _missing(missing, decision)
     if failure is FailureKind.BAD_REQUEST and last is not None:
         return f"{last.provider}:{last.model}: {last.error}"
     if failure is FailureKind.CANCELLED:
@@ -112,6 +128,13 @@ def _too_large(attempts: Sequence[Attempt], decision: RoutingDecision) -> str:
             f"window of every available model" + (f": {lines}" if lines else ""))
 
 
+def _missing(missing: Sequence[Capability], decision: RoutingDecision) -> str:
+    skipped = [e for e in decision.trace if e.outcome is Skip.MISSING_CAPABILITY][:_SHOWN_SKIPS]
+    lines = "; ".join(f"{e.provider}:{e.model} {e.detail}" for e in skipped)
+    wanted = ", ".join(CAPABILITY_WORDS[c] for c in missing)
+    return f"no available model has {wanted}, which this request needs" + (f": {lines}" if lines else "")
+
+
 def _nothing_available(decision: RoutingDecision) -> str:
     if decision.trace and decision.trace[0].stage == "pinned":
         reasons = "; ".join(f"{e.provider}: {e.reason}" for e in decision.trace)
@@ -121,10 +144,22 @@ def _nothing_available(decision: RoutingDecision) -> str:
     return f"no available model for {decision.task.value}: {lines}"
 
 
-def failure_of_decision(decision: RoutingDecision, configured: Any, fits_without_context: bool) -> FailureKind | None:
-    """Why a decision leaves nothing to try (None when it has candidates)."""
+def failure_of_decision(decision: RoutingDecision, configured: Any, fits_without_context: bool,
+                        fits_without_needs: bool = False) -> FailureKind | None:
+    """Why a decision leaves nothing to try (None when it has candidates): the request's needs
+    before its size, as a model that cannot read an image cannot take it at any size."""
     if decision.candidates:
         return None
     if not configured:
         return FailureKind.NO_PROVIDER
+    if fits_without_needs:
+        return FailureKind.MISSING_CAPABILITY
     return FailureKind.CONTEXT_TOO_LARGE if fits_without_context else FailureKind.NO_AVAILABLE_MODEL
+
+
+def missing_capabilities(needs: frozenset[Capability],
+                         had: Sequence[frozenset[Capability] | None]) -> tuple[Capability, ...]:
+    """Of what a request needs, what none of the models that could otherwise take it has (`had`:
+    their capabilities, None where unrecorded); when each lacks something different, all of it."""
+    missing = tuple(c for c in sorted(needs) if all(caps is not None and c not in caps for caps in had))
+    return missing or tuple(sorted(needs))

@@ -1,9 +1,12 @@
 """The Engine: one routed completion as plan -> attempt -> settle.
 
-`_plan` works out the turn (profile, task, history, the routing decision, and whether there is
-anything to try at all). `_attempt` makes one request to one target and ends with an Outcome; a
-429 with a short Retry-After is waited out inside it and the same target asked again, as the next
-numbered attempt. `_settle` gives the reply its FailureKind (once) and records it.
+`_plan` works out the turn (profile, task, history, what the request needs, the routing decision,
+and whether there is anything to try at all). `_attempt` makes one request to one target and ends
+with an Outcome; a 429 with a short Retry-After is waited out inside it and the same target asked
+again, as the next numbered attempt. `_settle` gives the reply its FailureKind (once) and records it.
+
+Text and tool calls stream through alike: the first of either is the reply's first token, after
+which nothing falls back (a tool call half made on one model cannot be finished by another).
 """
 
 from __future__ import annotations
@@ -18,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 from ..core.failures import FailureKind
 from ..core.pricing import baseline_target, cost_of
 from ..core.registry import Registry
-from ..core.router import pinned_route
-from ..core.tokens import estimate_tokens
+from ..core.router import pinned_route, route
 from ..core.types import (
+    Capability,
     Classification,
     MesoclawError,
     ModelTarget,
@@ -30,9 +33,29 @@ from ..core.types import (
     parse_profile,
     parse_task,
 )
-from .policy import Outcome, failure_message, failure_of_attempts, failure_of_decision, verdict_for
+from .policy import (
+    Outcome,
+    failure_message,
+    failure_of_attempts,
+    failure_of_decision,
+    missing_capabilities,
+    verdict_for,
+)
 from .records import Records, message_row, usage_row
-from .types import Attempt, Delta, EngineEvent, FellBack, Finished, Reply, Retrying, Routed, Trying, Turn
+from .request import MAX_REPLY_ENV, max_reply_chars, needs_of, output_tokens, prompt_tokens
+from .types import (
+    Attempt,
+    Delta,
+    EngineEvent,
+    FellBack,
+    Finished,
+    Reply,
+    Retrying,
+    Routed,
+    ToolDelta,
+    Trying,
+    Turn,
+)
 
 if TYPE_CHECKING:
     from ..core.router import Availability
@@ -43,6 +66,9 @@ if TYPE_CHECKING:
 RETRY_AFTER_CAP_S = 5.0
 MAX_ATTEMPTS = 6
 DEFAULT_MAX_OUTPUT = 1024  # output reserved when estimating whether a context window can hold a request
+# A request no model can take (it needs what none has, or is larger than every window) is not
+# stored: retrying it as it is cannot help, and a conversation it created would hold only it.
+_REFUSED = frozenset({FailureKind.MISSING_CAPABILITY, FailureKind.CONTEXT_TOO_LARGE})
 
 
 @dataclass
@@ -60,6 +86,7 @@ class Plan:
     decision: RoutingDecision
     failure: FailureKind | None  # set when there is nothing to try
     saved_prompt: asyncio.Future[int] | None = None
+    missing: tuple[Capability, ...] = ()  # with MISSING_CAPABILITY: what no available model has
 
 
 @dataclass
@@ -69,20 +96,36 @@ class _Progress:
     plan: Plan
     reply: Reply
     chunks: list[str] = field(default_factory=list)
+    calls: Any = None  # a ToolCallAccumulator, from the first tool-call delta
+    started: bool = False  # a text or tool-call delta has arrived: from now on nothing falls back
+    finish: Any = None  # the answering attempt's StreamEnd
     skip_providers: set[str] = field(default_factory=set)
     min_window: int = 0  # after a context_length error: only larger windows
 
     def attempted(self, target: ModelTarget, outcome: str, error: str | None, t0: float,
-                  retried: bool = False) -> Attempt:
+                  retried: bool = False, finish_reason: str | None = None) -> Attempt:
         attempt = Attempt(len(self.reply.attempts) + 1, target.provider, target.model, outcome, error,
-                          int((time.perf_counter() - t0) * 1000), retried)
+                          int((time.perf_counter() - t0) * 1000), retried, finish_reason)
         self.reply.attempts.append(attempt)
         return attempt
 
     def first_token(self, target: ModelTarget) -> None:
+        self.started = True
         reply = self.reply
         reply.ttft_ms = int((time.perf_counter() - self.plan.started_at) * 1000)
         reply.provider, reply.model = target.provider, target.model
+
+
+class _Meter:
+    """What one attempt's stream said besides its text: usage, its end, and the reply's size."""
+
+    __slots__ = ("usage", "end", "size", "too_large")
+
+    def __init__(self) -> None:
+        self.usage: tuple[int | None, int | None] | None = None
+        self.end: Any = None
+        self.size = 0  # characters of text and tool-call arguments so far
+        self.too_large = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +139,9 @@ class _Conversation:
 class Engine:
     def __init__(self, service: RouterService, client: Any = None, *,
                  sleep: Callable[[float], Any] = asyncio.sleep, max_attempts: int = MAX_ATTEMPTS,
-                 retry_after_cap: float = RETRY_AFTER_CAP_S):
+                 retry_after_cap: float = RETRY_AFTER_CAP_S, max_reply: int | None = None):
+        # Read first: a bad MESOCLAW_MAX_REPLY_CHARS is the user's error, before anything is opened.
+        self.max_reply = max_reply or max_reply_chars()  # characters of a reply, at most
         self.service = service
         self.records = Records(service)
         self._client = client
@@ -133,7 +178,8 @@ class Engine:
         """Route and answer one turn. The last event is always Finished (unless cancelled)."""
         plan = await self._plan(turn)
         progress = _Progress(plan, Reply(task=plan.task, profile=plan.profile, conversation_id=plan.conversation_id,
-                                         classification=plan.classification, decision=plan.decision))
+                                         classification=plan.classification, decision=plan.decision,
+                                         missing=plan.missing))
         outcome: Outcome | None = None
         try:
             yield Routed(plan.task, plan.profile, plan.classification, plan.decision, plan.conversation_id)
@@ -160,8 +206,6 @@ class Engine:
     # plan ---------------------------------------------------------------------------------------------
 
     async def _plan(self, turn: Turn) -> Plan:
-        from ..providers import ChatMessage
-
         started_at = time.perf_counter()
         service = self.service
         registry = await service.registry()
@@ -169,14 +213,15 @@ class Engine:
         profile = parse_profile(str(turn.profile)) if turn.profile else config.profile
         conversation = await self._conversation(turn)
         task, classification = _task_of(turn, conversation.previous_task)
-        messages = (*conversation.history, ChatMessage("user", turn.prompt))
-        tokens_needed = prompt_tokens(messages, turn.system) + (turn.max_tokens or DEFAULT_MAX_OUTPUT)
-        decision, failure = await self._decide(profile, task, turn.model or conversation.pinned, tokens_needed,
-                                               registry, config)
+        messages = conversation.history if turn.messages is not None else (*conversation.history, _prompt_of(turn))
+        needs = needs_of(messages, turn.tools, turn.parallel_tool_calls, turn.response_format)
+        tokens_needed = prompt_tokens(messages, turn.system, turn.tools) + (turn.max_tokens or DEFAULT_MAX_OUTPUT)
+        decision, failure, missing = await self._decide(profile, task, turn.model or conversation.pinned,
+                                                        tokens_needed, needs, registry, config)
         plan = Plan(turn, started_at, registry, profile, task, classification, conversation.conversation_id,
-                    messages, decision, failure)
-        if turn.persist:
-            if plan.conversation_id is None and turn.history is None:
+                    messages, decision, failure, missing=missing)
+        if turn.persist and failure not in _REFUSED:
+            if plan.conversation_id is None and turn.messages is None:
                 # Created only now, so a turn refused as bad input (an unknown model) leaves nothing behind.
                 plan.conversation_id = await self.records.new_conversation(turn.prompt)
             if plan.conversation_id is not None:
@@ -186,10 +231,10 @@ class Engine:
     async def _conversation(self, turn: Turn) -> _Conversation:
         from ..providers import ChatMessage
 
-        if turn.history is not None:
-            # A caller that keeps its own conversation (the endpoint): the task of its last user
-            # message is the "previous" task a short follow-up keeps.
-            return _Conversation(turn.conversation_id, tuple(turn.history), _previous_task(turn.history), None)
+        if turn.messages is not None:
+            # A caller that keeps its own conversation (the endpoint, an agent): the task of the user
+            # message before its last is the "previous" task a short follow-up keeps.
+            return _Conversation(turn.conversation_id, tuple(turn.messages), _previous_task(turn.messages), None)
         conversation_id = turn.conversation_id
         if conversation_id is None and turn.continue_last:
             conversation_id = await self.records.last_answered_conversation()
@@ -203,25 +248,33 @@ class Engine:
         return _Conversation(conversation_id, history, conversation.previous_task, conversation.model_override)
 
     async def _decide(self, profile: RoutingProfile, task: TaskType, model: str | None, tokens_needed: int,
-                      registry: Registry, config: RouterConfig) -> tuple[RoutingDecision, FailureKind | None]:
+                      needs: frozenset[Capability], registry: Registry,
+                      config: RouterConfig) -> tuple[RoutingDecision, FailureKind | None, tuple[Capability, ...]]:
         """The candidates, the same way for a named model as for a routed request; and when there are
-        none, why. A cooldown is a preference, not a ban: with nothing else left, cooling ones are tried."""
-        service = self.service
-
-        def route(availability: Availability, tokens: int) -> RoutingDecision:
+        none, why (and, for a capability, which). A cooldown is a preference, not a ban: with nothing
+        else left, cooling ones are tried."""
+        def decide(availability: Availability, tokens: int, needs: frozenset[Capability]) -> RoutingDecision:
             if model:
-                return pinned_route(profile, task, model, availability, tokens, registry)
-            return service.route(profile, task, config, availability, tokens, registry)
+                return pinned_route(profile, task, model, availability, tokens, registry, needs=needs)
+            return route(profile, task, config.task_overrides, config.custom_routes, availability, tokens,
+                         registry, needs=needs)
 
-        availability = await service.live_availability()
-        decision = route(availability, tokens_needed)
+        availability = await self.service.live_availability()
+        decision = decide(availability, tokens_needed, needs)
         if not decision.candidates and availability.cooling:
             availability = replace(availability, cooling=frozenset())
-            decision = route(availability, tokens_needed)
+            decision = decide(availability, tokens_needed, needs)
         if decision.candidates:
-            return decision, None
-        fits_without_context = bool(route(availability, 0).candidates)
-        return decision, failure_of_decision(decision, service.settings.configured(), fits_without_context)
+            return decision, None, ()
+        without_needs = decide(availability, tokens_needed, frozenset()).candidates if needs else ()
+        fits_without_context = bool(decide(availability, 0, needs).candidates)
+        failure = failure_of_decision(decision, self.service.settings.configured(), fits_without_context,
+                                      bool(without_needs))
+        if failure is not FailureKind.MISSING_CAPABILITY:
+            return decision, failure, ()
+        had = [info.capabilities if info else None for info in (registry.get(t.provider, t.model)
+                                                               for t in without_needs)]
+        return decision, failure, missing_capabilities(needs, had)
 
     # attempt ------------------------------------------------------------------------------------------
 
@@ -241,29 +294,40 @@ class Engine:
             yield index, target
 
     async def _attempt(self, progress: _Progress, target: ModelTarget) -> AsyncIterator[Any]:
-        """One target until it settles: Delta events (and Retrying, FellBack), then one Outcome."""
-        from ..providers import ProviderError, TextDelta, Usage, stream_chat
+        """One target until it settles: Delta and ToolDelta events (and Retrying, FellBack), then one Outcome."""
+        from ..providers import ProviderError, TextDelta, stream_chat
 
         request = self._request(progress.plan, target)
         endpoint = self.service.endpoint(target.provider)
         chunks = progress.chunks
+        cap = self.max_reply
         retried = False
         while True:
             t0 = time.perf_counter()
-            usage: Any = None
+            meter = _Meter()
             try:
                 # aclosing: a turn cancelled mid-stream closes its HTTP stream now, not at GC.
                 async with aclosing(stream_chat(self.client, endpoint, request)) as events:
                     async for event in events:
-                        if type(event) is TextDelta:
-                            if not chunks:
+                        if type(event) is TextDelta:  # the hot path: inline, no call
+                            text = event.text
+                            if not progress.started:
                                 progress.first_token(target)
-                            chunks.append(event.text)
-                            yield Delta(event.text)
-                        elif type(event) is Usage:
-                            usage = _merge_usage(usage, event)
+                            meter.size += len(text)
+                            if meter.size > cap:
+                                text = text[:len(text) - (meter.size - cap)]
+                                meter.too_large = True
+                            if text:
+                                chunks.append(text)
+                                yield Delta(text)
+                        else:
+                            noted = self._noted(progress, target, event, meter)
+                            if noted is not None:
+                                yield noted
+                        if meter.too_large:
+                            break  # closing the stream ends the provider's request
             except ProviderError as exc:
-                outcome = await self._failed(progress, target, exc, t0, usage, retried)
+                outcome = await self._failed(progress, target, exc, t0, meter.usage, retried)
                 if outcome is None:  # a short 429: wait, then the same target again
                     yield Retrying(progress.reply.attempts[-1], exc.retry_after)
                     await self.sleep(exc.retry_after)
@@ -275,14 +339,47 @@ class Engine:
                 return
             except (asyncio.CancelledError, KeyboardInterrupt, GeneratorExit):
                 progress.attempted(target, "cancelled", None, t0)
-                _keep_usage(progress.reply, usage)
+                _keep_usage(progress.reply, meter.usage)
                 raise
-            progress.attempted(target, "ok", None, t0)
-            progress.reply.provider, progress.reply.model = target.provider, target.model
-            _keep_usage(progress.reply, usage)
-            await self.records.provider_answered(target.provider)
-            yield Outcome.OK
+            yield await self._answered(progress, target, meter, t0)
             return
+
+    def _noted(self, progress: _Progress, target: ModelTarget, event: Any, meter: _Meter) -> ToolDelta | None:
+        """An event other than text: a tool-call delta (passed on), usage or the end (kept)."""
+        from ..providers import StreamEnd, ToolCallAccumulator, ToolCallDelta, Usage
+
+        kind = type(event)
+        if kind is ToolCallDelta:
+            if not progress.started:
+                progress.first_token(target)
+            meter.size += len(event.arguments)
+            if meter.size > self.max_reply:
+                meter.too_large = True  # a call cut short is no call: it is dropped, not passed on
+                return None
+            if progress.calls is None:
+                progress.calls = ToolCallAccumulator()
+            progress.calls.add(event)
+            return ToolDelta(event.index, event.id, event.name, event.arguments)
+        if kind is Usage:
+            meter.usage = _merge_usage(meter.usage, event)
+        elif kind is StreamEnd:
+            meter.end = event
+        return None
+
+    async def _answered(self, progress: _Progress, target: ModelTarget, meter: _Meter, t0: float) -> Outcome:
+        """An attempt whose stream ended (or was ended at the size cap): its record and Outcome."""
+        reply = progress.reply
+        reply.provider, reply.model = target.provider, target.model
+        _keep_usage(reply, meter.usage)
+        if meter.too_large:
+            progress.attempted(target, "too_large", f"the reply passed the cap of {self.max_reply:,} characters "
+                               f"({MAX_REPLY_ENV}) and was ended there", t0)
+            return Outcome.TOO_LARGE
+        progress.finish = meter.end
+        finish = meter.end.finish_reason.value if meter.end is not None else None
+        progress.attempted(target, "ok", None, t0, finish_reason=finish)
+        await self.records.provider_answered(target.provider)
+        return Outcome.OK
 
     def _request(self, plan: Plan, target: ModelTarget) -> Any:
         from ..providers import ChatRequest
@@ -292,14 +389,15 @@ class Engine:
         info = plan.registry.get(target.provider, target.model)
         if max_tokens and info is not None and info.max_output:
             max_tokens = min(max_tokens, info.max_output)  # never ask for more than the model can give
-        return ChatRequest(target.model, plan.messages, turn.system, max_tokens, turn.temperature)
+        return ChatRequest(target.model, plan.messages, turn.system, max_tokens, turn.temperature, turn.tools,
+                           turn.tool_choice, turn.parallel_tool_calls, turn.response_format)
 
     async def _failed(self, progress: _Progress, target: ModelTarget, exc: Any, t0: float, usage: Any,
                       retried: bool) -> Outcome | None:
         """Note an attempt that raised; its Outcome, or None when the same target is to be retried."""
         # Never let a key or a URL password reach stderr, JSON or the database.
         message = self.service.settings.providers[target.provider].scrub(exc.message)
-        if progress.chunks:  # after the first token: keep what arrived, mark it, say so
+        if progress.started or exc.started:  # after the first token: keep what arrived, mark it, say so
             progress.attempted(target, "incomplete", message, t0)
             _keep_usage(progress.reply, usage)
             return Outcome.BROKE
@@ -323,31 +421,38 @@ class Engine:
     # settle -------------------------------------------------------------------------------------------
 
     async def _settle(self, progress: _Progress, failure: FailureKind | None) -> None:
-        """The reply's text, failure (set here, once), tokens and cost; then its usage row and message."""
+        """The reply's text, failure (set here, once), calls, tokens and cost; then its usage row and message."""
         plan, reply = progress.plan, progress.reply
         reply.text = "".join(progress.chunks)
         reply.failure = failure
-        reply.error = failure_message(failure, reply.attempts, plan.decision)
+        reply.error = failure_message(failure, reply.attempts, plan.decision, plan.missing)
         reply.total_ms = int((time.perf_counter() - plan.started_at) * 1000)
+        calls = progress.calls.calls if progress.calls else ()
+        if failure is None:  # a call from a reply that broke off may be cut short: never handed out
+            reply.tool_calls = calls
+            reply.finish_reason = progress.finish.finish_reason.value if progress.finish is not None else "stop"
         if reply.status != "failed" and (reply.input_tokens is None or reply.output_tokens is None):
             reply.estimated = True
             if reply.input_tokens is None:
-                reply.input_tokens = prompt_tokens(plan.messages, plan.turn.system)
+                reply.input_tokens = prompt_tokens(plan.messages, plan.turn.system, plan.turn.tools)
             if reply.output_tokens is None:
-                reply.output_tokens = estimate_tokens(reply.text)
+                reply.output_tokens = output_tokens(reply.text, calls)
         registry = plan.registry
         reply.cost_usd = cost_of(registry, _target_of(reply, plan.decision), reply.input_tokens, reply.output_tokens)
         baseline = cost_of(registry, baseline_target(registry), reply.input_tokens, reply.output_tokens)
+        # The reply's message is saved below its prompt, and only then (a refused request stores none).
+        message = message_row(plan.turn, reply) if plan.saved_prompt is not None else None
         reply.usage_id, reply.message_id = await self.records.save_reply(
-            usage_row(plan.turn, reply, baseline), message_row(plan.turn, reply), plan.saved_prompt)
+            usage_row(plan.turn, reply, baseline), message, plan.saved_prompt)
 
 
 # helpers ----------------------------------------------------------------------------------------------
 
 
-def prompt_tokens(messages: tuple[Any, ...], system: str | None) -> int:
-    """Estimated input tokens of a request: its messages and system prompt."""
-    return sum(estimate_tokens(m.content) for m in messages) + estimate_tokens(system or "")
+def _prompt_of(turn: Turn) -> Any:
+    from ..providers import ChatMessage
+
+    return ChatMessage("user", turn.content if turn.content is not None else turn.prompt)
 
 
 def _task_of(turn: Turn, previous: TaskType | None) -> tuple[TaskType, Classification | None]:
@@ -359,13 +464,16 @@ def _task_of(turn: Turn, previous: TaskType | None) -> tuple[TaskType, Classific
     return classification.task, classification
 
 
-def _previous_task(history: tuple[Any, ...]) -> TaskType | None:
-    last_user = next((m.content for m in reversed(history) if m.role == "user"), None)
-    if not last_user:
+def _previous_task(messages: tuple[Any, ...]) -> TaskType | None:
+    """The task of the user's message before their last one (a caller's own conversation ends with
+    the prompt, or with tool results after it)."""
+    users = [m for m in messages if m.role == "user"]
+    before = users[-2].text if len(users) > 1 else None
+    if not before:
         return None
     from ..core.classifier import classify
 
-    return classify(last_user).task
+    return classify(before).task
 
 
 def _merge_usage(usage: Any, event: Any) -> tuple[int | None, int | None]:

@@ -1,19 +1,34 @@
-"""What goes into the engine (a Turn), what comes out (events, then a Reply), and each Attempt."""
+"""What goes into the engine (a Turn), what comes out (events, then a Reply), and each Attempt.
+
+The provider vocabulary a Turn carries (ChatMessage, Tool, ToolChoice, ResponseFormat, ToolCall) is
+`providers.base`'s; it is named here only for type checkers, so importing the engine's types loads
+neither the providers nor httpx.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.failures import FailureKind, reply_status
-from ..core.types import Classification, ModelTarget, RoutingDecision, RoutingProfile, TaskType
+from ..core.types import Capability, Classification, ModelTarget, RoutingDecision, RoutingProfile, TaskType
 
-_ANSWERED = frozenset({"ok", "incomplete", "cancelled"})
+if TYPE_CHECKING:
+    from ..providers.base import ChatMessage, Content, ResponseFormat, Tool, ToolCall, ToolChoice
+
+_ANSWERED = frozenset({"ok", "incomplete", "cancelled", "too_large"})  # outcomes of an answer, not a fallback
 
 
 @dataclass(frozen=True)
 class Turn:
-    """What the caller asks for. history=None reads the conversation's messages from the store."""
+    """What the caller asks for.
+
+    `prompt` is the user's text: it is classified, stored, and names a new conversation. Sent to
+    the model is, by default, the stored conversation followed by the prompt (as `content` when it
+    has images or other parts beside its text). A caller that keeps its own conversation (serve, an
+    agent loop) gives `messages`, the whole of it, sent as it is: it may end with tool results
+    rather than a user message, and `prompt` is then its last user text.
+    """
 
     prompt: str
     source: str = "ask"  # chat, ask, job, serve
@@ -27,7 +42,12 @@ class Turn:
     model: str | None = None  # skips routing
     max_tokens: int | None = None
     temperature: float | None = None
-    history: tuple[Any, ...] | None = None  # ChatMessage tuples from a caller that keeps its own (serve)
+    messages: tuple[ChatMessage, ...] | None = None  # the whole conversation, from a caller that keeps its own
+    content: Content | None = None  # the prompt with its parts (text, images), when it has more than text
+    tools: tuple[Tool, ...] = ()
+    tool_choice: ToolChoice | None = None
+    parallel_tool_calls: bool | None = None
+    response_format: ResponseFormat | None = None
 
 
 @dataclass
@@ -41,10 +61,11 @@ class Attempt:
     error: str | None
     ms: int
     retried: bool = False  # the same target was tried again after it (not a fallback)
+    finish_reason: str | None = None  # an answer's: stop, length, tool_calls or content_filter
 
     def as_dict(self) -> dict[str, Any]:
         return {"number": self.number, "provider": self.provider, "model": self.model, "outcome": self.outcome,
-                "error": self.error, "ms": self.ms, "retried": self.retried}
+                "error": self.error, "ms": self.ms, "retried": self.retried, "finish_reason": self.finish_reason}
 
 
 @dataclass
@@ -68,6 +89,12 @@ class Reply:
     usage_id: int | None = None
     classification: Classification | None = None
     decision: RoutingDecision | None = None
+    tool_calls: tuple[ToolCall, ...] = ()  # the calls the model made, assembled, in order
+    # Why the answer ended (stop, length, tool_calls, content_filter), as the provider said it in
+    # common terms; None when no answer ended (a failure). `length` is a complete reply by the
+    # provider's account but not a whole answer: the faces say so.
+    finish_reason: str | None = None
+    missing: tuple[Capability, ...] = ()  # with MISSING_CAPABILITY: what no available model has
 
     @property
     def status(self) -> str:
@@ -88,6 +115,8 @@ class Reply:
             "usage": {"input_tokens": self.input_tokens, "output_tokens": self.output_tokens,
                       "cost_usd": self.cost_usd, "estimated": self.estimated},
             "ttft_ms": self.ttft_ms, "total_ms": self.total_ms, "conversation_id": self.conversation_id,
+            "finish_reason": self.finish_reason,
+            "tool_calls": [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in self.tool_calls],
         }
 
 
@@ -130,8 +159,20 @@ class Delta:
 
 
 @dataclass(slots=True)
+class ToolDelta:
+    """A piece of a tool call the model is making, as it streams: `index` numbers the reply's calls
+    (0, 1, …); the call's first piece carries its `id` and `name`, later ones None there and a
+    fragment of the JSON `arguments` (concatenated in order). Reply.tool_calls has them whole."""
+
+    index: int
+    id: str | None
+    name: str | None
+    arguments: str
+
+
+@dataclass(slots=True)
 class Finished:
     reply: Reply
 
 
-EngineEvent = Routed | Trying | Retrying | FellBack | Delta | Finished
+EngineEvent = Routed | Trying | Retrying | FellBack | Delta | ToolDelta | Finished

@@ -1,7 +1,9 @@
-"""`mesoclaw serve`: a local OpenAI-compatible endpoint in front of the router.
+"""`mesoclaw serve`: a local OpenAI- and Anthropic-compatible endpoint in front of the router.
 
     POST /v1/chat/completions   streaming (SSE) or not; every request is classified and routed
+    POST /v1/messages           the Anthropic Messages API over the same router (+ /count_tokens)
     GET  /v1/models             mesoclaw/auto, mesoclaw/eco|balanced|premium, then `provider:model_id`
+    GET  /v1/models/{name}      any name a request accepts
     GET  /health                {"status": "ok"}, never needs the token
 
 The model a client asks for decides the routing: `mesoclaw/auto` (or `mesoclaw`, `auto`) uses the
@@ -9,17 +11,22 @@ active profile, `mesoclaw/<profile>` forces a profile, and any model name the re
 (`openai:gpt-4o`, `gpt-4o`, `claude-sonnet-4.5` …) skips routing (its own providers only).
 
 The messages become one engine Turn: the system (and developer) messages joined are the system
-prompt, the last message (it must be the user's) is the prompt the classifier sees, everything
-before it is the history. Nothing is saved as a conversation; the engine records one usage row per
-request with source "serve".
+prompt, the other messages (text, images, tool calls, tool results) are sent as they are, and the
+last user message's text is the prompt the classifier sees. Tools, tool_choice, parallel_tool_calls
+and response_format go with them, and decide which models may answer. Nothing is saved as a
+conversation; the engine records one usage row per request with source "serve".
 
 A streamed response's status and `x-mesoclaw-*` headers are sent with the first token, so when
 every candidate fails before it the client still gets a proper JSON error status. One RouterService
 and one Engine (one pooled HTTP client) serve the whole process.
 
-    wire.py     the OpenAI wire format, pure: request body -> Turn; Reply -> bodies, SSE chunks, errors
-    app.py      the Starlette app: routes, the bearer token, the chat handler, EventStream
-    running.py  binding and running: check_bind, bind, serve, BackgroundServer
+    wire.py             the OpenAI wire format, pure: request body -> Turn; Reply -> bodies, SSE chunks, errors
+    openai_request.py   its request parts, pure: messages, tools, tool_choice, response_format
+    anthropic_wire.py   the Messages format, pure: body -> Turn; Reply -> a Message, its SSE events, errors
+    api_error.py        the error both answer with
+    app.py              the Starlette app: routes, the bearer token, the chat handler, EventStream
+    messages_route.py   the /v1/messages handlers
+    running.py          binding and running: check_bind, bind, serve, BackgroundServer
 
 Importing this package loads neither Starlette nor the engine; `serve()` does.
 """

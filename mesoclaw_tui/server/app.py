@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from .. import __version__
 from ..core.types import MesoclawError, MesoclawFailure
-from ..engine import Delta, Engine, FellBack, Finished, Routed, Trying
+from ..engine import Delta, Engine, FellBack, Finished, Routed, ToolDelta, Trying
 from . import wire
 from .wire import ApiError, ChatCall
 
@@ -43,6 +43,8 @@ class Api:
             return
         header = request.headers.get("authorization", "")
         scheme, _, given = header.partition(" ")
+        if not header and request.headers.get("x-api-key"):  # how Anthropic clients send it (/v1/messages)
+            scheme, given = "bearer", request.headers["x-api-key"]
         if scheme.lower() != "bearer" or not given:
             raise ApiError(401, "missing bearer token (send Authorization: Bearer <the --token of mesoclaw serve>)",
                            code="invalid_api_key")
@@ -78,9 +80,10 @@ class Api:
         except ApiError as exc:
             return error_response(exc)
         wanted = request.path_params["model"]
-        for entry in await self._model_list():
-            if entry["id"] == wanted:
-                return JSONResponse(entry)
+        await self.refresh()
+        entry = wire.model_entry(wanted, await self.service.registry())
+        if entry is not None:
+            return JSONResponse(entry)
         return error_response(ApiError(404, f"unknown model '{wanted}' (GET /v1/models lists them)", param="model",
                                        code="model_not_found"))
 
@@ -109,7 +112,7 @@ class Api:
         """Held back until the first token (or the end), so the status and headers are true."""
         events = self.engine.stream(call.turn)
         try:
-            opening = await _Opening.read(events)
+            opening = await Opening.read(events)
         except BaseException as exc:
             await events.aclose()  # type: ignore[attr-defined]
             if isinstance(exc, MesoclawError):
@@ -126,28 +129,28 @@ class Api:
         headers = wire.headers(opening.task, opening.profile, trying.provider, trying.model, opening.fallbacks)
         if call.stream:
             return EventStream(_stream(events, first, call, f"{trying.provider}:{trying.model}"), headers)
-        return await _collected(events, headers)
+        return await _collected(events, headers, call)
 
 
-class _Opening:
+class Opening:
     """The events before the first token: what was routed, and which candidate is answering."""
 
     __slots__ = ("first", "trying", "fallbacks", "task", "profile")
 
     def __init__(self) -> None:
-        self.first: Any = None  # the first Delta, or Finished when no token came
+        self.first: Any = None  # the first Delta or ToolDelta, or Finished when no token came
         self.trying: Any = None
         self.fallbacks = 0  # candidates given up on (a retry of the same one is not a fallback)
         self.task: Any = None
         self.profile: Any = None
 
     @classmethod
-    async def read(cls, events: AsyncIterator[Any]) -> _Opening:
+    async def read(cls, events: AsyncIterator[Any]) -> Opening:
         opening = cls()
         while opening.first is None:
             event = await events.__anext__()
             kind = type(event)
-            if kind is Delta or kind is Finished:
+            if kind is Delta or kind is ToolDelta or kind is Finished:
                 opening.first = event
             elif kind is Trying:
                 opening.trying = event.target
@@ -161,13 +164,13 @@ class _Opening:
 def _finished(reply: Any, call: ChatCall) -> Response:
     headers = wire.reply_headers(reply)
     if reply.failure is not None:
-        return error_response(wire.error_for(reply), headers)
+        return error_response(wire.error_for(reply, call.params), headers)
     if not call.stream:
         return JSONResponse(wire.completion_body(reply), headers=headers)
     return EventStream(_stream_finished(reply, call), headers)
 
 
-async def _collected(events: AsyncIterator[Any], headers: dict[str, str]) -> Response:
+async def _collected(events: AsyncIterator[Any], headers: dict[str, str], call: ChatCall) -> Response:
     """Not streaming: the rest of the reply, then one body (or the error it ended with)."""
     reply = None
     try:
@@ -178,7 +181,7 @@ async def _collected(events: AsyncIterator[Any], headers: dict[str, str]) -> Res
         await events.aclose()  # type: ignore[attr-defined]
     assert reply is not None
     if reply.failure is not None:
-        return error_response(wire.error_for(reply), headers)
+        return error_response(wire.error_for(reply, call.params), headers)
     return JSONResponse(wire.completion_body(reply), headers=headers)
 
 
@@ -219,29 +222,34 @@ class EventStream(StreamingResponse):
             await self.body_iterator.aclose()  # type: ignore[attr-defined]
 
 
-async def _stream(events: AsyncIterator[Any], first: Delta, call: ChatCall, model: str) -> AsyncIterator[bytes]:
+async def _stream(events: AsyncIterator[Any], first: Any, call: ChatCall, model: str) -> AsyncIterator[bytes]:
     chunks = wire.Chunks(model)
     try:
-        yield chunks.first(first.text)
+        yield chunks.first(first.text) if type(first) is Delta else chunks.tool(first, first=True)
         async for event in events:
-            if type(event) is Delta:
+            kind = type(event)
+            if kind is Delta:
                 yield chunks.delta(event.text)
-            elif type(event) is Finished:
+            elif kind is ToolDelta:
+                yield chunks.tool(event)
+            elif kind is Finished:
                 reply = event.reply
-                yield chunks.error(reply) if reply.failure is not None else chunks.end(reply, call.include_usage)
+                yield chunks.error(reply, call.params) if reply.failure is not None else \
+                    chunks.end(reply, call.include_usage)
     finally:
         await events.aclose()  # type: ignore[attr-defined]
 
 
 async def _stream_finished(reply: Any, call: ChatCall) -> AsyncIterator[bytes]:
-    chunks = wire.Chunks(wire.answered_by(reply))
-    yield chunks.first(reply.text)
-    yield chunks.end(reply, call.include_usage)
+    yield wire.Chunks(wire.answered_by(reply)).whole(reply, call.include_usage)
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
     status = exc.status_code if isinstance(exc, HTTPException) else 500
-    message = {404: f"no route {request.url.path} (mesoclaw serves /v1/chat/completions, /v1/models, /health)",
+    served = "mesoclaw serves /v1/chat/completions, /v1/messages, /v1/models, /health"
+    if request.url.path.rstrip("/").endswith("/responses"):
+        served = "the Responses API is not served; " + served
+    message = {404: f"no route {request.url.path} ({served})",
                405: f"{request.method} is not allowed on {request.url.path}"}.get(status, "internal error")
     return error_response(ApiError(status, message, code={404: "not_found", 405: "method_not_allowed"}.get(status)))
 
@@ -256,8 +264,13 @@ def create_app(service: Any, engine: Engine, *, token: str | None = None) -> Sta
             logging.getLogger("uvicorn.error").exception("mesoclaw serve: request failed")
             return error_response(ApiError(500, f"internal error: {type(exc).__name__}: {exc}"))
 
+    from .messages_route import MessagesRoute
+
+    messages = MessagesRoute(api, Opening, EventStream)
     app = Starlette(routes=[
         Route("/v1/chat/completions", chat, methods=["POST"]),
+        Route("/v1/messages", messages.messages, methods=["POST"]),
+        Route("/v1/messages/count_tokens", messages.count_tokens, methods=["POST"]),
         Route("/v1/models", api.models, methods=["GET"]),
         Route("/v1/models/{model:path}", api.model, methods=["GET"]),
         Route("/health", api.health, methods=["GET"]),

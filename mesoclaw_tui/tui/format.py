@@ -63,18 +63,34 @@ def fallbacks_text(attempts: Iterable[Mapping[str, Any] | Any]) -> str:
     failed = []
     for attempt in attempts:
         get = attempt.get if isinstance(attempt, Mapping) else lambda k, a=attempt: getattr(a, k, None)
-        if get("outcome") not in ("ok", "incomplete", "cancelled") and not get("retried"):
+        if get("outcome") not in ("ok", "incomplete", "cancelled", "too_large") and not get("retried"):
             failed.append(f"{get('provider')}:{get('model')} {get('outcome')}")
     if not failed:
         return ""
     return "fell back from " + ", ".join(failed)
 
 
+# A complete reply that is not a whole answer, by why it ended.
+FINISH_NOTES = {"length": "CUT OFF at the max tokens limit", "content_filter": "STOPPED by a content filter"}
+
+
+def finish_reason_of(attempts: Iterable[Mapping[str, Any] | Any]) -> str | None:
+    """Why the answer ended, as its answering attempt recorded it (None for older records)."""
+    reason = None
+    for attempt in attempts:
+        get = attempt.get if isinstance(attempt, Mapping) else lambda k, a=attempt: getattr(a, k, None)
+        if get("outcome") == "ok":
+            reason = get("finish_reason")
+    return reason
+
+
 def reply_label(*, provider: str | None, model: str | None, task: str | None, status: str,
                 attempts: Iterable[Any] = (), input_tokens: int | None = None,
                 output_tokens: int | None = None, cost_usd: float | None = None,
-                estimated: bool = False) -> str:
-    """What answered, for which task, what it fell back from, its tokens and its cost."""
+                estimated: bool = False, finish_reason: str | None = None) -> str:
+    """What answered, for which task, what it fell back from, its tokens and its cost; and when the
+    answer is not whole (cut at max tokens, stopped by a filter, cancelled, broken off), that."""
+    attempts = list(attempts)
     parts = [f"{provider}:{model}" if provider else "no model answered"]
     if task:
         parts.append(task)
@@ -88,6 +104,10 @@ def reply_label(*, provider: str | None, model: str | None, task: str | None, st
         parts.append(cost(cost_usd, estimated))
     if status in ("cancelled", "incomplete"):
         parts.append(status.upper())
+    elif status == "complete":
+        note = FINISH_NOTES.get(finish_reason or finish_reason_of(attempts) or "")
+        if note:
+            parts.append(note)
     return " · ".join(parts)
 
 

@@ -50,6 +50,8 @@ FAILURE_TEXT: dict[FailureKind, Callable[[Any], str | None]] = {
     FailureKind.ALL_FAILED: lambda reply: fmt.failure_text(reply.error, reply.attempts),
     FailureKind.INCOMPLETE: lambda reply: reply.error,
     FailureKind.CANCELLED: lambda reply: None,  # the label says CANCELLED
+    FailureKind.MISSING_CAPABILITY: _no_reply,
+    FailureKind.REPLY_TOO_LARGE: lambda reply: f"Cut off: {reply.error}; the text up to the cap is kept.",
 }
 
 
@@ -335,7 +337,7 @@ class ChatScreen(LiveScreen):
             label = fmt.reply_label(provider=reply.provider, model=reply.model, task=task, status=reply.status,
                                     attempts=reply.attempts, input_tokens=reply.input_tokens,
                                     output_tokens=reply.output_tokens, cost_usd=reply.cost_usd,
-                                    estimated=reply.estimated)
+                                    estimated=reply.estimated, finish_reason=reply.finish_reason)
         error = FAILURE_TEXT[reply.failure](reply) if reply.failure is not None else None
         view.message_id = reply.message_id
         view.finish(status=reply.status, label=label, error=error)
