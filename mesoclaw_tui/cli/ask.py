@@ -99,7 +99,7 @@ def ask(ctx: click.Context, prompt: str | None, task: str | None, profile: str |
     if as_json:
         out.emit_json(reply.as_dict() | {"text": reply.text})
     elif not stream_text and reply.text:
-        sys.stdout.write(reply.text + ("" if reply.text.endswith("\n") else "\n"))
+        out.write(reply.text + ("" if reply.text.endswith("\n") else "\n"))
     _exit_for(reply)
 
 
@@ -191,8 +191,7 @@ def attempt_line(number: int, a) -> str:
 
 
 def _err(message: str) -> None:
-    sys.stderr.write(f"mesoclaw: {message}\n")
-    sys.stderr.flush()
+    out.echo(f"mesoclaw: {message}", err=True)
 
 
 class _Writer:
@@ -205,7 +204,7 @@ class _Writer:
         self.last = ""
 
     def write(self, text: str) -> None:
-        self.stdout.write(text)
+        self.stdout.write(out.neutralise(text))
         self.wrote_any = True
         self.last = text
         now = time.monotonic()
