@@ -128,23 +128,41 @@ def styled(text: str, style: str) -> Any:
     return Text(neutralise(text), style="" if is_plain() else style)
 
 
-class _LiteralFields(string.Formatter):
+_FIELD = "\ue000"  # a private-use character holds each value's place while the template's markup is parsed
+
+
+class _Fields(string.Formatter):
+    """Formats each field as usual, keeps the result, and leaves _FIELD in its place."""
+
+    def __init__(self) -> None:
+        self.filled: list[str] = []
+
     def format_field(self, value: Any, format_spec: str) -> str:
-        from rich.markup import escape as rich_escape
-
-        return rich_escape(neutralise(super().format_field(value, format_spec)))
-
-
-_LITERAL_FIELDS = _LiteralFields()
+        self.filled.append(neutralise(super().format_field(value, format_spec)))
+        return _FIELD
 
 
 def markup(template: str, *values: Any, **named: Any) -> Any:
     """A Text from Rich markup written in the code, with each {} field filled by a value shown
-    literally: `markup("[bold]{}[/] ({})", job.name, job.kind)`. Plain (no style) when plain."""
+    literally (brackets, backslashes and all): `markup("[bold]{}[/] ({})", job.name, job.kind)`.
+    The template is parsed with a placeholder for each value, so no value can open or close a tag."""
     from rich.text import Text
 
-    text = Text.from_markup(_LITERAL_FIELDS.format(template, *values, **named), emoji=False)
-    return Text(text.plain) if is_plain() else text
+    fields = _Fields()
+    parsed = Text.from_markup(fields.format(template, *values, **named), emoji=False)
+    places = [i for i, char in enumerate(parsed.plain) if char == _FIELD]
+    pieces = parsed.plain.split(_FIELD)
+    plain = pieces[0] + "".join(value + piece for value, piece in zip(fields.filled, pieces[1:], strict=True))
+
+    def moved(index: int) -> int:  # where a position of the parsed template is once the values are in
+        return index + sum(len(value) - 1 for place, value in zip(places, fields.filled, strict=True)
+                           if place < index)
+
+    text = Text(plain, end=parsed.end)
+    if not is_plain():
+        for span in parsed.spans:
+            text.stylize(span.style, moved(span.start), moved(span.end))
+    return text
 
 
 def tier(value: str) -> Any:

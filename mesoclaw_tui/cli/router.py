@@ -350,7 +350,7 @@ def export(ctx: click.Context, file: str | None, as_json: bool) -> None:
         else:
             out.console(stderr=True).print(f"wrote {file}")
     else:
-        sys.stdout.write(out.escape_unsafe(text))  # C1 and bidi as \uXXXX: the same TOML, safe on a terminal
+        out.write(out.escape_unsafe(text))  # C1 and bidi as \uXXXX: the same TOML, safe on a terminal
 
 
 @router.command("import")

@@ -264,7 +264,7 @@ def run(ctx: click.Context, name: str, as_json: bool) -> None:
             return await scheduler.run_now(name, on_delta=on_delta)
         except asyncio.CancelledError:
             if streamed and not as_json:
-                sys.stdout.write("\n")
+                out.write("\n")
             raise ExitCode(EXIT_INTERRUPTED, f"job {name}: interrupted (recorded as such)") from None
         finally:
             loop.remove_signal_handler(signal.SIGTERM)
@@ -275,7 +275,7 @@ def run(ctx: click.Context, name: str, as_json: bool) -> None:
         out.emit_json(result.as_dict())
     else:
         if streamed:
-            sys.stdout.write("\n")
+            out.write("\n")
         elif result.output:
             out.write(result.output.rstrip("\n") + "\n")
         sys.stdout.flush()
@@ -336,8 +336,8 @@ def scheduler_run(ctx: click.Context, once: bool, poll: float, grace: float) -> 
             else:
                 stop.set()
                 if not once:
-                    click.echo(f"mesoclaw: stopping (a running job gets {grace:g} s; signal again to stop now)",
-                               err=True)
+                    out.echo(f"mesoclaw: stopping (a running job gets {grace:g} s; signal again to stop now)",
+                             err=True)
 
         installed = []
         for sig in (signal.SIGTERM, signal.SIGINT):
