@@ -97,6 +97,17 @@ def test_provider_errors_reach_stderr_with_their_controls_visible(env, server, e
     assert "attempt 1: openai:gpt-4o-mini" in r.stderr and f"␛]0;{TITLE_PAYLOAD}␇" in r.stderr
 
 
+@pytest.mark.parametrize(("provider", "model"), [("openai", "gpt-4o-mini"), ("anthropic", "claude-haiku-4.5"),
+                                               ("ollama", "ollama:llama3.2:3b")])
+def test_lone_surrogates_are_shown_as_replacement_characters(server, isolated_env, provider, model) -> None:
+    """JSON's "\\udc9b" is valid JSON but not Unicode: shown (and kept) as U+FFFD, never a crash."""
+    server.script(server.chat_path(provider), hostile.surrogate_stream(provider))
+    env = {"MESOCLAW_HOME": str(isolated_env), **server.env(provider, api_key="sk-test-hostile")}
+    r = run_mesoclaw("ask", "--model", model, "hi", env=env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "broken \ufffd bytes \ufffd here\n"
+
+
 def test_a_sequence_split_across_deltas_is_neutralised_too(env, server) -> None:
     server.script(server.chat_path("openai"), hostile.Stream("openai", ["a\x1b", "]0;t\x07", "b\x1b", "[2J"]))
     r = run_mesoclaw("ask", "--model", "gpt-4o-mini", "hi", env=env)
@@ -148,6 +159,16 @@ def test_refresh_skips_bad_model_ids_and_says_how_many(cli, server) -> None:
     as_json = json.loads(cli("router", "models", "refresh", "--json").out)
     assert as_json[0]["skipped_ids"] == {"with control characters": 4, "with whitespace": 2,
                                          "longer than 256 characters": 1, "with no characters": 1}
+
+
+def test_a_hostile_model_list_error_is_shown_neutralised_by_providers(cli, server) -> None:
+    server.default(server.models_path("openai"), hostile.error_response(503))
+    check = cli("providers", "check")
+    assert check.code == 1
+    assert_safe(check.out, check.err)
+    report = cli("providers")
+    assert_safe(report.out, report.err)
+    assert "␛]0;" in report.out
 
 
 def test_providers_check_says_how_many_ids_it_skipped(cli, server) -> None:

@@ -131,3 +131,22 @@ async def test_the_model_browser_shows_an_id_from_the_database_safe(server, isol
         text = assert_screen_safe(app)
         assert f"aaa{VISIBLE_TITLE}" in text  # in the table and in the detail line
         no_unexpected_errors(app)
+
+
+async def test_the_router_screen_shows_an_override_to_such_an_id_safe(server, isolated_env) -> None:
+    async with await RouterService.open(None) as service:
+        assert (await service.refresh_models(["openai"]))[0]["ok"]
+    with sqlite3.connect(isolated_env / "mesoclaw.db") as conn:
+        conn.execute("INSERT INTO provider_models (provider, model_id, listed_at) VALUES (?, ?, ?)",
+                     ("openai", f"aaa{OSC0_TITLE}id", time.time()))
+    async with await RouterService.open(None) as service:
+        await service.set_task_model_override("code", f"openai:aaa{OSC0_TITLE}id")
+    app = MesoclawApp()
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("ctrl+o")
+        await wait_for(pilot, lambda: "Task routing" in screen_text(app), what="the router screen")
+        await settle(app, pilot)
+        # the task table's primary, chain and override, and the detail lines (Rich drops the BEL itself)
+        assert "aaa␛]0;pwned-title" in assert_screen_safe(app)
+        no_unexpected_errors(app)
