@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from mesoclaw_tui.core.model_ids import model_id_problem, skipped_ids, skipped_n
 from mesoclaw_tui.core.text import is_safe, neutralise
 
 CLI = Path(__file__).resolve().parents[1] / "mesoclaw_tui" / "cli"
+MARKUP = re.compile(r"\[/\]|\[/?(?:bold|dim|italic|underline|red|green|yellow|blue|magenta|cyan)\]")
 
 
 # the neutraliser ---------------------------------------------------------------------------------------------
@@ -142,7 +144,7 @@ def test_cli_commands_print_only_through_output_helpers() -> None:
                      and isinstance(node.func.value, ast.Name) and node.func.value.id == "click"
                      and not _help_text(node))):
                 problems.append(f"{where}: {ast.unparse(node.func)}() (use out.echo)")
-            elif isinstance(node, ast.Constant) and isinstance(node.value, str) and "[/]" in node.value \
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str) and MARKUP.search(node.value) \
                     and id(node) not in templates:
                 problems.append(f"{where}: markup {node.value!r} outside out.markup()")
     assert problems == []
