@@ -58,3 +58,36 @@ def test_ctrl_r_in_a_real_terminal_saves_the_profile(isolated_env: Path, tmp_pat
     result = run_mesoclaw("router", "profile", "--json", env={"MESOCLAW_HOME": str(isolated_env)})
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["profile"] == "premium"
+
+
+def test_a_hostile_reply_changes_neither_the_pane_title_nor_the_clipboard(isolated_env: Path) -> None:
+    """In a real terminal (tmux with set-clipboard on), a reply carrying OSC 0 (title) and OSC 52
+    (clipboard write) is drawn with those sequences visible, and neither takes effect."""
+    from tests.fakes.hostile import hostile_mode
+    from tests.fakes.provider_server import FakeProviderServer
+
+    socket = f"mesoclaw-hostile-{os.getpid()}"
+    with FakeProviderServer() as server:
+        hostile_mode(server)
+        env = {"MESOCLAW_HOME": str(isolated_env), "TERM": "xterm-256color",
+               **server.env("openai", api_key="sk-test-tmux")}
+        unset = " ".join(f"-u {name}" for name in PROVIDER_ENV if name not in env)
+        command = f"env {unset} " + " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items()) + \
+            f" {shlex.quote(sys.executable)} -m mesoclaw_tui; sleep 5"
+        tmux("-f", "/dev/null", "new-session", "-d", "-s", "smoke", "-x", "100", "-y", "30", command, socket=socket)
+        try:
+            tmux("set-option", "-g", "set-clipboard", "on", socket=socket)
+            tmux("set-option", "-g", "allow-rename", "on", socket=socket)
+            wait_for_pane(socket, "BALANCED")
+            title = tmux("display-message", "-p", "-t", "smoke", "#{pane_title}", socket=socket)
+            assert tmux("list-buffers", socket=socket) == ""
+            tmux("send-keys", "-t", "smoke", "-l", "tell me something", socket=socket)
+            tmux("send-keys", "-t", "smoke", "Enter", socket=socket)
+            pane = wait_for_pane(socket, " in / ")  # the reply's label: it has finished
+            assert "␛]0;pwned-title␇" in pane  # drawn, visibly
+            time.sleep(0.5)  # anything the terminal was sent has been acted on by now
+            assert tmux("display-message", "-p", "-t", "smoke", "#{pane_title}", socket=socket) == title
+            assert "pwned" not in tmux("display-message", "-p", "-t", "smoke", "#{window_name}", socket=socket)
+            assert tmux("list-buffers", socket=socket) == ""  # OSC 52 would have made a paste buffer
+        finally:
+            subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True)

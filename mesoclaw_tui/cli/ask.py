@@ -115,7 +115,7 @@ def ask(ctx: click.Context, prompt: str | None, task: str | None, profile: str |
         out.emit_json(reply.as_dict() | {"text": reply.text} | extra)
     elif not stream_text and reply.text:
         shown = parsed[0] if parsed[0] is not None else reply.text
-        sys.stdout.write(shown + ("" if shown.endswith("\n") else "\n"))
+        out.write(shown + ("" if shown.endswith("\n") else "\n"))
     _exit_for(reply, parsed[2])
 
 
@@ -263,8 +263,7 @@ def attempt_line(number: int, a) -> str:
 
 
 def _err(message: str) -> None:
-    sys.stderr.write(f"mesoclaw: {message}\n")
-    sys.stderr.flush()
+    out.echo(f"mesoclaw: {message}", err=True)
 
 
 class _Writer:
@@ -277,7 +276,7 @@ class _Writer:
         self.last = ""
 
     def write(self, text: str) -> None:
-        self.stdout.write(text)
+        self.stdout.write(out.neutralise(text))
         self.wrote_any = True
         self.last = text
         now = time.monotonic()

@@ -22,7 +22,11 @@ class ExitCode(Exception):
 
 
 def say(message: str) -> None:
-    sys.stderr.write(f"mesoclaw: {message}\n")
+    """One line on stderr; its text may come from outside (a provider's error, a file), so its control
+    characters are made visible."""
+    from ..core.text import neutralise
+
+    sys.stderr.write(f"mesoclaw: {neutralise(message)}\n")
     sys.stderr.flush()
 
 

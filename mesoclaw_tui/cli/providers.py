@@ -58,6 +58,7 @@ def _ago(seconds: float) -> str:
 @click.pass_context
 def check(ctx: click.Context, only: tuple[str, ...], timeout: float, as_json: bool) -> None:
     """Ask each configured provider's model list (Ollama: the models pulled); feeds routing."""
+    from ..core.model_ids import skipped_note
     from ..core.provider_info import no_provider_message
 
     results = run_with_service(ctx, lambda s: s.check_providers(list(only) or None, timeout=timeout))
@@ -72,6 +73,9 @@ def check(ctx: click.Context, only: tuple[str, ...], timeout: float, as_json: bo
             t.add_row(r["provider"], out.mark(r["ok"]), str(r["ms"]), str(len(r["models"] or [])),
                       out.escape(r["error"] or ""))
         out.console().print(t)
+        for r in results:
+            if r.get("skipped_ids"):
+                out.console().print(f"{r['provider']}: {skipped_note(r['skipped_ids'])}")
     if not any(r["ok"] for r in results):
         raise ExitCode(1, "no provider answered")
 

@@ -48,7 +48,7 @@ def _print_profile(p: Any, as_json: bool) -> None:
         out.emit_json({"profile": p.value, "description": p.description,
                        "tiers": [t.value for t in p.tier_preference]})
     else:
-        out.console().print(f"{p.value}  [dim]{out.escape(p.description)}[/]")
+        out.console().print(out.markup("{}  [dim]{}[/]", p.value, p.description))
 
 
 # task ------------------------------------------------------------------------------------------
@@ -83,8 +83,8 @@ def task(ctx: click.Context, task: str, model: str | None, clear: bool, as_json:
 def _print_task(view: dict[str, Any]) -> None:
     con = out.console()
     primary = view["primary"]
-    target = f"{primary['provider']}:{primary['model']}" if primary else "[red]no available model[/]"
-    con.print(f"[bold]{view['task']}[/] ({view['profile']}) -> {target}")
+    target = f"{primary['provider']}:{primary['model']}" if primary else out.styled("no available model", "red")
+    con.print(out.markup("[bold]{}[/] ({}) -> ", view["task"], view["profile"]) + target)
     if view["override"]:
         con.print(f"  override: {out.escape(view['override'])}")
     if view["custom_route"]:
@@ -173,7 +173,7 @@ def models(ctx: click.Context, provider: str | None, tier: str | None, available
         t.add_row(*cells)
     con.print(t)
     if not wide:
-        con.print("[dim]wider terminal or --json for canonical names, status and source[/]")
+        con.print(out.styled("wider terminal or --json for canonical names, status and source", "dim"))
 
 
 def _print_outdated(refs: list[Any], as_json: bool) -> None:
@@ -281,7 +281,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
         out.emit_json(view)
         return
     con = out.console()
-    con.print(f"profile: [bold]{view['profile']}[/]  [dim]{out.escape(view['description'])}[/]")
+    con.print(out.markup("profile: [bold]{}[/]  [dim]{}[/]", view["profile"], view["description"]))
     t = out.table("task", "primary", "chain (✓ available)" if not out.is_plain() else "chain", "override")
     retired = {ref["model"] for ref in view["outdated"] if ref["status"] == "retired"}
     for name, task_view in view["tasks"].items():
@@ -297,9 +297,9 @@ def status(ctx: click.Context, as_json: bool) -> None:
     if not configured:
         from ..core.provider_info import no_provider_message
 
-        con.print(f"[yellow]{out.escape(no_provider_message())}[/]")
+        con.print(out.styled(no_provider_message(), "yellow"))
     for note in view.get("notes", []):
-        con.print(f"[yellow]note:[/] {out.escape(note)}")
+        con.print(out.markup("[yellow]note:[/] {}", note))
 
 
 def chain_line(chain: list[dict[str, Any]]) -> str:
@@ -364,14 +364,15 @@ def route_view(classification: Any, decision: Any) -> dict[str, Any]:
 def _print_route(view: dict[str, Any], decision: Any, *, forced: bool, explain: bool) -> None:
     con = out.console()
     forced_note = f" (forced; classifier said {view['classified_as']})" if forced else ""
-    con.print(f"task: [bold]{view['task']}[/]{forced_note}  confidence {view['confidence']:.2f}  "
-              f"profile: {view['profile']}")
+    con.print(out.markup("task: [bold]{}[/]{}  confidence {:.2f}  profile: {}", view["task"], forced_note,
+                         view["confidence"], view["profile"]))
     con.print(f"signals: {out.escape(', '.join(view['signals']) or 'none')}")
     if explain:
         con.print(f"runner-up: {view['runner_up'] or '-'}  scores: "
                   + ", ".join(f"{k} {v:.2f}" for k, v in sorted(view['scores'].items(), key=lambda kv: -kv[1])))
     primary = decision.primary
-    con.print(f"primary: {primary.label if primary else '[red]no available model[/]'}")
+    con.print(out.markup("primary: {}", primary.label) if primary
+              else out.markup("primary: [red]no available model[/]"))
     t = out.table("#", "stage", "model", "provider:model", "decision")
     order = {(c.provider, c.model): i for i, c in enumerate(decision.candidates, 1)}
     for e in decision.trace:
@@ -411,7 +412,7 @@ def export(ctx: click.Context, file: str | None, as_json: bool) -> None:
         else:
             out.console(stderr=True).print(f"wrote {file}")
     else:
-        sys.stdout.write(text)
+        out.write(out.escape_unsafe(text))  # C1 and bidi as \uXXXX: the same TOML, safe on a terminal
 
 
 @router.command("import")
@@ -463,7 +464,11 @@ def reset(ctx: click.Context, as_json: bool) -> None:
 @json_option
 @click.pass_context
 def models_refresh(ctx: click.Context, only: tuple[str, ...], timeout: float, as_json: bool) -> None:
-    """Merge each configured provider's live model list: retire what it no longer lists, add what is new (priced)."""
+    """Merge each configured provider's live model list: retire what it no longer lists, add what is new (priced).
+
+    Ids that cannot be a model id (control characters, whitespace, empty, over 256 characters) are
+    skipped and counted."""
+    from ..core.model_ids import skipped_note
     from ..core.provider_info import no_provider_message
     from .main import EXIT_NO_PROVIDER, ExitCode
 
@@ -476,12 +481,14 @@ def models_refresh(ctx: click.Context, only: tuple[str, ...], timeout: float, as
         con = out.console()
         for r in results:
             if not r["ok"]:
-                con.print(f"{r['provider']}: [red]failed[/] {out.escape(r['error'] or '')}")
+                con.print(out.markup("{}: [red]failed[/] {}", r["provider"], r["error"] or ""))
                 continue
+            skipped = skipped_note(r.get("skipped_ids") or {})
             con.print(f"{r['provider']}: {r['models']} listed, {len(r['added'])} new, "
                       f"{len(r['not_listed'])} built-in no longer listed"
                       + (f" ({out.escape(', '.join(r['not_listed']))}: retired, their successors answer)"
-                         if r["not_listed"] else ""))
+                         if r["not_listed"] else "")
+                      + (f"; {skipped}" if skipped else ""))
     if not any(r["ok"] for r in results):
         raise ExitCode(1, "no provider answered; nothing was refreshed")
 

@@ -43,12 +43,12 @@ def when(moment: datetime | None, now: datetime | None = None) -> str:
     return f"{moment.astimezone():%Y-%m-%d %H:%M} ({_ago(moment, now)})"
 
 
-def _status(value: str | None) -> str:
+def _status(value: str | None) -> Any:
     if value is None:
         return "-"
     style = {"ok": "green", "failed": "red", "interrupted": "yellow", "incomplete": "yellow",
              "running": "cyan"}.get(value)
-    return f"[{style}]{value}[/]" if style and not out.is_plain() else value
+    return out.styled(value, style or "")
 
 
 def _answered(run: Any) -> str:
@@ -113,8 +113,8 @@ def add(ctx: click.Context, name: str, prompt: tuple[str, ...], every: str | Non
         out.emit_json(job.as_dict())
         return
     next_run = when(job.next_run_at) if job.enabled else "disabled"
-    out.console().print(f"added {job.kind} job [bold]{out.escape(job.name)}[/]: {out.escape(job.schedule)}, "
-                        f"next run {next_run}")
+    out.console().print(out.markup("added {} job [bold]{}[/]: {}, next run {}", job.kind, job.name, job.schedule,
+                                   next_run))
 
 
 @schedule.command("list")
@@ -162,8 +162,8 @@ def show(ctx: click.Context, name: str, limit: int, as_json: bool) -> None:
     con = out.console()
     now = datetime.now(UTC)
     described = job.describe_schedule()
-    explained = f" [dim]({out.escape(described)})[/]" if described != job.schedule else ""
-    con.print(f"[bold]{out.escape(job.name)}[/] ({job.kind}) {out.escape(job.schedule)}{explained}")
+    explained = out.styled(f" ({described})", "dim") if described != job.schedule else ""
+    con.print(out.markup("[bold]{}[/] ({}) {}", job.name, job.kind, job.schedule) + explained)
     if job.kind == "prompt":
         con.print(f"prompt: {out.escape(job.prompt)}")
     con.print(f"task: {job.task}  profile: {job.profile or 'active'}  enabled: {out.mark(job.enabled)}")
@@ -181,7 +181,7 @@ def show(ctx: click.Context, name: str, limit: int, as_json: bool) -> None:
     con.print(t)
     latest = runs[0]
     if latest.error:
-        con.print(f"[red]error:[/] {out.escape(latest.error)}" if not out.is_plain() else f"error: {latest.error}")
+        con.print(out.markup("[red]error:[/] {}", latest.error))
     if latest.output:
         con.print("latest output:")
         con.print(out.escape(latest.output), soft_wrap=True)
@@ -245,7 +245,7 @@ def run(ctx: click.Context, name: str, as_json: bool) -> None:
     def on_delta(text: str) -> None:
         streamed.append(text)
         if not as_json:
-            sys.stdout.write(text)
+            out.write(text)
             sys.stdout.flush()
 
     async def act(service: Any) -> Any:
@@ -264,7 +264,7 @@ def run(ctx: click.Context, name: str, as_json: bool) -> None:
             return await scheduler.run_now(name, on_delta=on_delta)
         except asyncio.CancelledError:
             if streamed and not as_json:
-                sys.stdout.write("\n")
+                out.write("\n")
             raise ExitCode(EXIT_INTERRUPTED, f"job {name}: interrupted (recorded as such)") from None
         finally:
             loop.remove_signal_handler(signal.SIGTERM)
@@ -275,11 +275,11 @@ def run(ctx: click.Context, name: str, as_json: bool) -> None:
         out.emit_json(result.as_dict())
     else:
         if streamed:
-            sys.stdout.write("\n")
+            out.write("\n")
         elif result.output:
-            sys.stdout.write(result.output.rstrip("\n") + "\n")
+            out.write(result.output.rstrip("\n") + "\n")
         sys.stdout.flush()
-        click.echo(f"job {name}: {_summary(result)}", err=True)
+        out.echo(f"job {name}: {_summary(result)}", err=True)
     if result.status != "ok":
         raise ExitCode(EXIT_FAILURE)
 
@@ -311,8 +311,7 @@ def scheduler_run(ctx: click.Context, once: bool, poll: float, grace: float) -> 
     from ..scheduler import Scheduler
 
     def log(message: str) -> None:
-        click.echo(f"{datetime.now():%Y-%m-%d %H:%M:%S} {message}")
-        sys.stdout.flush()
+        out.echo(f"{datetime.now():%Y-%m-%d %H:%M:%S} {message}")
 
     def on_run(job: Any, run: Any) -> None:
         if run is None:
@@ -322,10 +321,10 @@ def scheduler_run(ctx: click.Context, once: bool, poll: float, grace: float) -> 
 
     def on_standby(lease: dict[str, Any] | None) -> None:
         if not once and lease is not None:
-            click.echo(f"mesoclaw: another scheduler ({lease['holder']}) holds the lease; standing by", err=True)
+            out.echo(f"mesoclaw: another scheduler ({lease['holder']}) holds the lease; standing by", err=True)
 
     def on_error(exc: Exception) -> None:
-        click.echo(f"mesoclaw: {exc}; trying again shortly", err=True)
+        out.echo(f"mesoclaw: {exc}; trying again shortly", err=True)
 
     async def act(service: Any) -> None:
         stop, force = asyncio.Event(), asyncio.Event()
@@ -337,8 +336,8 @@ def scheduler_run(ctx: click.Context, once: bool, poll: float, grace: float) -> 
             else:
                 stop.set()
                 if not once:
-                    click.echo(f"mesoclaw: stopping (a running job gets {grace:g} s; signal again to stop now)",
-                               err=True)
+                    out.echo(f"mesoclaw: stopping (a running job gets {grace:g} s; signal again to stop now)",
+                             err=True)
 
         installed = []
         for sig in (signal.SIGTERM, signal.SIGINT):

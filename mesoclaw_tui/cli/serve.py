@@ -30,18 +30,17 @@ def serve(ctx: click.Context, host: str, port: int, token: str | None, log_level
     """
     import asyncio
     import signal
-    import sys
 
     from ..server import bind, check_bind, url_of
     from ..server import serve as run_server
+    from . import output as out
 
     token = token or None
     check_bind(host, token)
     sock = bind(host, port)
     url = url_of(sock)
-    click.echo(f"mesoclaw serve: {url}/v1 (OpenAI-compatible; model mesoclaw/auto routes every request"
-               f"{'; bearer token required' if token else ''}). Ctrl+C to stop.")
-    sys.stdout.flush()
+    out.echo(f"mesoclaw serve: {url}/v1 (OpenAI-compatible; model mesoclaw/auto routes every request"
+             f"{'; bearer token required' if token else ''}). Ctrl+C to stop.")
     # uvicorn handles SIGINT/SIGTERM itself (a graceful shutdown), then restores these handlers and
     # raises the signal again: with them a stop is a clean exit 0, not death by signal.
     previous = {sig: signal.signal(sig, _stopped) for sig in (signal.SIGINT, signal.SIGTERM)}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from ..core.model_ids import model_id_problem, skipped_ids
 from ..core.provider_info import provider_info
 from ..core.types import real_today
 from ..settings import Settings, display_url
@@ -64,18 +65,23 @@ class HealthMixin:
 
         settings = self.settings.providers[pid]
         if not settings.configured:
-            return {"provider": pid, "ok": False, "error": "not configured", "ms": 0, "models": None}
+            return {"provider": pid, "ok": False, "error": "not configured", "ms": 0, "models": None,
+                    "skipped_ids": {}}
         started = time.perf_counter()
         try:
             listed = await list_models(client, self.endpoint(pid), timeout=timeout)
         except ProviderError as exc:
             ms = int((time.perf_counter() - started) * 1000)
             return {"provider": pid, "ok": False, "error": f"{exc.kind}: {settings.scrub(exc.message)}", "ms": ms,
-                    "models": None}
+                    "models": None, "skipped_ids": {}}
         ms = int((time.perf_counter() - started) * 1000)
+        # Ids that cannot be one (control characters, whitespace, empty, huge) are dropped and counted.
+        skipped = skipped_ids(m.id for m in listed)
         rows = [{"id": m.id, "context_window": m.context_window, "max_output": m.max_output,
-                 "input_price": m.input_price, "output_price": m.output_price} for m in listed]
-        return {"provider": pid, "ok": True, "error": None, "ms": ms, "models": priced_listing(pid, rows, real_today())}
+                 "input_price": m.input_price, "output_price": m.output_price}
+                for m in listed if not skipped or model_id_problem(m.id) is None]
+        return {"provider": pid, "ok": True, "error": None, "ms": ms, "models": priced_listing(pid, rows, real_today()),
+                "skipped_ids": dict(skipped)}
 
     async def provider_report(self) -> list[dict[str, Any]]:
         """Each provider: configured, key (masked) and its source, base URL, last check, cooldown."""

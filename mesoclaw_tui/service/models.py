@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..core.lifecycle import mark_unlisted
+from ..core.model_ids import MAX_MODEL_ID_LENGTH, model_id_problem
 from ..core.provider_info import provider_info
 from ..core.registry import BUILTIN_MODELS, canonical_for
 from ..core.types import CostTier, MesoclawError, RoutableModel, parse_tier
@@ -48,8 +49,10 @@ def validate_user_model(row: Mapping[str, Any]) -> dict[str, Any]:
     """A user model row, checked: known provider, a model ID, a tier, non-negative numbers."""
     provider = provider_info(str(row["provider"])).id
     model_id = str(row["model_id"] or "").strip()
-    if not model_id or any(c.isspace() for c in model_id):
-        raise MesoclawError("the model ID must be non-empty and contain no spaces")
+    problem = model_id_problem(model_id)
+    if problem:
+        raise MesoclawError(f"the model ID must be 1 to {MAX_MODEL_ID_LENGTH} printable characters with no "
+                            f"spaces: got an ID {problem}")
     tier = parse_tier(str(row["cost_tier"]))
     out = {"provider": provider, "model_id": model_id, "canonical": canonical_for(provider, model_id),
            "cost_tier": tier.value, "best_for": str(row.get("best_for") or "")}

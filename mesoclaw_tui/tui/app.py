@@ -22,6 +22,8 @@ from textual.screen import ModalScreen, Screen
 from .errors import report, write_log
 
 if TYPE_CHECKING:
+    from textual.notifications import SeverityLevel
+
     from ..engine import Engine
     from ..service import RouterService
 
@@ -214,6 +216,18 @@ class MesoclawApp(App[None]):
             await self._engine.aclose()
         if self.service is not None:
             await self.service.close()
+
+    # toasts --------------------------------------------------------------------------------------------
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Every toast (screens' and widgets' notify ends here): its text may hold a provider's error, a
+        model id or a job's name, so it is shown literally (no markup) with its control characters
+        made visible. `markup` is accepted for Textual's signature and ignored."""
+        from .safe import neutralise
+
+        super().notify(neutralise(message), title=neutralise(title), severity=severity, timeout=timeout,
+                       markup=False)
 
     # errors never reach the user as a traceback ----------------------------------------------------
 

@@ -70,6 +70,9 @@ Inspection: ``server.requests`` (list of ``RecordedRequest``: ``method``, ``path
 defaults and the record.
 
 ``refused_port()`` returns a loopback port where connections are refused.
+
+A hostile provider (escape sequences in replies, errors and model ids; lone surrogates; endless
+replies; nonsense usage) is built from these behaviours in ``tests/fakes/hostile.py``.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from textual.worker import Worker, WorkerState
 from ...core.failures import FailureKind
 from .. import format as fmt
 from ..errors import guarded
+from ..safe import safe_text
 from ..widgets.bars import AppBar, KeyBar
 from ..widgets.messages import AssistantMessage, Notice, StoredReply, UserMessage
 from ..widgets.transcript import PAGE, Loader, Transcript
@@ -243,7 +244,7 @@ class ChatScreen(LiveScreen):
                             style="dim")
             else:
                 line.append("type a message to see which model the router picks", style="dim")
-        self.query_one("#route", Static).update(line)
+        self.query_one("#route", Static).update(safe_text(line))  # model names from provider lists
 
     # sending ------------------------------------------------------------------------------------
 

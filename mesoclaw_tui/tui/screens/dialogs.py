@@ -20,6 +20,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from .. import format as fmt
+from ..safe import neutralise, safe_text
 
 if TYPE_CHECKING:
     from ...service import Conversation
@@ -46,11 +47,11 @@ class ModelChoice:
     def prompt(self) -> Text:
         glyph, style = fmt.mark(self.available)
         mark = (f"{glyph} ", style)
-        return Text.assemble(
+        return safe_text(Text.assemble(
             mark, (f"{self.name:<24}", "bold" if self.available else ""), " ",
             (f"{self.tier:<7}", fmt.tier_style(self.tier)), " ",
             (", ".join(p + ("" if ok else "✗") for p, ok in self.providers), "dim"),
-        )
+        ))
 
 
 def model_choices(rows: Sequence[Any]) -> list[ModelChoice]:
@@ -99,7 +100,7 @@ class Dialog(ModalScreen[Any]):
 
     def show_error(self, message: str) -> None:
         box = self.query_one("#error", Static)
-        box.update(Text(message))
+        box.update(safe_text(message))
         box.display = bool(message)
 
 
@@ -125,7 +126,7 @@ class ModelPicker(Dialog):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Static(self.title_text, classes="title", markup=False)
+            yield Static(safe_text(self.title_text), classes="title", markup=False)
             yield Static(id="scope")
             yield Input(placeholder="type to filter models…", id="filter", compact=True)
             yield OptionList(id="options")
@@ -215,7 +216,7 @@ class ConversationPicker(Dialog):
             yield Static("Conversations", classes="title")
             options = [
                 Option(Text.assemble(("● " if c.id == self.current else "  ", "bold"),
-                                     fmt.clip(c.title or "New chat", 52),
+                                     fmt.clip(neutralise(c.title or "New chat"), 52),
                                      (f"  {c.message_count} msgs", "dim")), id=str(c.id))
                 for c in self.conversations
             ]
@@ -266,8 +267,9 @@ class TextPrompt(Dialog):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Static(self.title_text, classes="title", markup=False)
-            yield Input(self.value, placeholder=self.placeholder, id="value", compact=True)
+            yield Static(safe_text(self.title_text), classes="title", markup=False)
+            # A value from outside (a conversation's title) is shown, and so edited, without its controls.
+            yield Input(neutralise(self.value), placeholder=self.placeholder, id="value", compact=True)
             yield Static(id="error", classes="error")
             yield Static(self.hint, classes="hint", markup=False)
 
@@ -298,7 +300,7 @@ class Confirm(Dialog):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Static(self.question, classes="title", markup=False)
+            yield Static(safe_text(self.question), classes="title", markup=False)
             yield Static("y yes · n / esc no", classes="hint")
 
     def action_answer(self, yes: bool) -> None:
@@ -317,11 +319,11 @@ class TaskPicker(Dialog):
         from ...core.types import TaskType
 
         with Vertical(id="dialog"):
-            yield Static(f"Try {self.model} first for which task?", classes="title", markup=False)
+            yield Static(safe_text(f"Try {self.model} first for which task?"), classes="title", markup=False)
             yield OptionList(*[
-                Option(Text.assemble((f"{t.value:<10}", "bold"),
-                                     (f"now: {self.overrides[t.value]}" if t.value in self.overrides
-                                      else "no override", "dim")), id=t.value)
+                Option(safe_text(Text.assemble((f"{t.value:<10}", "bold"),
+                                               (f"now: {self.overrides[t.value]}" if t.value in self.overrides
+                                                else "no override", "dim"))), id=t.value)
                 for t in TaskType
             ])
             yield Static("enter choose · esc cancel", classes="hint")

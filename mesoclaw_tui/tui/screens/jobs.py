@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static
 
+from ..safe import safe_text
 from .dialogs import Dialog
 
 STATUS_STYLES = {"ok": "green", "failed": "red", "incomplete": "yellow", "interrupted": "yellow",
@@ -45,7 +46,7 @@ def job_lines(jobs: list) -> Text:
                 text.append(f"\n  {summary[:140]}{'…' if len(summary) > 140 else ''}", "italic")
         text.append("\n\n")
     text.rstrip()
-    return text
+    return safe_text(text)  # names, schedules, models, errors and output: all may hold control characters
 
 
 class JobsDialog(Dialog):

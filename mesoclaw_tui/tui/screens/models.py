@@ -21,6 +21,7 @@ from ...core.provider_info import PROVIDERS
 from ...core.types import real_today
 from .. import format as fmt
 from ..errors import guarded
+from ..safe import safe_text
 from ..widgets.bars import AppBar, KeyBar
 from ..widgets.fittable import Col
 from ..widgets.rowlist import RowList
@@ -179,7 +180,7 @@ class ModelsScreen(LiveScreen):
                                f" · max out {fmt.context(m.max_output)}" if m.max_output else "",
                                f" · {m.source}", f" · prices: {prices}" if prices else "",
                                f" {m.as_of}" if m.as_of else "", " · approx." if m.approx else "")
-        box.update(detail)
+        box.update(safe_text(detail))
 
     # actions ------------------------------------------------------------------------------------
 

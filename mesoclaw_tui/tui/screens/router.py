@@ -19,6 +19,7 @@ from textual.widgets import DataTable, RadioButton, RadioSet, Static
 from ...core.types import RoutingProfile, TaskType
 from .. import format as fmt
 from ..errors import guarded
+from ..safe import safe_text
 from ..widgets.bars import AppBar, KeyBar
 from ..widgets.fittable import Col, FitTable
 from .base import LiveScreen
@@ -101,7 +102,7 @@ class RouterScreen(LiveScreen):
         self.stale = False
         service = await self.host.ready()
         if service is None:
-            self.query_one("#task-detail", Static).update(f"Cannot open the database: {self.host.open_error}")
+            self.query_one("#task-detail", Static).update(safe_text(f"Cannot open the database: {self.host.open_error}"))
             return
         self.config = config = await service.get_router_config()
         self._show_profile(config.profile)
@@ -189,7 +190,7 @@ class RouterScreen(LiveScreen):
             if not ok:
                 line.append(f"  {entry['reason']}", style="dim")
             text.append_text(line)
-        box.update(text)
+        box.update(safe_text(text))
 
     # actions ------------------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 
 from ..format import PROFILE_COLOURS
+from ..safe import neutralise
 
 
 class AppBar(Widget):
@@ -46,10 +47,11 @@ class AppBar(Widget):
             (" ^r ", "dim"),
         )
         left = Text.assemble((" mesoclaw ", "bold"), ("│ ", "dim"), (self.screen_name, "bold"))
-        if self.context:
+        if self.context:  # a conversation's title: the start of a prompt, which may be a pasted file
             left.append(" │ ", style="dim")
             room = max(0, width - left.cell_len - right.cell_len - 1)
-            context = self.context if len(self.context) <= room else self.context[: max(0, room - 1)] + "…"
+            context = neutralise(self.context)
+            context = context if len(context) <= room else context[: max(0, room - 1)] + "…"
             left.append(context)
         gap = max(1, width - left.cell_len - right.cell_len)
         return Text.assemble(left, " " * gap, right)

@@ -12,6 +12,8 @@ from rich.text import Text
 from textual import events
 from textual.widgets import DataTable
 
+from ..safe import safe_text
+
 GAP = 1  # blank cells after every column (the table's own padding is off, it would take 2)
 
 
@@ -27,10 +29,14 @@ def _cell_len(cell: Any) -> int:
     return cell.cell_len if isinstance(cell, Text) else len(str(cell))
 
 
-def _clip(cell: Any, width: int) -> Any:
-    if _cell_len(cell) <= width:
-        return cell
-    text = cell.copy() if isinstance(cell, Text) else Text(str(cell))
+def _clip(cell: Any, width: int) -> Text:
+    """A cell as it is drawn: its control characters made visible (every table's cells pass here,
+    model ids and provider errors among them), cut with "…" to the column's width."""
+    text = safe_text(cell if isinstance(cell, Text) else str(cell))
+    if text.cell_len <= width:
+        return text
+    if text is cell:  # the caller's own Text: cut a copy
+        text = text.copy()
     text.truncate(width, overflow="ellipsis")
     return text
 

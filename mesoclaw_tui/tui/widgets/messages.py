@@ -21,6 +21,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from .. import format as fmt
+from ..safe import neutralise, safe_text
 
 if TYPE_CHECKING:
     from textual.widgets import Markdown
@@ -44,7 +45,7 @@ class UserMessage(Static):
     """
 
     def __init__(self, text: str, message_id: int | None = None) -> None:
-        super().__init__(Text(text), markup=False)
+        super().__init__(safe_text(text), markup=False)
         self.message_id = message_id
 
 
@@ -61,14 +62,15 @@ class Notice(Static):
     """
 
     def __init__(self, text: str, **kwargs: Any) -> None:
-        super().__init__(Text(text), markup=False, **kwargs)
+        super().__init__(safe_text(text), markup=False, **kwargs)
         self.message_id: int | None = None
 
 
 def rich_markdown(text: str) -> Any:
     """A stored reply drawn by Rich: one widget instead of Textual's widget per block, so a page of
-    history mounts in a few milliseconds (Textual's Markdown is kept for the reply that streams)."""
-    return _chat_markdown()(text, code_theme="ansi_dark", hyperlinks=False)
+    history mounts in a few milliseconds (Textual's Markdown is kept for the reply that streams).
+    Its control characters are made visible before it is parsed."""
+    return _chat_markdown()(neutralise(text), code_theme="ansi_dark", hyperlinks=False)
 
 
 @functools.cache
@@ -162,9 +164,9 @@ class StoredReply(RenderOnce):
         elif self.status == "incomplete" and entry.error:
             error = entry.error
         if error:
-            parts.append(Text(error, style=fmt.colour("red")))
+            parts.append(safe_text(error, style=fmt.colour("red")))
         label_style = fmt.colour("yellow") if self.status in ("cancelled", "incomplete") else "dim"
-        parts.append(Text(fmt.stored_label(entry), style=label_style))
+        parts.append(safe_text(fmt.stored_label(entry), style=label_style))
         super().__init__(Group(*parts))
         self.set_class(self.status in ("cancelled", "incomplete", "failed"), f"-{self.status}")
 
@@ -220,9 +222,9 @@ class AssistantMessage(Vertical):
 
         # Held directly, not queried: query_one caches its answer per set of children, so querying
         # while segments are added would keep every replaced Markdown (and its blocks) alive.
-        self._body = Markdown(self._text, classes="body")
-        self._error_box = Static(Text(self._error or ""), classes="error", markup=False)
-        self._label_box = Static(Text(self._label), classes="label", markup=False)
+        self._body = Markdown(neutralise(self._text), classes="body")
+        self._error_box = Static(safe_text(self._error or ""), classes="error", markup=False)
+        self._label_box = Static(safe_text(self._label), classes="label", markup=False)
         self._error_box.display = bool(self._error)
         yield self._body
         yield self._error_box
@@ -241,7 +243,7 @@ class AssistantMessage(Vertical):
             self._stream = Markdown.get_stream(self.body)
             self._flushed_at = 0.0
         self._text += chunk
-        self._pending.append(chunk)
+        self._pending.append(neutralise(chunk))  # shown safe; self._text keeps what arrived
         now = time.monotonic()
         if now - self._flushed_at >= FLUSH_S:
             await self._flush(now)
@@ -291,7 +293,7 @@ class AssistantMessage(Vertical):
 
     def set_label(self, label: str) -> None:
         self._label = label
-        self._label_box.update(Text(label))
+        self._label_box.update(safe_text(label))
 
     def finish(self, *, status: str, label: str, error: str | None = None) -> None:
         self.status = status
@@ -299,7 +301,7 @@ class AssistantMessage(Vertical):
             self.set_class(status == name, f"-{name}")
         self.set_label(label)
         self._error = error
-        self._error_box.update(Text(error or ""))
+        self._error_box.update(safe_text(error or ""))
         self._error_box.display = bool(error)
 
     @property

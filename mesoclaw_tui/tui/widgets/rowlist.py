@@ -131,8 +131,7 @@ class RowList(ScrollView, can_focus=True):
     def _assemble(self, cells: Sequence[Any]) -> Text:
         line = Text(no_wrap=True, end="")
         for cell, width in zip(cells, self.widths, strict=True):
-            piece = _clip(cell, width)
-            piece = piece if isinstance(piece, Text) else Text(str(piece))
+            piece = _clip(cell, width)  # neutralised: a model id can hold anything a provider listed
             line.append_text(piece)
             line.append(" " * (width - piece.cell_len + GAP))
         return line
