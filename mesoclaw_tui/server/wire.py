@@ -97,7 +97,8 @@ def _messages(raw: Any) -> tuple[list[str], list[Any]]:
     for index, message in enumerate(raw):
         if not isinstance(message, dict):
             raise ApiError(400, f"messages[{index}] must be an object", param=f"messages[{index}]")
-        role = _ROLES.get(message.get("role"))  # type: ignore[arg-type]
+        raw_role = message.get("role")
+        role = _ROLES.get(raw_role) if isinstance(raw_role, str) else None  # {"a": 1} is not hashable
         if role is None:
             raise ApiError(400, f"messages[{index}].role '{message.get('role')}' is not supported (valid: "
                            "system, developer, user, assistant)", param=f"messages[{index}].role")

@@ -1,0 +1,186 @@
+"""Open connections of `mesoclaw serve`: a deadline for each request head, and a cap on how many are
+open, so slow or idle clients cannot hold the file descriptors a real request needs.
+
+uvicorn closes an idle keep-alive connection after `timeout_keep_alive`, but has no deadline for a
+request head (a connection that sends nothing, or one header byte every few seconds, stays open for
+ever; any byte even cancels the keep-alive timer), and its `limit_concurrency` answers 503 to every
+request once that many connections are open, idle ones included: a few hundred slow clients would
+make `/health` fail. So each connection is wrapped here (by composition: only the asyncio.Protocol
+interface and uvicorn's documented `http=` protocol-class option are used) and
+
+- a connection must send a complete request head within `header_timeout` of opening or of its
+  previous response, or it is closed;
+- past `max_connections`, a new connection closes the one that has waited longest without a request
+  being served (idle, or still sending its head or body); when every connection is serving a request,
+  the new one is closed instead.
+
+The Guard (guard.py) tells this module when a connection's request starts, has its whole body, and
+ends: that is when the connection stops and starts counting as waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+_FD_RESERVE = 128  # descriptors kept for the database, provider connections, the listener, stdio
+
+
+class Connections:
+    """Every open connection of one server, in the order they started waiting (oldest first)."""
+
+    def __init__(self, max_connections: int, header_timeout: float):
+        self.max_connections = max_connections
+        self.header_timeout = header_timeout
+        self.open = 0
+        self.evicted = 0  # connections closed to make room (for the benchmark and tests)
+        self.timed_out = 0  # connections closed for not sending a request head in time
+        self._waiting: dict[GuardedConnection, None] = {}
+        self._by_peer: dict[tuple[str, int], GuardedConnection] = {}
+
+    def protocol_factory(self, inner: Callable[..., asyncio.Protocol]) -> Callable[..., asyncio.Protocol]:
+        """What uvicorn's `http=` option takes: called as the protocol class is, it wraps one."""
+
+        def create(**kwargs: Any) -> asyncio.Protocol:
+            return GuardedConnection(inner(**kwargs), self)
+
+        return create
+
+    # the connection's side --------------------------------------------------------------------------
+
+    def opened(self, connection: GuardedConnection) -> bool:
+        """A new connection; False when it must be closed (everything open is serving a request)."""
+        self.open += 1
+        if connection.peer is not None:
+            self._by_peer[connection.peer] = connection
+        if self.open > self.max_connections:
+            oldest = next(iter(self._waiting), None)
+            if oldest is None:
+                return False
+            self.evicted += 1
+            oldest.close()  # it leaves the waiting list now, and the count when the loop reports it lost
+        self._waiting[connection] = None
+        return True
+
+    def forget(self, connection: GuardedConnection) -> None:
+        self._waiting.pop(connection, None)
+
+    def closed(self, connection: GuardedConnection) -> None:
+        self.open -= 1
+        self._waiting.pop(connection, None)
+        if connection.peer is not None and self._by_peer.get(connection.peer) is connection:
+            del self._by_peer[connection.peer]
+
+    # the Guard's side: keyed by the ASGI scope's "client", which uvicorn takes from the same socket ---------
+
+    def request_started(self, client: Any) -> None:
+        connection = self._by_peer.get(client) if client else None
+        if connection is not None:
+            connection.serving += 1
+            connection.disarm()
+
+    def request_complete(self, client: Any) -> None:
+        """The whole request is in: serving it, the connection no longer counts as waiting."""
+        connection = self._by_peer.get(client) if client else None
+        if connection is not None:
+            self._waiting.pop(connection, None)
+
+    def request_finished(self, client: Any) -> None:
+        connection = self._by_peer.get(client) if client else None
+        if connection is None:
+            return
+        connection.serving -= 1
+        if not connection.closing and not connection.serving:  # (a pipelined next request may have begun)
+            self._waiting.pop(connection, None)
+            self._waiting[connection] = None  # waiting again, from now
+            connection.arm()
+
+
+class GuardedConnection(asyncio.Protocol):
+    """One uvicorn protocol instance, with a head deadline and a place in the connection cap."""
+
+    __slots__ = ("inner", "connections", "transport", "peer", "closing", "serving", "_deadline")
+
+    def __init__(self, inner: asyncio.Protocol, connections: Connections):
+        self.inner = inner
+        self.connections = connections
+        self.transport: Any = None
+        self.peer: tuple[str, int] | None = None
+        self.closing = False
+        self.serving = 0  # requests of this connection the app is handling now
+        self._deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+        peer = transport.get_extra_info("peername")
+        if isinstance(peer, list | tuple) and len(peer) >= 2:
+            self.peer = (str(peer[0]), int(peer[1]))
+        self.inner.connection_made(transport)
+        if self.connections.opened(self):
+            self.arm()
+        else:
+            self.close()
+
+    def data_received(self, data: bytes) -> None:
+        self.inner.data_received(data)  # type: ignore[attr-defined]
+
+    def eof_received(self) -> bool | None:
+        return self.inner.eof_received()  # type: ignore[attr-defined]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closing = True
+        self.disarm()
+        self.connections.closed(self)
+        self.inner.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        self.inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self.inner.resume_writing()
+
+    # the head deadline ------------------------------------------------------------------------------------
+
+    def arm(self) -> None:
+        self.disarm()
+        loop = asyncio.get_running_loop()
+        self._deadline = loop.call_later(self.connections.header_timeout, self._too_slow)
+
+    def disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _too_slow(self) -> None:
+        self._deadline = None
+        self.connections.timed_out += 1
+        self.close()
+
+    def close(self) -> None:
+        if not self.closing:
+            self.closing = True
+            self.disarm()
+            self.connections.forget(self)
+            self.transport.close()
+
+
+def fit_to_fd_limit(max_connections: int) -> int:
+    """Raise the soft limit on open files as far as needed (and allowed), and return how many
+    connections fit under it: past the limit, accept() fails and nothing, not even /health, gets in."""
+    try:
+        import resource
+    except ImportError:  # not a POSIX system: nothing to raise
+        return max_connections
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = max_connections + _FD_RESERVE
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass
+    if soft == resource.RLIM_INFINITY:
+        return max_connections
+    return max(8, min(max_connections, soft - _FD_RESERVE))
