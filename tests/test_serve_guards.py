@@ -324,6 +324,25 @@ def test_slow_connections_are_closed_and_do_not_starve_health(monkeypatch, fake)
         assert all(ended), f"{ended.count(False)} of 200 slow connections still open"
 
 
+def test_a_client_that_stops_reading_is_dropped_and_its_request_cancelled(monkeypatch, fake, isolated_env) -> None:
+    configure(monkeypatch, fake)
+    fake.watch_clients = True
+    fake.default(fake.chat_path("openai"), Stream("openai", n=400_000, piece="tok tok tok tok "))  # ~70 MB of SSE
+    with BackgroundServer(limits=Limits(send_timeout=1.0)) as server:
+        port = port_of(server)
+        body = b'{"messages": [{"role": "user", "content": "hello there"}], "stream": true}'
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.connect(("127.0.0.1", port))
+            sock.sendall(f"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: "
+                         f"application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body)
+            assert sock.recv(100).startswith(b"HTTP/1.1 200")  # then it reads nothing more
+            assert wait_for(lambda: usage_outcomes(isolated_env), 15), "the stalled request was not cancelled"
+        assert usage_outcomes(isolated_env) == ["cancelled"]
+        assert fake.abandoned == [fake.chat_path("openai")]
+        assert httpx.get(f"{server.url}/health").status_code == 200
+
+
 async def test_a_burst_waits_its_turn_and_does_not_cool_the_provider(monkeypatch, fake, isolated_env) -> None:
     configure(monkeypatch, fake)
     fake.default(fake.chat_path("openai"), Stream("openai", n=10, rate=50))  # 200 ms a reply

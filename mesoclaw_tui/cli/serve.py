@@ -30,6 +30,9 @@ def register(cli: click.Group) -> None:
               help="Time a connection has to send a whole request head, else it is closed.")
 @click.option("--body-timeout", default=30.0, show_default=True, type=float, metavar="SECONDS",
               help="Time a request has to send its whole body, else 408.")
+@click.option("--send-timeout", default=60.0, show_default=True, type=float, metavar="SECONDS",
+              help="Time a client may leave its response unread before it is disconnected (and its request "
+                   "cancelled).")
 @click.option("--max-connections", default=1000, show_default=True, type=int, metavar="N",
               help="Open connections at most; past it the one waiting longest for its request is closed.")
 @click.option("--max-concurrent", default=16, show_default=True, type=int, metavar="N",
@@ -42,7 +45,8 @@ def register(cli: click.Group) -> None:
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, token: str | None, allow_origins: tuple[str, ...],
           allow_hosts: tuple[str, ...], max_body: str, header_timeout: float, body_timeout: float,
-          max_connections: int, max_concurrent: int, max_queue: int, log_level: str, access_log: bool) -> None:
+          send_timeout: float, max_connections: int, max_concurrent: int, max_queue: int, log_level: str,
+          access_log: bool) -> None:
     """Serve an OpenAI-compatible API that routes every request.
 
     Point any OpenAI client at http://HOST:PORT/v1 and ask for model mesoclaw/auto (the active
@@ -60,7 +64,8 @@ def serve(ctx: click.Context, host: str, port: int, token: str | None, allow_ori
     check_bind(host, token)
     access = Access.build(host, token, allow_origins, allow_hosts)
     limits = Limits(max_body=parse_size(max_body), header_timeout=header_timeout, body_timeout=body_timeout,
-                    max_connections=max_connections, max_concurrent=max_concurrent, max_queue=max_queue)
+                    send_timeout=send_timeout, max_connections=max_connections, max_concurrent=max_concurrent,
+                    max_queue=max_queue)
     sock = bind(host, port)
     url = url_of(sock)
     click.echo(f"mesoclaw serve: {url}/v1 (OpenAI-compatible; model mesoclaw/auto routes every request"

@@ -10,6 +10,8 @@ interface and uvicorn's documented `http=` protocol-class option are used) and
 
 - a connection must send a complete request head within `header_timeout` of opening or of its
   previous response, or it is closed;
+- a connection whose client stops reading its response for `send_timeout` is closed (the Guard then
+  cancels its request);
 - past `max_connections`, a new connection closes the one that has waited longest without a request
   being served (idle, or still sending its head or body); when every connection is serving a request,
   the new one is closed instead.
@@ -30,12 +32,14 @@ _FD_RESERVE = 128  # descriptors kept for the database, provider connections, th
 class Connections:
     """Every open connection of one server, in the order they started waiting (oldest first)."""
 
-    def __init__(self, max_connections: int, header_timeout: float):
+    def __init__(self, max_connections: int, header_timeout: float, send_timeout: float = 60.0):
         self.max_connections = max_connections
         self.header_timeout = header_timeout
+        self.send_timeout = send_timeout
         self.open = 0
         self.evicted = 0  # connections closed to make room (for the benchmark and tests)
         self.timed_out = 0  # connections closed for not sending a request head in time
+        self.stalled = 0  # connections closed for not reading their response
         self._waiting: dict[GuardedConnection, None] = {}
         self._by_peer: dict[tuple[str, int], GuardedConnection] = {}
 
@@ -100,7 +104,7 @@ class Connections:
 class GuardedConnection(asyncio.Protocol):
     """One uvicorn protocol instance, with a head deadline and a place in the connection cap."""
 
-    __slots__ = ("inner", "connections", "transport", "peer", "closing", "serving", "_deadline")
+    __slots__ = ("inner", "connections", "transport", "peer", "closing", "serving", "_deadline", "_stall")
 
     def __init__(self, inner: asyncio.Protocol, connections: Connections):
         self.inner = inner
@@ -110,6 +114,7 @@ class GuardedConnection(asyncio.Protocol):
         self.closing = False
         self.serving = 0  # requests of this connection the app is handling now
         self._deadline: asyncio.TimerHandle | None = None
+        self._stall: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: Any) -> None:
         self.transport = transport
@@ -131,14 +136,30 @@ class GuardedConnection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closing = True
         self.disarm()
+        self._unstall()
         self.connections.closed(self)
         self.inner.connection_lost(exc)
 
     def pause_writing(self) -> None:
+        # The client has stopped reading (its buffers and ours are full). Only this slow path pays for a
+        # timer: a response nobody reads would otherwise hold its upstream request and its place for ever.
         self.inner.pause_writing()
+        if self._stall is None and not self.closing:
+            self._stall = asyncio.get_running_loop().call_later(self.connections.send_timeout, self._stalled)
 
     def resume_writing(self) -> None:
+        self._unstall()
         self.inner.resume_writing()
+
+    def _unstall(self) -> None:
+        if self._stall is not None:
+            self._stall.cancel()
+            self._stall = None
+
+    def _stalled(self) -> None:
+        self._stall = None
+        self.connections.stalled += 1
+        self.close(abort=True)  # close() would wait for the unread bytes to be written first: for ever
 
     # the head deadline ------------------------------------------------------------------------------------
 
@@ -157,12 +178,15 @@ class GuardedConnection(asyncio.Protocol):
         self.connections.timed_out += 1
         self.close()
 
-    def close(self) -> None:
+    def close(self, abort: bool = False) -> None:
         if not self.closing:
             self.closing = True
             self.disarm()
             self.connections.forget(self)
-            self.transport.close()
+            if abort:
+                self.transport.abort()
+            else:
+                self.transport.close()
 
 
 def fit_to_fd_limit(max_connections: int) -> int:

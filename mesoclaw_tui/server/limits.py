@@ -30,6 +30,7 @@ class Limits:
     max_body: int = 10 * MIB  # bytes of a request body; more is refused with 413 before it is read
     header_timeout: float = 10.0  # seconds for a connection to send a whole request head
     body_timeout: float = 30.0  # seconds for the whole body once the head is in
+    send_timeout: float = 60.0  # seconds a client may leave its response unread before it is dropped
     max_connections: int = 1000  # open connections; past it the one waiting longest for its request goes
     max_concurrent: int = 16  # requests talking to providers at once
     max_queue: int = 64  # requests waiting for one of those places; past it 503 with Retry-After
@@ -38,6 +39,7 @@ class Limits:
         checks = [("--max-body", self.max_body >= 1024, "at least 1KB"),
                   ("--header-timeout", self.header_timeout > 0, "more than 0 seconds"),
                   ("--body-timeout", self.body_timeout > 0, "more than 0 seconds"),
+                  ("--send-timeout", self.send_timeout > 0, "more than 0 seconds"),
                   ("--max-connections", self.max_connections >= 8, "at least 8"),
                   ("--max-concurrent", 1 <= self.max_concurrent <= MAX_UPSTREAM, f"from 1 to {MAX_UPSTREAM}"),
                   ("--max-queue", self.max_queue >= 0, "0 or more")]

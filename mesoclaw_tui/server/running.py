@@ -65,7 +65,8 @@ async def serve(sock: socket.socket, *, db: str | None = None, token: str | None
     engine = Engine(service)
     try:
         await _warm_up(service)
-        connections = Connections(fit_to_fd_limit(limits.max_connections), limits.header_timeout)
+        connections = Connections(fit_to_fd_limit(limits.max_connections), limits.header_timeout,
+                                  limits.send_timeout)
         app = create_app(service, engine, token=token, access=access or Access(token=bool(token)), limits=limits,
                          connections=connections)
         server = uvicorn.Server(_uvicorn_config(app, connections, log_level, access_log))
