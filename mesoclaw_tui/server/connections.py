@@ -27,6 +27,11 @@ from collections.abc import Callable
 from typing import Any
 
 _FD_RESERVE = 128  # descriptors kept for the database, provider connections, the listener, stdio
+# asyncio accepts up to `backlog` connections at each wake-up of the listening socket, and hands them
+# here two turns of its loop later (closing the ones given up one turn after that): under a flood, up to
+# four such batches are open beyond the cap, and the file limit must leave room for them (past it, asyncio
+# stops accepting for a whole second). uvicorn passes its `backlog` option on; running.py sets it to this.
+ACCEPT_BATCH = 64
 
 
 class Connections:
@@ -66,6 +71,10 @@ class Connections:
             oldest.close()  # it leaves the waiting list now, and the count when the loop reports it lost
         self._waiting[connection] = None
         return True
+
+    def refresh(self, connection: GuardedConnection) -> None:
+        if self._waiting.pop(connection, 0) is None:
+            self._waiting[connection] = None
 
     def forget(self, connection: GuardedConnection) -> None:
         self._waiting.pop(connection, None)
@@ -128,6 +137,10 @@ class GuardedConnection(asyncio.Protocol):
             self.close()
 
     def data_received(self, data: bytes) -> None:
+        if b"\r\n\r\n" in data and not self.serving:
+            # A request head just ended: under a flood of new connections its request may wait a few turns
+            # of the loop before it starts; meanwhile it must not be the first to make room.
+            self.connections.refresh(self)
         self.inner.data_received(data)  # type: ignore[attr-defined]
 
     def eof_received(self) -> bool | None:
@@ -197,7 +210,8 @@ def fit_to_fd_limit(max_connections: int) -> int:
     except ImportError:  # not a POSIX system: nothing to raise
         return max_connections
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = max_connections + _FD_RESERVE
+    spare = _FD_RESERVE + 4 * ACCEPT_BATCH
+    wanted = max_connections + spare
     if soft != resource.RLIM_INFINITY and soft < wanted:
         target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
         try:
@@ -207,4 +221,4 @@ def fit_to_fd_limit(max_connections: int) -> int:
             pass
     if soft == resource.RLIM_INFINITY:
         return max_connections
-    return max(8, min(max_connections, soft - _FD_RESERVE))
+    return max(8, min(max_connections, soft - spare))

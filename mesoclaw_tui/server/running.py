@@ -10,11 +10,12 @@ import threading
 from typing import Any
 
 from ..core.types import MesoclawError, MesoclawFailure
-from .connections import Connections, fit_to_fd_limit
+from .connections import ACCEPT_BATCH, Connections, fit_to_fd_limit
 from .limits import Access, Limits, is_loopback
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
+LISTEN_BACKLOG = 2048
 
 
 def check_bind(host: str, token: str | None) -> None:
@@ -36,7 +37,7 @@ def bind(host: str, port: int) -> socket.socket:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind(address)
-        sock.listen(2048)
+        sock.listen(LISTEN_BACKLOG)
     except OSError as exc:
         raise MesoclawFailure(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     sock.setblocking(False)
@@ -72,8 +73,7 @@ async def serve(sock: socket.socket, *, db: str | None = None, token: str | None
         server = uvicorn.Server(_uvicorn_config(app, connections, log_level, access_log))
         if server_box is not None:
             server_box.append(server)
-        if started is not None:
-            asyncio.get_running_loop().call_soon(_when_started, server, started)
+        asyncio.get_running_loop().call_soon(_when_started, server, sock, started)
         await server.serve(sockets=[sock])
     finally:
         await engine.aclose()
@@ -88,7 +88,8 @@ def _uvicorn_config(app: Any, connections: Connections, log_level: str, access_l
 
     return uvicorn.Config(app, lifespan="off", log_level=log_level, access_log=access_log, ws="none",
                           http=connections.protocol_factory(AutoHTTPProtocol),  # type: ignore[arg-type]
-                          timeout_graceful_shutdown=10, server_header=False, date_header=False)
+                          backlog=ACCEPT_BATCH, timeout_graceful_shutdown=10, server_header=False,
+                          date_header=False)
 
 
 async def _warm_up(service: Any) -> None:
@@ -103,11 +104,16 @@ async def _warm_up(service: Any) -> None:
     gc.freeze()
 
 
-def _when_started(server: Any, started: threading.Event | asyncio.Event) -> None:
-    if server.started:
+def _when_started(server: Any, sock: socket.socket, started: threading.Event | asyncio.Event | None) -> None:
+    if not server.started:
+        asyncio.get_running_loop().call_later(0.005, _when_started, server, sock, started)
+        return
+    # asyncio made the kernel's queue of connections waiting to be accepted as short as its accept batch
+    # (ACCEPT_BATCH): lengthen it again, so that under a flood of connections a health check waits in the
+    # queue instead of having its SYN dropped (and retried a second later).
+    sock.listen(LISTEN_BACKLOG)
+    if started is not None:
         started.set()
-    else:
-        asyncio.get_running_loop().call_later(0.005, _when_started, server, started)
 
 
 class BackgroundServer:
