@@ -5,8 +5,12 @@ the `mesoclaw serve` command) in front of the fake provider server."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import socket
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -19,6 +23,7 @@ from mesoclaw_tui.core.types import MesoclawError
 from mesoclaw_tui.engine import Engine, Turn
 from mesoclaw_tui.server import Access, BackgroundServer, Limits, parse_size
 from mesoclaw_tui.service import RouterService
+from tests.conftest import PROVIDER_ENV
 from tests.fakes.provider_server import FakeProviderServer, Hang, Replay, Stream
 
 HELLO = [{"role": "user", "content": "hello there"}]
@@ -223,6 +228,37 @@ def test_the_host_rule_for_a_server_bound_to_the_network() -> None:
     with pytest.raises(MesoclawError, match="--token"):
         Access.build("127.0.0.1", None, allow_hosts=("devbox.example.com",))
     assert local.origin_allowed("http://127.0.0.1:8765") and not local.origin_allowed("https://example.com")
+
+
+def test_the_command_applies_its_flags(fake, isolated_env) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in PROVIDER_ENV}
+    env.update(fake.env("openai", api_key="sk-test"))
+    proc = subprocess.Popen([sys.executable, "-m", "mesoclaw_tui", "serve", "--port", "0", "--max-body", "1KB",
+                             "--token", "tok", "--allow-origin", "https://app.example"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        base = proc.stdout.readline().split()[2]
+        assert wait_for(lambda: _answers(base + "/models"), 15)
+        bearer = {"authorization": "Bearer tok", "content-type": "application/json"}
+        big = {"messages": [{"role": "user", "content": "x" * 2000}]}
+        assert httpx.post(f"{base}/chat/completions", json=big, headers=bearer).status_code == 413
+        assert httpx.get(f"{base}/models", headers={**bearer, "host": "attacker.example"}).status_code == 403
+        page = httpx.get(f"{base}/models", headers={**bearer, "origin": "https://app.example"})
+        assert page.status_code == 200 and page.headers["access-control-allow-origin"] == "https://app.example"
+        assert httpx.get(f"{base}/models", headers={**bearer, "origin": "https://evil.example"}).status_code == 403
+        assert chat_requests(fake) == []
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=15)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, headers={"authorization": "Bearer tok"}).status_code == 200
+    except httpx.TransportError:
+        return False
 
 
 # limits --------------------------------------------------------------------------------------------------
