@@ -42,6 +42,7 @@ class Connections:
         self.header_timeout = header_timeout
         self.send_timeout = send_timeout
         self.open = 0
+        self.closing = 0  # of those, closed here and not yet reported lost by the loop
         self.evicted = 0  # connections closed to make room (for the benchmark and tests)
         self.timed_out = 0  # connections closed for not sending a request head in time
         self.stalled = 0  # connections closed for not reading their response
@@ -63,12 +64,12 @@ class Connections:
         self.open += 1
         if connection.peer is not None:
             self._by_peer[connection.peer] = connection
-        if self.open > self.max_connections:
+        if self.open - self.closing > self.max_connections:
             oldest = next(iter(self._waiting), None)
             if oldest is None:
                 return False
             self.evicted += 1
-            oldest.close()  # it leaves the waiting list now, and the count when the loop reports it lost
+            oldest.close()
         self._waiting[connection] = None
         return True
 
@@ -147,6 +148,8 @@ class GuardedConnection(asyncio.Protocol):
         return self.inner.eof_received()  # type: ignore[attr-defined]
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self.closing:  # closed here: no longer on its way out
+            self.connections.closing -= 1
         self.closing = True
         self.disarm()
         self._unstall()
@@ -194,6 +197,7 @@ class GuardedConnection(asyncio.Protocol):
     def close(self, abort: bool = False) -> None:
         if not self.closing:
             self.closing = True
+            self.connections.closing += 1
             self.disarm()
             self.connections.forget(self)
             if abort:

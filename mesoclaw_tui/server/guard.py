@@ -196,14 +196,14 @@ class Guard:
             await _refuse(send, 413, self._too_large(), "request_too_large")
             return
         if scope["method"] in _BODY_METHODS:
-            await self._with_body(scope, receive, send, content_type, declared or chunked)
+            await self._with_body(scope, receive, send, content_type, declared > 0 or chunked)
             return
         if self.connections is not None:
             self.connections.request_complete(scope.get("client"))
         await self.app(scope, receive, send)  # no body to read: GET, HEAD, a preflight the app refuses
 
     async def _with_body(self, scope: Any, receive: Any, send: Any, content_type: bytes | None,
-                         has_body: Any) -> None:
+                         has_body: bool) -> None:
         if content_type != b"application/json" and not _is_json(content_type):
             shown = _shown(content_type) if content_type else "no Content-Type"
             await _refuse(send, 415, f"the request body must be JSON sent as Content-Type: application/json "
@@ -213,12 +213,12 @@ class Guard:
             await _refuse_busy(send, self.gate)
             return
         body = await self._read_body(receive) if has_body else b""
-        if type(body) is int:
-            if body:
-                await _refuse(send, body, self._too_large() if body == 413 else
-                              f"the request body did not arrive within {self.limits.body_timeout:g} s "
-                              "(mesoclaw serve --body-timeout)", "request_too_large" if body == 413 else
-                              "request_timeout")
+        if type(body) is int:  # refused, or 0: the client left
+            if body == 413:
+                await _refuse(send, 413, self._too_large(), "request_too_large")
+            elif body == 408:
+                await _refuse(send, 408, f"the request body did not arrive within {self.limits.body_timeout:g} s "
+                              "(mesoclaw serve --body-timeout)", "request_timeout")
             return
         if b"\\u" in body and _SURROGATE_ESCAPE.search(body):
             field = lone_surrogate_field(body)
