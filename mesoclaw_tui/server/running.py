@@ -68,8 +68,8 @@ async def serve(sock: socket.socket, *, db: str | None = None, token: str | None
         await _warm_up(service)
         connections = Connections(fit_to_fd_limit(limits.max_connections), limits.header_timeout,
                                   limits.send_timeout)
-        app = create_app(service, engine, token=token, access=access or Access(token=bool(token)), limits=limits,
-                         connections=connections)
+        access = access or Access.build(sock.getsockname()[0], token)  # the rule of the address it listens on
+        app = create_app(service, engine, token=token, access=access, limits=limits, connections=connections)
         server = uvicorn.Server(_uvicorn_config(app, connections, log_level, access_log))
         if server_box is not None:
             server_box.append(server)
