@@ -15,6 +15,11 @@ box): the local provider server, `mesoclaw serve`, and this load generator (asyn
 
 Targets: >= 200 requests/s, p99 overhead <= 50 ms, 0 errors.
 
+serve runs with its default limits: at most 16 requests with the provider at once (--max-concurrent),
+64 more queued (--max-queue). The load here stays within them (CONCURRENCY=16, 64 open-loop
+connections); past 80 requests in flight, the excess would be answered 503 server_busy and counted as
+errors. Its requests are what the guard lets through: Host 127.0.0.1, Content-Type application/json.
+
     CONCURRENCY=16 RATES=100,150,200 SECONDS=8 python benchmarks/serve_throughput.py
 """
 

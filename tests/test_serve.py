@@ -208,7 +208,8 @@ def test_bad_requests_are_400_in_openai_shape(served) -> None:
         assert (error["param"], error["code"], error["type"]) == (param, code, "invalid_request_error"), kwargs
     with pytest.raises(openai.BadRequestError, match="x-mesoclaw-task"):
         c.chat.completions.create(model="mesoclaw/auto", messages=HELLO, extra_headers={"x-mesoclaw-task": "x"})
-    raw = httpx.post(f"{served.base_url}/chat/completions", content=b"{not json")
+    raw = httpx.post(f"{served.base_url}/chat/completions", content=b"{not json",
+                     headers={"content-type": "application/json"})
     assert raw.status_code == 400 and set(raw.json()["error"]) == ERROR_KEYS
     raw = httpx.get(f"{served.url}/v2/nothing")
     assert raw.status_code == 404 and raw.json()["error"]["code"] == "not_found"

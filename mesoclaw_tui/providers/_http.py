@@ -112,6 +112,8 @@ async def run_stream(
                 return
             async for event in _stream_body(endpoint, url, response, media, parser):
                 yield event
+    except httpx.PoolTimeout as exc:  # our own pool was full: not the provider's fault
+        raise transport_error("pool_timeout", endpoint, url, exc) from None
     except httpx.TimeoutException as exc:
         raise transport_error("timeout", endpoint, url, exc) from None
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
@@ -239,6 +241,8 @@ def transport_error(
         message = f"could not reach {where}: {detail}"
     elif kind == "truncated":
         message = f"the connection to {where} broke mid-reply: {detail}"
+    elif kind == "pool_timeout":
+        message = f"no free connection to send it to {where} (too many requests at once here); it was not sent"
     else:
         message = detail
     return ProviderError(kind, redact(message, endpoint.api_key), provider=endpoint.provider, started=started)

@@ -242,6 +242,7 @@ StreamEvent: TypeAlias = TextDelta | ToolCallDelta | Usage | StreamEnd
 ErrorKind: TypeAlias = Literal[
     "auth", "billing", "rate_limit", "overloaded", "server", "timeout", "connect",
     "model_not_found", "context_length", "bad_request", "stream_error", "truncated",
+    "pool_timeout",  # no free connection in our own client's pool: the provider was never asked
 ]
 ERROR_KINDS: frozenset[str] = frozenset(get_args(ErrorKind))
 

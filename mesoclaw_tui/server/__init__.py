@@ -26,6 +26,10 @@ and one Engine (one pooled HTTP client) serve the whole process.
     api_error.py        the error both answer with
     app.py              the Starlette app: routes, the bearer token, the chat handler, EventStream
     messages_route.py   the /v1/messages handlers
+    limits.py           who may call and how much: the Host/Origin rules (Access) and the Limits, pure
+    guard.py            the ASGI Guard around the whole app: Host/Origin, content type, body size and time,
+                        the upstream gate, and cancelling a request whose client left
+    connections.py      each connection's head deadline and the connection cap (uvicorn has neither)
     running.py          binding and running: check_bind, bind, serve, BackgroundServer
 
 Importing this package loads neither Starlette nor the engine; `serve()` does.
@@ -33,16 +37,16 @@ Importing this package loads neither Starlette nor the engine; `serve()` does.
 
 from __future__ import annotations
 
+from .limits import Access, Limits, is_loopback, parse_size
 from .running import (
            DEFAULT_HOST,
            DEFAULT_PORT,
            BackgroundServer,
            bind,
            check_bind,
-           is_loopback,
            serve,
            url_of,
 )
 
-__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "BackgroundServer", "bind", "check_bind", "is_loopback", "serve",
-           "url_of"]
+__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "Access", "BackgroundServer", "Limits", "bind", "check_bind",
+           "is_loopback", "parse_size", "serve", "url_of"]

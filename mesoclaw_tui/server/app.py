@@ -1,9 +1,8 @@
 """The Starlette app of `mesoclaw serve`: routes, the bearer token, the chat handler, and the SSE
-response that follows the engine."""
+response that follows the engine; all of it behind the Guard (guard.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import json
 import logging
@@ -21,6 +20,9 @@ from .. import __version__
 from ..core.types import MesoclawError, MesoclawFailure
 from ..engine import Delta, Engine, FellBack, Finished, Routed, ToolDelta, Trying
 from . import wire
+from .connections import Connections
+from .guard import Guard
+from .limits import Access, Limits
 from .wire import ApiError, ChatCall
 
 RELOAD_CHECK_S = 2.0  # how often a request may look whether another process changed models/settings
@@ -186,38 +188,21 @@ async def _collected(events: AsyncIterator[Any], headers: dict[str, str], call: 
 
 
 class EventStream(StreamingResponse):
-    """An SSE response whose body follows the engine. A client that goes away cancels the request
-    (and with it the upstream request, which the engine records as cancelled). Unlike Starlette's
-    StreamingResponse under uvicorn (ASGI 2.3), it watches for the disconnect with one plain task
-    instead of an anyio task group per response: this is the hot path."""
+    """An SSE response whose body follows the engine. When the client goes away the Guard cancels the
+    request (and with it the upstream request, which the engine records as cancelled), so unlike
+    Starlette's StreamingResponse under uvicorn (ASGI 2.3) nothing here watches for the disconnect with
+    an anyio task group per response: this is the hot path."""
 
     def __init__(self, body: AsyncIterator[bytes], headers: dict[str, str]):
         super().__init__(body, media_type="text/event-stream", headers={**headers, "cache-control": "no-cache"})
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        handler = asyncio.current_task()
-        assert handler is not None
-        gone = False
-
-        async def watch() -> None:
-            nonlocal gone
-            while (await receive())["type"] != "http.disconnect":
-                pass
-            gone = True
-            handler.cancel()
-
-        watcher = asyncio.create_task(watch())
         try:
             await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
             async for chunk in self.body_iterator:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
-        except asyncio.CancelledError:
-            if not gone:
-                raise
-            handler.uncancel()  # the client left: nothing more to send, and nobody to tell
         finally:
-            watcher.cancel()
             # Closed here, not by the garbage collector, so the engine's own cleanup runs now.
             await self.body_iterator.aclose()  # type: ignore[attr-defined]
 
@@ -254,7 +239,10 @@ async def _not_found(request: Request, exc: Exception) -> Response:
     return error_response(ApiError(status, message, code={404: "not_found", 405: "method_not_allowed"}.get(status)))
 
 
-def create_app(service: Any, engine: Engine, *, token: str | None = None) -> Starlette:
+def create_app(service: Any, engine: Engine, *, token: str | None = None, access: Access | None = None,
+               limits: Limits | None = None, connections: Connections | None = None) -> Guard:
+    """The whole app behind the Guard (guard.py): Host/Origin, content type, body limits, the upstream
+    gate and disconnects apply to every route, the hot chat shortcut included."""
     api = Api(service, engine, token)
 
     async def chat(request: Request) -> Response:
@@ -276,7 +264,7 @@ def create_app(service: Any, engine: Engine, *, token: str | None = None) -> Sta
         Route("/health", api.health, methods=["GET"]),
     ], exception_handlers={404: _not_found, 405: _not_found})
     app.state.api = api
-    return _FastChat(app, chat)  # type: ignore[return-value]
+    return Guard(_FastChat(app, chat), access or Access(token=bool(token)), limits or Limits(), connections)
 
 
 class _FastChat:

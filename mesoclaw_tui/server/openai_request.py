@@ -45,7 +45,7 @@ def parse_messages(raw: Any) -> ParsedMessages:
         if role in _SYSTEM_ROLES:
             parsed.system.append(_text(message.get("content"), index))
             continue
-        reader = _READERS.get(role)  # type: ignore[arg-type]
+        reader = _READERS.get(role) if isinstance(role, str) else None  # {"a": 1} is not hashable
         if reader is None:
             raise ApiError(400, f"messages[{index}].role '{role}' is not supported (valid: {_ROLE_CHOICES}; "
                            "the legacy 'function' role: send tools and 'tool' results)",

@@ -5,24 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import ipaddress
 import socket
 import threading
 from typing import Any
 
 from ..core.types import MesoclawError, MesoclawFailure
+from .connections import ACCEPT_BATCH, Connections, fit_to_fd_limit
+from .limits import Access, Limits, is_loopback
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
-
-
-def is_loopback(host: str) -> bool:
-    if host.strip().lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+LISTEN_BACKLOG = 2048
 
 
 def check_bind(host: str, token: str | None) -> None:
@@ -44,7 +37,7 @@ def bind(host: str, port: int) -> socket.socket:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind(address)
-        sock.listen(2048)
+        sock.listen(LISTEN_BACKLOG)
     except OSError as exc:
         raise MesoclawFailure(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     sock.setblocking(False)
@@ -57,6 +50,7 @@ def url_of(sock: socket.socket) -> str:
 
 
 async def serve(sock: socket.socket, *, db: str | None = None, token: str | None = None,
+                access: Access | None = None, limits: Limits | None = None,
                 log_level: str = "warning", access_log: bool = False,
                 started: threading.Event | asyncio.Event | None = None,
                 server_box: list[Any] | None = None) -> None:
@@ -67,22 +61,35 @@ async def serve(sock: socket.socket, *, db: str | None = None, token: str | None
     from ..service import RouterService
     from .app import create_app
 
+    limits = limits or Limits()
     service = await RouterService.open(db)
     engine = Engine(service)
     try:
         await _warm_up(service)
-        app = create_app(service, engine, token=token)
-        config = uvicorn.Config(app, lifespan="off", log_level=log_level, access_log=access_log,
-                                timeout_graceful_shutdown=10, server_header=False, date_header=False)
-        server = uvicorn.Server(config)
+        connections = Connections(fit_to_fd_limit(limits.max_connections), limits.header_timeout,
+                                  limits.send_timeout)
+        access = access or Access.build(sock.getsockname()[0], token)  # the rule of the address it listens on
+        app = create_app(service, engine, token=token, access=access, limits=limits, connections=connections)
+        server = uvicorn.Server(_uvicorn_config(app, connections, log_level, access_log))
         if server_box is not None:
             server_box.append(server)
-        if started is not None:
-            asyncio.get_running_loop().call_soon(_when_started, server, started)
+        asyncio.get_running_loop().call_soon(_when_started, server, sock, started)
         await server.serve(sockets=[sock])
     finally:
         await engine.aclose()
         await service.close()
+
+
+def _uvicorn_config(app: Any, connections: Connections, log_level: str, access_log: bool) -> Any:
+    """uvicorn, with each connection wrapped (connections.py) for the head deadline and the connection
+    cap it lacks. No WebSockets: nothing here speaks them, and any web page may open one to any address."""
+    import uvicorn
+    from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
+    return uvicorn.Config(app, lifespan="off", log_level=log_level, access_log=access_log, ws="none",
+                          http=connections.protocol_factory(AutoHTTPProtocol),  # type: ignore[arg-type]
+                          backlog=ACCEPT_BATCH, timeout_graceful_shutdown=10, server_header=False,
+                          date_header=False)
 
 
 async def _warm_up(service: Any) -> None:
@@ -97,11 +104,16 @@ async def _warm_up(service: Any) -> None:
     gc.freeze()
 
 
-def _when_started(server: Any, started: threading.Event | asyncio.Event) -> None:
-    if server.started:
+def _when_started(server: Any, sock: socket.socket, started: threading.Event | asyncio.Event | None) -> None:
+    if not server.started:
+        asyncio.get_running_loop().call_later(0.005, _when_started, server, sock, started)
+        return
+    # asyncio made the kernel's queue of connections waiting to be accepted as short as its accept batch
+    # (ACCEPT_BATCH): lengthen it again, so that under a flood of connections a health check waits in the
+    # queue instead of having its SYN dropped (and retried a second later).
+    sock.listen(LISTEN_BACKLOG)
+    if started is not None:
         started.set()
-    else:
-        asyncio.get_running_loop().call_later(0.005, _when_started, server, started)
 
 
 class BackgroundServer:
@@ -112,8 +124,11 @@ class BackgroundServer:
     """
 
     def __init__(self, host: str = DEFAULT_HOST, port: int = 0, *, db: str | None = None,
-                 token: str | None = None):
+                 token: str | None = None, allow_origins: tuple[str, ...] = (), allow_hosts: tuple[str, ...] = (),
+                 limits: Limits | None = None):
         check_bind(host, token)
+        self.access = Access.build(host, token, allow_origins, allow_hosts)
+        self.limits = limits or Limits()
         self.sock = bind(host, port)
         self.url = url_of(self.sock)
         self.base_url = self.url + "/v1"
@@ -125,8 +140,8 @@ class BackgroundServer:
 
     def _run(self) -> None:
         try:
-            asyncio.run(serve(self.sock, db=self._db, token=self._token, started=self._started,
-                              server_box=self._box))
+            asyncio.run(serve(self.sock, db=self._db, token=self._token, access=self.access, limits=self.limits,
+                              started=self._started, server_box=self._box))
         except BaseException as exc:  # reported to the starting thread
             self._error = exc
             self._started.set()

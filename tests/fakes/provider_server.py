@@ -66,8 +66,10 @@ Behaviours (all dataclasses; reusable across requests):
 
 Inspection: ``server.requests`` (list of ``RecordedRequest``: ``method``, ``path``,
 ``query``, ``headers`` with lower-case names, ``body`` bytes, ``.json``), ``requests_to(path)``,
-``last_request``, ``connections`` (TCP connections accepted); ``reset()`` clears scripts,
-defaults and the record.
+``last_request``, ``connections`` (TCP connections accepted), ``in_flight`` and ``max_in_flight``
+(requests being answered at once); with ``watch_clients = True``, ``abandoned`` lists the paths of
+requests whose client closed the connection before the answer ended (the answer then stops);
+``reset()`` clears scripts, defaults and the record.
 
 ``refused_port()`` returns a loopback port where connections are refused.
 
@@ -611,6 +613,10 @@ class FakeProviderServer:
         self.models = list(models)  # the ids the built-in model lists return
         self.requests: list[RecordedRequest] = []
         self.connections = 0  # TCP connections accepted, to check that clients reuse them
+        self.in_flight = 0  # requests being answered now
+        self.max_in_flight = 0  # the most answered at once since the last reset()
+        self.watch_clients = False  # True: notice a client that closes its connection mid-answer
+        self.abandoned: list[str] = []  # paths of requests whose client left before the answer ended
         self._queues: dict[str, deque[Behaviour]] = {}
         self._defaults: dict[str, Behaviour] = {}
         self._lock = threading.Lock()
@@ -721,6 +727,8 @@ class FakeProviderServer:
             self._defaults.clear()
             self.requests.clear()
             self.connections = 0
+            self.max_in_flight = 0
+            self.abandoned.clear()
 
     def requests_to(self, path: str) -> list[RecordedRequest]:
         return [r for r in self.requests if r.path == path]
@@ -778,19 +786,24 @@ class FakeProviderServer:
         assert task is not None
         self._tasks.add(task)
         self.connections += 1
+        answering: list[RecordedRequest] = []  # the request being answered, while it is
         try:
             while True:
                 request = await _read_request(reader)
                 if request is None:
                     break
                 self.requests.append(request)
-                keep_alive = await self._pick(request).respond(Exchange(self, writer, request))
+                answering.append(request)
+                keep_alive = await self._answer(answering, reader, writer, task)
+                answering.clear()
                 if not keep_alive or request.headers.get("connection", "").lower() == "close":
                     break
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
-            pass  # the client went away
+            self._left(answering)  # the client went away
         except asyncio.CancelledError:
-            pass  # the server is stopping (a stalled stream, say): end quietly, asyncio would log it
+            # The server is stopping (a stalled stream, say), or the watcher saw the client leave:
+            # end quietly, asyncio would log it.
+            pass
         except Exception:  # a broken script or request: say so, or the test only sees a dropped connection
             traceback.print_exc()
         finally:
@@ -798,6 +811,33 @@ class FakeProviderServer:
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
+
+
+    async def _answer(self, answering: list[RecordedRequest], reader: asyncio.StreamReader,
+                      writer: asyncio.StreamWriter, task: asyncio.Task[None]) -> bool:
+        request = answering[-1]
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        watcher = asyncio.create_task(self._watch(reader, answering, task)) if self.watch_clients else None
+        try:
+            return await self._pick(request).respond(Exchange(self, writer, request))
+        finally:
+            self.in_flight -= 1
+            if watcher is not None:
+                watcher.cancel()
+
+    async def _watch(self, reader: asyncio.StreamReader, answering: list[RecordedRequest],
+                     task: asyncio.Task[None]) -> None:
+        """The client closing its end while it is being answered (seen without reading: a pipelined next
+        request stays in the buffer)."""
+        while not reader.at_eof():
+            await asyncio.sleep(0.01)
+        self._left(answering)
+        task.cancel()
+
+    def _left(self, answering: list[RecordedRequest]) -> None:
+        if answering:
+            self.abandoned.append(answering.pop().path)
 
 
 async def _read_request(reader: asyncio.StreamReader) -> RecordedRequest | None:
