@@ -67,7 +67,7 @@ def test_not_a_database_is_one_line(cli, isolated_env):
     isolated_env.mkdir(parents=True)
     (isolated_env / "mesoclaw.db").write_bytes(b"this is not sqlite" * 100)
     r = cli("router", "status")
-    assert r.code == 1 and "not a usable mesoclaw database" in r.err and r.err.count("\n") == 1
+    assert r.code == 1 and "is not a SQLite database: move it aside" in r.err and r.err.count("\n") == 1
 
 
 def test_paths_follow_mesoclaw_home_and_db(tmp_path):
