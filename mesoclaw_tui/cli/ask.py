@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from collections.abc import Callable
@@ -19,6 +20,8 @@ from .main import EXIT_ALL_FAILED, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_NO_PROVI
 EXIT_REQUEST_REFUSED = 5
 
 FLUSH_EVERY_S = 0.02  # flush stdout at most this often: smooth for people, cheap for 50k deltas/s
+# stdout closed by its reader (`mesoclaw ask … | head -c 10`): the shell's code for a death by SIGPIPE.
+EXIT_BROKEN_PIPE = 141
 
 
 def clean_text(text: str) -> str:
@@ -90,17 +93,36 @@ def ask(ctx: click.Context, prompt: str | None, task: str | None, profile: str |
     try:
         reply = asyncio.run(_run(ctx, text, task, profile, model, system, continue_last, max_tokens, stream_text,
                                  quiet or as_json, state))
+    except BrokenPipeError:
+        _stdout_closed()
     except KeyboardInterrupt:
         partial = state["engine"].interrupted_reply if "engine" in state else None
         if as_json and partial is not None:
             out.emit_json(partial.as_dict())
         raise ExitCode(EXIT_INTERRUPTED, "interrupted" + ("; the partial reply is kept" if partial and partial.text
                                                           else "")) from None
-    if as_json:
-        out.emit_json(reply.as_dict() | {"text": reply.text})
-    elif not stream_text and reply.text:
-        sys.stdout.write(reply.text + ("" if reply.text.endswith("\n") else "\n"))
+    try:
+        if as_json:
+            out.emit_json(reply.as_dict() | {"text": reply.text})
+        elif not stream_text and reply.text:
+            sys.stdout.write(reply.text + ("" if reply.text.endswith("\n") else "\n"))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _stdout_closed()
     _exit_for(reply)
+
+
+def _stdout_closed() -> None:
+    """The reader of stdout went away: end quietly with the shell's SIGPIPE code. The reply so far was
+    recorded as cancelled when the stream was closed; point stdout at /dev/null so Python's own flush
+    at exit does not complain about the pipe a second time."""
+    import os
+
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor (a test's captured stdout)
+        pass
+    raise ExitCode(EXIT_BROKEN_PIPE)
 
 
 async def _run(ctx, text, task, profile, model, system, continue_last, max_tokens, stream_text, quiet, state):
@@ -126,7 +148,8 @@ async def _run(ctx, text, task, profile, model, system, continue_last, max_token
         return reply
     except BaseException:
         if writer:
-            writer.finish()
+            with contextlib.suppress(BrokenPipeError):
+                writer.finish()
         raise
     finally:
         await engine.aclose()
@@ -139,15 +162,18 @@ async def _stream(engine, turn, writer, quiet) -> tuple:
 
     reply = None
     printed: set[int] = set()
-    async for event in engine.stream(turn):
-        if type(event) is Delta:
-            if writer:
-                writer.write(event.text)
-        elif isinstance(event, FellBack | Retrying) and not quiet:
-            printed.add(event.attempt.number)
-            _err(attempt_line(event.attempt.number, event.attempt))
-        elif isinstance(event, Finished):
-            reply = event.reply
+    # aclosing: when printing fails (stdout closed), the engine settles the reply (kept, marked
+    # cancelled) now, while the database is still open, not when the loop is torn down.
+    async with contextlib.aclosing(engine.stream(turn)) as events:
+        async for event in events:
+            if type(event) is Delta:
+                if writer:
+                    writer.write(event.text)
+            elif isinstance(event, FellBack | Retrying) and not quiet:
+                printed.add(event.attempt.number)
+                _err(attempt_line(event.attempt.number, event.attempt))
+            elif isinstance(event, Finished):
+                reply = event.reply
     return reply, printed
 
 
