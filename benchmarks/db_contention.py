@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -132,6 +133,7 @@ async def main() -> None:
         serve.wait(15)
         provider.stdin.close()  # type: ignore[union-attr]
         provider.wait(10)
+        shutil.rmtree(home, ignore_errors=True)
     print(f"mesoclaw serve with {WRITERS} CLI writer loops on one database, {os.cpu_count()} cores")
     print(f"requests: {ok + failed} in {seconds:.1f} s, {CONCURRENCY} in flight: ok {ok}, failed {failed}")
     print(f"usage rows written by serve: {rows} (missing: {ok + failed - rows})")
