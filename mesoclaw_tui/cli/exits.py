@@ -22,6 +22,11 @@ class ExitCode(Exception):
 
 
 def say(message: str) -> None:
+    """One line on stderr. A URL in it never shows its password (an error may quote a base URL)."""
+    if "@" in message:
+        from ..settings import mask_url_passwords
+
+        message = mask_url_passwords(message)
     sys.stderr.write(f"mesoclaw: {message}\n")
     sys.stderr.flush()
 
