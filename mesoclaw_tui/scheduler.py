@@ -373,17 +373,7 @@ class Scheduler:
         standby_said = False
         try:
             while not stop.is_set():
-                tick = asyncio.create_task(self.tick(keep_lease=True, stop=stop, on_run=on_run))
-                stopping = asyncio.create_task(stop.wait())
-                await asyncio.wait({tick, stopping}, return_when=asyncio.FIRST_COMPLETED)
-                if not tick.done():
-                    forced = asyncio.create_task(force.wait())
-                    await asyncio.wait({tick, forced}, timeout=grace, return_when=asyncio.FIRST_COMPLETED)
-                    forced.cancel()
-                    if not tick.done():
-                        tick.cancel()
-                    await asyncio.gather(tick, return_exceptions=True)
-                stopping.cancel()
+                tick = await self._tick_within_grace(stop, force, grace, on_run)
                 if tick.cancelled():
                     break
                 error = tick.exception()
@@ -401,16 +391,38 @@ class Scheduler:
                     if not self.holding and on_standby is not None and not standby_said and not once:
                         _call(on_standby, await lease_status(self.service, self.now))
                     standby_said = not self.holding
-                    next_due = await self.service.next_due_at(_ts(self.now()))
-                    if next_due is not None and self.holding:
-                        wait = min(poll, max(0.05, next_due - _ts(self.now())))
-                    if watching is not None:
-                        wait = min(wait, watching + 0.01) if not once else watching + 0.01
+                    wait = await self._wait_after_tick(poll, watching, once)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), wait)
         finally:
             await self.release()
         return runs
+
+    async def _tick_within_grace(self, stop: asyncio.Event, force: asyncio.Event, grace: float,
+                                 on_run: Callable[[Job, JobRun | None], Any] | None) -> asyncio.Task[list[JobRun]]:
+        """One tick; once `stop` is set it gets `grace` seconds (or until `force`) before it is cancelled."""
+        tick = asyncio.create_task(self.tick(keep_lease=True, stop=stop, on_run=on_run))
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({tick, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if not tick.done():
+            forced = asyncio.create_task(force.wait())
+            await asyncio.wait({tick, forced}, timeout=grace, return_when=asyncio.FIRST_COMPLETED)
+            forced.cancel()
+            if not tick.done():
+                tick.cancel()
+            await asyncio.gather(tick, return_exceptions=True)
+        stopping.cancel()
+        return tick
+
+    async def _wait_after_tick(self, poll: float, watching: float | None, once: bool) -> float:
+        """How long to sleep: until the next due job (at most `poll`), or until a watch can end."""
+        wait = poll
+        next_due = await self.service.next_due_at(_ts(self.now()))
+        if next_due is not None and self.holding:
+            wait = min(poll, max(0.05, next_due - _ts(self.now())))
+        if watching is not None:
+            wait = min(wait, watching + 0.01) if not once else watching + 0.01
+        return wait
 
     # one run -------------------------------------------------------------------------------------
 

@@ -77,7 +77,7 @@ def ask(ctx: click.Context, prompt: str | None, task: str | None, profile: str |
     and kept); 2 bad input; 3 no provider configured; 4 no model available, or every candidate
     failed (one stderr line per attempt); 5 the request was refused as it is: too large for every
     model's context window, or rejected by the provider as invalid (change it, do not retry);
-    130 interrupted.
+    130 interrupted; 141 stdout closed by its reader (the reply so far is kept, marked cancelled).
     """
     import asyncio
 

@@ -258,28 +258,33 @@ def _model(check: _Checker, key: str, entry: dict[str, Any]) -> dict[str, Any] |
         check.fail(f"{key}.model", "a model ID without spaces", model)
     if "tier" in entry:
         check.name(f"{key}.tier", entry["tier"], [t.value for t in CostTier])
+    _model_numbers(check, key, entry)
+    if len(check.problems) > before or provider is None or model is None:
+        return None
+    try:
+        row = validate_user_model({"provider": provider, "model_id": model, "cost_tier": entry["tier"],
+                                   **{k: entry.get(k) for k in MODEL_NUMBERS}, "best_for": entry.get("best_for", "")})
+        refuse_builtin(row)
+    except MesoclawError as exc:
+        check.problems.append(f"{key}: {exc}")
+        return None
+    return row
+
+
+def _model_numbers(check: _Checker, key: str, entry: dict[str, Any]) -> None:
+    """The numbers and the note of one [[models]] table."""
     for name in MODEL_INTEGERS:
         if name in entry:
             check.integer(f"{key}.{name}", entry[name], MAX_TOKENS_LIMIT)
     for name in MODEL_PRICES:
         if name in entry:
             check.price(f"{key}.{name}", entry[name])
-    if (("input_price" in entry) != ("output_price" in entry)):
+    if ("input_price" in entry) != ("output_price" in entry):
         check.problems.append(f"{key} needs both input_price and output_price, or neither")
     best_for = entry.get("best_for", "")
     if not isinstance(best_for, str) or len(best_for) > MAX_TEXT or _has_controls(best_for):
         check.fail(f"{key}.best_for", f"a string of at most {MAX_TEXT} characters without control characters",
                    best_for)
-    if len(check.problems) > before or provider is None or model is None:
-        return None
-    try:
-        row = validate_user_model({"provider": provider, "model_id": model, "cost_tier": entry["tier"],
-                                   **{k: entry.get(k) for k in MODEL_NUMBERS}, "best_for": best_for})
-        refuse_builtin(row)
-    except MesoclawError as exc:
-        check.problems.append(f"{key}: {exc}")
-        return None
-    return row
 
 
 def _task(check: _Checker, key: str, task: str) -> TaskType | None:
