@@ -16,6 +16,7 @@ from mesoclaw_tui.store import SCHEMA_VERSION, Store, schema_text, split_stateme
 from .conftest import REPO
 
 FIXTURE_V1 = REPO / "tests" / "fixtures" / "mesoclaw-schema-v1.sql"
+FIXTURE_V3 = REPO / "tests" / "fixtures" / "mesoclaw-schema-v3.sql"
 
 
 def test_schema_holds_the_seeds_router_config_table():
@@ -53,6 +54,30 @@ def test_schema_v1_database_migrates_without_loss(tmp_path, cli, isolated_env):
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"conversations", "messages", "usage", "provider_state"} <= tables
+
+
+async def test_schema_v3_database_migrates_to_heartbeat_counters_without_loss(tmp_path):
+    """Schema 4 adds the heartbeat counters of claims and the lease (ALTER TABLE ADD COLUMN) and marks
+    the file as mesoclaw's (application_id); a v3 file in use keeps its job, claim, run and lease."""
+    from mesoclaw_tui.store.opening import APPLICATION_ID
+
+    path = tmp_path / "v3.db"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(FIXTURE_V3.read_text())
+    store = await Store.open(path)
+    try:
+        job = await store.job("standup")
+        lease = await store.lease()
+        run = await store.job_run(1)
+    finally:
+        await store.close()
+    assert job["claimed_by"] == "scheduler:box:42:abc" and job["claim_beat"] == 0 and job["claim_renew_s"] is None
+    assert lease["holder"] == "scheduler:box:42:abc" and lease["beat"] == 0 and lease["renew_s"] is None
+    assert run["status"] == "running"
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+        assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+        assert conn.execute("SELECT active_profile FROM router_config").fetchone()[0] == "eco"
 
 
 def test_newer_database_is_refused_cleanly(cli, isolated_env):
