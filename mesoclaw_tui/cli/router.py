@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from typing import Any
 
@@ -339,11 +340,7 @@ def export(ctx: click.Context, file: str | None, as_json: bool) -> None:
     if file == "-":
         file = None
     if file:
-        try:
-            with open(file, "w", encoding="utf-8") as fh:
-                fh.write(text)
-        except OSError as exc:
-            raise MesoclawError(f"cannot write {file}: {exc.strerror}") from None
+        _write_whole(file, text)
         if as_json:
             out.emit_json({"written": file})
         else:
@@ -379,6 +376,29 @@ def import_cmd(ctx: click.Context, file: str, replace: bool, as_json: bool) -> N
                          + (": " + "; ".join(summary.changed) if summary.changed else "")))
     if summary.removed:
         con.print(out.escape("removed: " + "; ".join(summary.removed)))
+
+
+def _write_whole(file: str, text: str) -> None:
+    """FILE with `text`, or as it was: a temp file beside it, synced, then renamed over it (a full disk
+    leaves no half-written export)."""
+    import os
+    import tempfile
+
+    folder = os.path.dirname(os.path.abspath(file))
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".mesoclaw-export.", suffix=".tmp")
+    except OSError as exc:
+        raise MesoclawError(f"cannot write {file}: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, file)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise MesoclawError(f"cannot write {file}: {exc.strerror} (it is unchanged)") from None
 
 
 def _read_import(file: str) -> bytes:
