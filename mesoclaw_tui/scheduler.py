@@ -180,6 +180,7 @@ def profile_providers(profile_chains: list[str], registry: Any, configured: froz
 @dataclass
 class _Watch:
     counter: int
+    holder: str | None
     since: float  # our monotonic time when this counter was first seen
     renew_s: float
 
@@ -198,9 +199,9 @@ class Watches:
         """Note the counter now seen; False (and the watch starts over) when it moved since last time."""
         renew_s = min(max(beat.renew_s or self.default_renew_s, 0.01), 3600.0)
         seen = self._seen.get(key)
-        if seen is not None and seen.counter == beat.counter:
+        if seen is not None and (seen.counter, seen.holder) == (beat.counter, beat.holder):
             return True
-        self._seen[key] = _Watch(beat.counter, self.monotonic(), renew_s)
+        self._seen[key] = _Watch(beat.counter, beat.holder, self.monotonic(), renew_s)
         self.moved = self.moved or seen is not None
         return seen is None
 
@@ -214,6 +215,12 @@ class Watches:
     def counter(self, key: Any) -> int | None:
         seen = self._seen.get(key)
         return seen.counter if seen else None
+
+    def stale_holder(self, key: Any) -> tuple[str, int] | None:
+        """(holder, counter) of a stale watch."""
+        counter = self.stale(key)
+        seen = self._seen.get(key)
+        return (seen.holder or "", counter) if counter is not None and seen is not None else None
 
     def forget(self, key: Any) -> None:
         self._seen.pop(key, None)
@@ -282,10 +289,10 @@ class Scheduler:
         only once its heartbeat counter has stood still long enough (a live holder keeps it moving)."""
         moment = _ts(self.now())
         held, lease = await self.service.take_lease(self.holder, moment, self.lease_ttl, self.renew_s,
-                                                    self.watches.stale("lease"))
+                                                    self.watches.stale_holder("lease"))
         self.holding = held
         if not held and lease is not None and _ts(lease.expires_at) <= moment:
-            self.watches.see("lease", Beat(lease.beat, lease.renew_s))
+            self.watches.see("lease", Beat(lease.beat, lease.renew_s, lease.holder))
         else:
             self.watches.forget("lease")
         return held

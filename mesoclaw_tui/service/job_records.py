@@ -150,6 +150,7 @@ class Beat:
 
     counter: int
     renew_s: float | None
+    holder: str | None = None  # whose: a counter is compared only with the same holder's
 
 
 @dataclass(frozen=True)

@@ -95,12 +95,13 @@ class JobsMixin:
         return Lease.from_row(row) if row else None
 
     async def take_lease(self, holder: str, now: float, ttl: float, renew_s: float,
-                         steal_beat: int | None = None) -> tuple[bool, Lease | None]:
+                         steal: tuple[str, int] | None = None) -> tuple[bool, Lease | None]:
         """Take or renew the lease if it is free or already `holder`'s; another holder's expired lease
-        only with its heartbeat counter as `steal_beat` (seen standing still). Returns (held, lease)."""
+        only when it is `steal` (that holder, with that heartbeat counter, seen standing still).
+        Returns (held, the lease as it now is)."""
         from .job_records import Lease
 
-        held, row = await self.store.take_lease(holder, now, ttl, renew_s, steal_beat)
+        held, row = await self.store.take_lease(holder, now, ttl, renew_s, steal)
         return held, Lease.from_row(row) if row else None
 
     async def release_lease(self, holder: str) -> None:

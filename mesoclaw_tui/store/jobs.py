@@ -81,15 +81,16 @@ class JobsMixin:
         return dict(found) if found else None
 
     async def take_lease(self, holder: str, now: float, ttl: float, renew_s: float,
-                         steal_beat: int | None = None) -> tuple[bool, dict[str, Any] | None]:
+                         steal: tuple[str, int] | None = None) -> tuple[bool, dict[str, Any] | None]:
         """Take or renew the lease: free, or already ours, or another holder's that has expired by the
-        caller's clock AND whose heartbeat counter is still `steal_beat` (the caller watched it stand
-        still for long enough: a clock jump alone cannot take a lease). Returns (held, the row now)."""
+        caller's clock AND is still `steal` (that holder with that heartbeat counter, which the caller
+        watched stand still for long enough: a clock jump alone cannot take a lease). Returns (held,
+        the row as it now is)."""
         async with self.write() as db:
             row = await (await db.execute("SELECT * FROM scheduler_lease WHERE id = 1")).fetchone()
             current = dict(row) if row else None
             if current and current["holder"] != holder and (
-                    current["expires_at"] > now or steal_beat is None or current["beat"] != steal_beat):
+                    current["expires_at"] > now or steal != (current["holder"], current["beat"])):
                 return False, current
             ours = current is not None and current["holder"] == holder
             acquired = current["acquired_at"] if ours and current else now
