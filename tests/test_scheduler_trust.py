@@ -238,3 +238,15 @@ async def test_a_database_that_takes_no_write_is_reported_and_the_scheduler_goes
     stop.set()
     runs = await forever
     assert [r.status for r in runs] == ["ok"]
+
+
+async def test_a_lease_is_taken_over_only_from_the_holder_that_was_watched(service) -> None:
+    """The counter restarts when a lease is released and taken anew: a counter watched on a former
+    holder's lease never lets anyone take the new holder's."""
+    now = T0.timestamp()
+    assert (await service.take_lease("a", now, 60, 20))[0]
+    await service.release_lease("a")
+    held, lease = await service.take_lease("c", now, 60, 20)
+    assert held and lease is not None and lease.beat == 1
+    assert not (await service.take_lease("b", now + 120, 60, 20, steal=("a", 1)))[0]
+    assert (await service.take_lease("b", now + 120, 60, 20, steal=("c", 1)))[0]
