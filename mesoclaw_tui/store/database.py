@@ -1,8 +1,10 @@
-"""The database: opening, migrating, the write transaction, router settings and user models.
+"""The database: reads, the write transaction, router settings and user models (opening and
+migrating the file: opening.py).
 
 WAL and a busy timeout let the TUI, CLI calls, the scheduler and the server share one file. Every
 read-modify-write runs inside one BEGIN IMMEDIATE transaction, so two processes never lose each
-other's changes.
+other's changes; a busy BEGIN or COMMIT is retried until the busy timeout, and every sqlite3 error
+leaves as a StoreError (errors.py) that names the file and what to do.
 """
 
 from __future__ import annotations

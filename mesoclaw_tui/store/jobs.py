@@ -3,7 +3,10 @@
 Times are unix seconds passed in by the caller (the scheduler's injectable clock), never read here,
 so the "is it due / has the lease expired" decisions follow the same clock as the rest of a run.
 Every decision that must not race (take the lease, find a due job and claim it) happens inside one
-BEGIN IMMEDIATE transaction, which SQLite serialises across processes.
+BEGIN IMMEDIATE transaction, which SQLite serialises across processes. The lease and each claim
+carry a heartbeat counter (+1 at every renewal): another holder's expired lease or claim is taken
+only with the counter the caller watched stand still, so a caller whose clock jumped cannot take
+what a live holder keeps renewing.
 """
 
 from __future__ import annotations
