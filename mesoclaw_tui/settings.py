@@ -187,12 +187,14 @@ def _lock(fd: int) -> None:
     fcntl.flock(fd, fcntl.LOCK_EX)
 
 
-def write_private(path: Path, text: str) -> None:
-    """Replace a file that may hold keys: a unique 0600 temp file in the same folder, synced to disk,
-    then renamed over it, so a reader sees the old file or the new one, never a part."""
+def write_private(path: Path, text: str, *, create_folder: bool = True) -> None:
+    """Replace a file (that may hold keys): a unique 0600 temp file in the same folder, synced to disk,
+    then renamed over it, so a reader sees the old file or the new one, never a part. OSError when it
+    cannot (the file is then as it was)."""
     import tempfile
 
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if create_folder:
+        path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # mode 0600
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:

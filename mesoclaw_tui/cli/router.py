@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
 from typing import Any
 
@@ -379,25 +378,15 @@ def import_cmd(ctx: click.Context, file: str, replace: bool, as_json: bool) -> N
 
 
 def _write_whole(file: str, text: str) -> None:
-    """FILE with `text`, or as it was: a temp file beside it, synced, then renamed over it (a full disk
-    leaves no half-written export)."""
-    import os
-    import tempfile
+    """FILE with `text`, or as it was: written beside it and renamed over it (a full disk leaves no
+    half-written export)."""
+    from pathlib import Path
 
-    folder = os.path.dirname(os.path.abspath(file))
+    from ..settings import write_private
+
     try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".mesoclaw-export.", suffix=".tmp")
+        write_private(Path(file).absolute(), text, create_folder=False)
     except OSError as exc:
-        raise MesoclawError(f"cannot write {file}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, file)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
         raise MesoclawError(f"cannot write {file}: {exc.strerror} (it is unchanged)") from None
 
 
