@@ -1,5 +1,6 @@
--- mesoclaw's database: the one definition of it. Applied by mesoclaw_tui/store.py, which keeps
--- PRAGMA user_version equal to SCHEMA_VERSION there and migrates older files without losing data.
+-- mesoclaw's database: the one definition of it. Applied by mesoclaw_tui/store/opening.py, which keeps
+-- PRAGMA user_version equal to SCHEMA_VERSION there (and PRAGMA application_id = 0x6D65736F, "meso")
+-- and migrates older files without losing data.
 -- Every statement is idempotent (IF NOT EXISTS / OR IGNORE) so it can be re-applied after a migration.
 
 -- The router's settings, exactly as in the seed plan: one row.
@@ -150,6 +151,11 @@ CREATE TABLE IF NOT EXISTS jobs (
     running_since REAL,
     claimed_by TEXT,
     claim_until REAL,
+    -- Schema 4: the claim's heartbeat counter, +1 at every claim and renewal, and the owner's renew
+    -- interval. A claim past claim_until is taken over only by a runner that saw this counter stand
+    -- still for several renew intervals of its own monotonic clock: a clock jump cannot steal it.
+    claim_beat INTEGER NOT NULL DEFAULT 0,
+    claim_renew_s REAL,
     created_at REAL NOT NULL,
     updated_at REAL
 );
@@ -180,9 +186,13 @@ CREATE TABLE IF NOT EXISTS job_runs (
 CREATE INDEX IF NOT EXISTS job_runs_by_job ON job_runs (job_id, id);
 
 -- At most one scheduler runs due jobs: the holder of this row until expires_at (renewed while alive).
+-- Schema 4: beat and renew_s, as for a job's claim: an expired lease is taken only once its counter
+-- has stood still for several renew intervals.
 CREATE TABLE IF NOT EXISTS scheduler_lease (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     holder TEXT NOT NULL,
     acquired_at REAL NOT NULL,
-    expires_at REAL NOT NULL
+    expires_at REAL NOT NULL,
+    beat INTEGER NOT NULL DEFAULT 0,
+    renew_s REAL
 );

@@ -13,6 +13,18 @@ for one `tick()` at a time and lets it go, so a dedicated scheduler started late
 of the lease, each job is claimed in the same transaction that finds it due, so even two runners
 that both think they hold the lease never start the same job twice.
 
+Clocks. The lease and every claim carry a heartbeat counter that their owner raises at each renewal
+(every `renew_s`, a third of the lease's life). An expired lease or claim (by the taker's wall clock)
+is taken over only when the taker has also seen its counter stand still for STALE_ROUNDS of the
+owner's renew intervals, timed by the taker's own monotonic clock (`Watches`); the store checks the
+counter again in the taking transaction. So a scheduler whose wall clock jumps ahead cannot take a
+lease or a job from a live owner: the counter keeps moving. `scheduler run --once` and `schedule run`
+wait out such a watch (at most STALE_ROUNDS renew intervals) before taking over from a dead runner.
+
+A job's failure never stops the scheduler: any exception in a run makes the run `failed` with the
+reason; a result that cannot be saved (a full disk) is saved without its output, and if even that
+fails the run is left for the next runner to mark interrupted while the scheduler goes on.
+
 Time. Every entry point takes `now: Callable[[], datetime]` (aware, UTC by default) so tests drive
 the clock; daily, weekly and cron schedules are local wall-clock times (see schedule_spec). Missed
 slots (the machine slept) run once: the next run is computed from the end of the run, not from the
@@ -31,22 +43,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import re
 import secrets
 import socket
-import sqlite3
-from collections.abc import Callable
-from dataclasses import replace
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from .core.failures import FailureKind
 from .core.profiles import chain_for, fallback_for
 from .core.provider_info import PROVIDERS, no_provider_message
-from .core.types import MesoclawError, TaskType, parse_profile
+from .core.types import MesoclawError, MesoclawFailure, TaskType, parse_profile
 from .schedule_spec import Schedule, parse_schedule
-from .service.job_records import Claim, Job, JobRun, RunResult, iso
+from .service.job_records import Beat, Claim, Job, JobRun, RunResult, iso
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -60,6 +73,10 @@ KINDS = ("prompt", "heartbeat")
 TASK_CHOICES = ("auto", *(t.value for t in TaskType))
 LEASE_TTL_S = 60.0
 HEARTBEAT_TIMEOUT_S = 5.0
+# A lease or claim whose heartbeat counter stood still this many of its owner's renew intervals (on
+# the taker's monotonic clock) belongs to a runner that is gone.
+STALE_ROUNDS = 3
+log = logging.getLogger("mesoclaw.scheduler")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 # A job's reply -> its run's status.
 RUN_STATUS: dict[FailureKind | None, str] = {
@@ -158,6 +175,75 @@ def profile_providers(profile_chains: list[str], registry: Any, configured: froz
     return [p for p in PROVIDERS if p in found and p in configured]
 
 
+# other runners' heartbeats ------------------------------------------------------------------------
+
+
+@dataclass
+class _Watch:
+    counter: int
+    holder: str | None
+    since: float  # our monotonic time when this counter was first seen
+    renew_s: float
+
+
+class Watches:
+    """Other runners' heartbeat counters as this process has seen them, timed by its own monotonic
+    clock (which a wall-clock jump does not move). Keys: "lease", a job id, or ("job", name)."""
+
+    def __init__(self, monotonic: Callable[[], float], default_renew_s: float):
+        self.monotonic = monotonic
+        self.default_renew_s = default_renew_s
+        self._seen: dict[Any, _Watch] = {}
+        self.moved = False  # some watched counter moved: its owner is alive
+
+    def see(self, key: Any, beat: Beat) -> bool:
+        """Note the counter now seen; False (and the watch starts over) when it moved since last time."""
+        renew_s = min(max(beat.renew_s or self.default_renew_s, 0.01), 3600.0)
+        seen = self._seen.get(key)
+        if seen is not None and (seen.counter, seen.holder) == (beat.counter, beat.holder):
+            return True
+        self._seen[key] = _Watch(beat.counter, beat.holder, self.monotonic(), renew_s)
+        self.moved = self.moved or seen is not None
+        return seen is None
+
+    def stale(self, key: Any) -> int | None:
+        """The counter, if it has stood still for STALE_ROUNDS of its owner's renew intervals."""
+        seen = self._seen.get(key)
+        if seen is None or self.monotonic() - seen.since < STALE_ROUNDS * seen.renew_s:
+            return None
+        return seen.counter
+
+    def counter(self, key: Any) -> int | None:
+        seen = self._seen.get(key)
+        return seen.counter if seen else None
+
+    def stale_holder(self, key: Any) -> tuple[str, int] | None:
+        """(holder, counter) of a stale watch."""
+        counter = self.stale(key)
+        seen = self._seen.get(key)
+        return (seen.holder or "", counter) if counter is not None and seen is not None else None
+
+    def forget(self, key: Any) -> None:
+        self._seen.pop(key, None)
+
+    def stale_jobs(self) -> dict[int, int]:
+        return {key: counter for key in self._seen if isinstance(key, int)
+                if (counter := self.stale(key)) is not None}
+
+    def keep_jobs(self, job_ids: Iterable[int]) -> None:
+        """Forget the jobs no longer suspect (they finished, or their owner renewed into the future)."""
+        keep = set(job_ids)
+        for key in [k for k in self._seen if isinstance(k, int) and k not in keep]:
+            del self._seen[key]
+
+    def next_due(self) -> float | None:
+        """Seconds until the soonest watch could be called stale; None when nothing is watched."""
+        if not self._seen:
+            return None
+        now = self.monotonic()
+        return max(0.0, min(w.since + STALE_ROUNDS * w.renew_s - now for w in self._seen.values()))
+
+
 # running ---------------------------------------------------------------------------------------
 
 
@@ -166,7 +252,8 @@ class Scheduler:
 
     def __init__(self, service: RouterService, engine: Engine | None = None, *, now: Clock = utc_now,
                  tz: tzinfo | None = None, role: str = "scheduler", lease_ttl: float = LEASE_TTL_S,
-                 heartbeat_timeout: float = HEARTBEAT_TIMEOUT_S, keepalive_s: float | None = None):
+                 heartbeat_timeout: float = HEARTBEAT_TIMEOUT_S, keepalive_s: float | None = None,
+                 monotonic: Callable[[], float] = time.monotonic):
         self.service = service
         self._engine = engine
         self._own_engine = engine is None
@@ -175,6 +262,10 @@ class Scheduler:
         self.lease_ttl = lease_ttl
         self.heartbeat_timeout = heartbeat_timeout
         self.keepalive_s = keepalive_s if keepalive_s is not None else lease_ttl / 3
+        # The longest this process goes between renewals (the lease is also renewed at every poll, at
+        # most a third of its life): what a watcher waits STALE_ROUNDS of before calling it gone.
+        self.renew_s = max(self.keepalive_s, lease_ttl / 3)
+        self.watches = Watches(monotonic, self.renew_s)
         self.holder = f"{role}:{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.holding = False
         self._finishing: set[asyncio.Task[Any]] = set()
@@ -195,8 +286,17 @@ class Scheduler:
     # the lease -----------------------------------------------------------------------------------
 
     async def take_lease(self) -> bool:
-        self.holding = await self.service.take_lease(self.holder, _ts(self.now()), self.lease_ttl)
-        return self.holding
+        """Take or renew the lease. Another holder's lease that looks expired is watched, and taken
+        only once its heartbeat counter has stood still long enough (a live holder keeps it moving)."""
+        moment = _ts(self.now())
+        held, lease = await self.service.take_lease(self.holder, moment, self.lease_ttl, self.renew_s,
+                                                    self.watches.stale_holder("lease"))
+        self.holding = held
+        if not held and lease is not None and _ts(lease.expires_at) <= moment:
+            self.watches.see("lease", Beat(lease.beat, lease.renew_s, lease.holder))
+        else:
+            self.watches.forget("lease")
+        return held
 
     async def release(self) -> None:
         if self._finishing:  # a run interrupted at shutdown is still writing its result
@@ -214,23 +314,56 @@ class Scheduler:
         starts, on_run(job, run) when it ends.
         """
         if not await self.take_lease():
+            if self.watches.counter("lease") is not None:  # its holder may be gone: watch its claims meanwhile
+                await self._watch_claims(await self.service.expired_claims(_ts(self.now())))
             return []
         runs: list[JobRun] = []
         try:
             while stop is None or not stop.is_set():
-                claim = await self.service.claim_due_job(self.holder, _ts(self.now()), self.lease_ttl)
+                claim, suspects = await self.service.claim_due_job(
+                    self.holder, _ts(self.now()), self.lease_ttl, self.renew_s, self.watches.stale_jobs())
                 if claim is None:
+                    await self._watch_claims(suspects)
                     break
+                for job_id, beat in suspects.items():
+                    self.watches.see(job_id, beat)
+                self.watches.forget(claim.job.id)
                 runs.append(await self._execute(claim, "schedule", on_run=on_run))
         finally:
             if not keep_lease:
                 await self.release()
         return runs
 
-    async def run_now(self, name: str, *, on_delta: Callable[[str], Any] | None = None) -> JobRun:
-        """Run one job now, whatever its schedule, without moving its next run. Refused while it runs."""
-        claim = await self.service.claim_job(name, self.holder, _ts(self.now()), self.lease_ttl)
-        return await self._execute(claim, "manual", on_delta=on_delta)
+    async def _watch_claims(self, suspects: dict[int, Beat]) -> None:
+        """Watch every expired-looking claim there is now, and forget the rest."""
+        for job_id, beat in suspects.items():
+            self.watches.see(job_id, beat)
+        self.watches.keep_jobs(suspects)
+
+    async def run_now(self, name: str, *, on_delta: Callable[[str], Any] | None = None,
+                      on_wait: Callable[[str], Any] | None = None) -> JobRun:
+        """Run one job now, whatever its schedule, without moving its next run. Refused while it runs.
+
+        A claim that looks expired (its runner may have died) is watched first: taken over once its
+        heartbeat counter has stood still for STALE_ROUNDS renew intervals, refused if it moves.
+        on_wait(message) says why the run waits."""
+        key = ("job", name)
+        while True:
+            answer = await self.service.claim_job(name, self.holder, _ts(self.now()), self.lease_ttl,
+                                                  self.renew_s, steal_beat=self.watches.stale(key))
+            if isinstance(answer, Claim):
+                self.watches.forget(key)
+                return await self._execute(answer, "manual", on_delta=on_delta)
+            job = answer.job
+            since = iso(job.running_since)
+            if not answer.expired or not self.watches.see(key, answer.beat):
+                self.watches.forget(key)
+                raise MesoclawFailure(f"job '{name}' is already running (since {since}, by {job.claimed_by})")
+            if on_wait is not None and self.watches.stale(key) is None:
+                wait = self.watches.next_due() or 0.0
+                _call(on_wait, f"job '{name}' is still claimed by {job.claimed_by} (since {since}) but its claim "
+                               f"has expired; making sure that runner is gone ({wait:.0f} s)")
+            await asyncio.sleep(min(self.watches.next_due() or 0.0, self.renew_s) + 0.01)
 
     async def run_forever(self, stop: asyncio.Event, *, once: bool = False, poll: float = 15.0,
                           grace: float = 8.0, force: asyncio.Event | None = None,
@@ -239,58 +372,76 @@ class Scheduler:
                           on_error: Callable[[Exception], Any] | None = None) -> list[JobRun]:
         """The foreground scheduler. When `stop` is set, no new job starts and the running one has
         `grace` seconds (or until `force` is set) to finish before it is cancelled and marked interrupted.
-        A busy or locked database (another process holding a long write) is reported to on_error and
-        retried at the next poll instead of ending the scheduler (with once=True it is raised)."""
+        A failure outside a job (a busy, full or damaged database) is reported to on_error and retried at
+        the next poll instead of ending the scheduler (with once=True it is raised). With once=True, a
+        lease or claim left by a runner that looks gone is watched until it can be taken over."""
         force = force or asyncio.Event()
         poll = max(0.05, min(poll, self.lease_ttl / 3))  # renew the lease well before it expires
         runs: list[JobRun] = []
         standby_said = False
         try:
             while not stop.is_set():
-                tick = asyncio.create_task(self.tick(keep_lease=True, stop=stop, on_run=on_run))
-                stopping = asyncio.create_task(stop.wait())
-                await asyncio.wait({tick, stopping}, return_when=asyncio.FIRST_COMPLETED)
-                if not tick.done():
-                    forced = asyncio.create_task(force.wait())
-                    await asyncio.wait({tick, forced}, timeout=grace, return_when=asyncio.FIRST_COMPLETED)
-                    forced.cancel()
-                    if not tick.done():
-                        tick.cancel()
-                    await asyncio.gather(tick, return_exceptions=True)
-                stopping.cancel()
+                tick = await self._tick_within_grace(stop, force, grace, on_run)
                 if tick.cancelled():
                     break
                 error = tick.exception()
                 wait = poll
-                if isinstance(error, sqlite3.OperationalError) and not once:
-                    if on_error is not None:
-                        on_error(error)
-                elif error is not None:
+                if error is not None and (once or not isinstance(error, Exception)):
                     raise error
+                if error is not None:
+                    if on_error is not None:
+                        _call(on_error, error)
                 else:
                     runs.extend(tick.result())
-                    if once or stop.is_set():
+                    watching = self.watches.next_due()
+                    if stop.is_set() or (once and (watching is None or self.watches.moved)):
                         break
-                    if not self.holding and on_standby is not None and not standby_said:
-                        on_standby(await lease_status(self.service, self.now))
+                    if not self.holding and on_standby is not None and not standby_said and not once:
+                        _call(on_standby, await lease_status(self.service, self.now))
                     standby_said = not self.holding
-                    next_due = await self.service.next_due_at(_ts(self.now()))
-                    if next_due is not None and self.holding:
-                        wait = min(poll, max(0.05, next_due - _ts(self.now())))
+                    wait = await self._wait_after_tick(poll, watching, once)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), wait)
         finally:
             await self.release()
         return runs
 
+    async def _tick_within_grace(self, stop: asyncio.Event, force: asyncio.Event, grace: float,
+                                 on_run: Callable[[Job, JobRun | None], Any] | None) -> asyncio.Task[list[JobRun]]:
+        """One tick; once `stop` is set it gets `grace` seconds (or until `force`) before it is cancelled."""
+        tick = asyncio.create_task(self.tick(keep_lease=True, stop=stop, on_run=on_run))
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({tick, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if not tick.done():
+            forced = asyncio.create_task(force.wait())
+            await asyncio.wait({tick, forced}, timeout=grace, return_when=asyncio.FIRST_COMPLETED)
+            forced.cancel()
+            if not tick.done():
+                tick.cancel()
+            await asyncio.gather(tick, return_exceptions=True)
+        stopping.cancel()
+        return tick
+
+    async def _wait_after_tick(self, poll: float, watching: float | None, once: bool) -> float:
+        """How long to sleep: until the next due job (at most `poll`), or until a watch can end."""
+        wait = poll
+        next_due = await self.service.next_due_at(_ts(self.now()))
+        if next_due is not None and self.holding:
+            wait = min(poll, max(0.05, next_due - _ts(self.now())))
+        if watching is not None:
+            wait = min(wait, watching + 0.01) if not once else watching + 0.01
+        return wait
+
     # one run -------------------------------------------------------------------------------------
 
     async def _execute(self, claim: Claim, trigger: str, *,
                        on_run: Callable[[Job, JobRun | None], Any] | None = None,
                        on_delta: Callable[[str], Any] | None = None) -> JobRun:
+        """Run a claimed job. Whatever the job raises, the run ends recorded (failed, with the reason)
+        and the scheduler goes on; only a cancellation (the scheduler stopping) propagates."""
         job = claim.job
         if on_run is not None:
-            on_run(job, None)
+            _call(on_run, job, None)
         keepalive = asyncio.create_task(self._keepalive())
         chunks: list[str] = []
         try:
@@ -302,25 +453,54 @@ class Scheduler:
             result = RunResult("interrupted", "".join(chunks), "the scheduler stopped before the run finished")
             interrupted = await self._finish(claim, trigger, result)
             if on_run is not None:
-                on_run(job, interrupted)
+                _call(on_run, job, interrupted)
             raise
         except MesoclawError as exc:
-            result = RunResult("failed", error=str(exc))
+            result = RunResult("failed", error=self._scrub(str(exc)))
         except Exception as exc:  # a job must never take the scheduler down; the run says what happened
-            result = RunResult("failed", error=f"{type(exc).__name__}: {exc}")
+            log.warning("job %s failed", job.name, exc_info=True)
+            result = RunResult("failed", "".join(chunks), self._scrub(f"{type(exc).__name__}: {exc}"))
         finally:
             keepalive.cancel()
         run = await self._finish(claim, trigger, result)
         if on_run is not None:
-            on_run(job, run)
+            _call(on_run, job, run)
         return run
+
+    def _scrub(self, text: str) -> str:
+        """An error's text as it may be stored and shown: no key, no password inside a URL."""
+        return self.service.settings.scrub(text)
 
     async def _finish(self, claim: Claim, trigger: str, result: RunResult) -> JobRun:
         """Write the result. Shielded, so a second cancellation (a second SIGTERM) cannot lose it."""
-        task = asyncio.create_task(self._write_result(claim, trigger, result))
+        task = asyncio.create_task(self._write_result_or_less(claim, trigger, result))
         self._finishing.add(task)
         task.add_done_callback(self._finishing.discard)
         return await asyncio.shield(task)
+
+    async def _write_result_or_less(self, claim: Claim, trigger: str, result: RunResult) -> JobRun:
+        """The result; if it cannot be saved (a full disk, say), the run as failed without its output,
+        which needs less room; if even that fails, the run as it ended, unsaved: its claim expires and
+        the next runner marks it interrupted, while this scheduler goes on."""
+        try:
+            return await self._write_result(claim, trigger, result)
+        except Exception as exc:
+            reason = f"the run's result could not be saved: {exc}"
+            log.warning("job %s: %s", claim.job.name, reason)
+            smaller = RunResult("failed", error=reason[:2000], task=result.task, profile=result.profile,
+                                provider=result.provider, model=result.model, usage_id=result.usage_id)
+            try:
+                return await self._write_result(claim, trigger, smaller)
+            except Exception as again:
+                log.warning("job %s: not even its failure could be saved: %s", claim.job.name, again)
+                return self._unsaved_run(claim, trigger, replace(smaller, output=result.output))
+
+    def _unsaved_run(self, claim: Claim, trigger: str, result: RunResult) -> JobRun:
+        job, moment = claim.job, self.now()
+        return JobRun(claim.run_id, job.id, trigger, self.holder, job.running_since or moment, moment,
+                      result.status, result.output, result.error, result.task, result.profile, result.provider,
+                      result.model, json.loads(result.attempts or "[]"), result.input_tokens,
+                      result.output_tokens, bool(result.estimated), result.cost_usd)
 
     async def _write_result(self, claim: Claim, trigger: str, result: RunResult) -> JobRun:
         job, moment = claim.job, self.now()
@@ -333,12 +513,7 @@ class Scheduler:
                 result = replace(result, error=f"{result.error or ''} bad schedule: {exc}".strip())
         await self.service.finish_run(claim, self.holder, _ts(moment), result, next_run)
         run = await self.service.job_run(claim.run_id)
-        if run is None:  # the job was removed while it ran
-            run = JobRun(claim.run_id, job.id, trigger, self.holder, job.running_since or moment, moment,
-                         result.status, result.output, result.error, result.task, result.profile, result.provider,
-                         result.model, json.loads(result.attempts or "[]"), result.input_tokens,
-                         result.output_tokens, bool(result.estimated), result.cost_usd)
-        return run
+        return run if run is not None else self._unsaved_run(claim, trigger, result)  # removed while it ran
 
     async def _keepalive(self) -> None:
         while True:
@@ -394,3 +569,12 @@ class Scheduler:
         return RunResult("failed" if failed else "ok", "\n".join(lines),
                          f"{len(failed)} of {len(results)} providers failed: {', '.join(failed)}" if failed else None,
                          profile=profile.value)
+
+
+def _call(callback: Callable[..., Any], *args: Any) -> None:
+    """A face's callback (printing a log line, say): its failure, a closed stdout for one, must not
+    stop the scheduler or leave a run unrecorded."""
+    try:
+        callback(*args)
+    except Exception:
+        log.warning("a scheduler callback failed", exc_info=True)

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .core.provider_info import PROVIDERS, ProviderInfo, parse_ollama_host
-from .core.types import MesoclawError
+from .core.types import MesoclawError, MesoclawFailure
 from .paths import APP_NAME, CONFIG_NAME, DB_NAME, Paths, resolve_paths  # noqa: F401  (re-exported)
 
 PROVIDER_KEYS = {"api_key", "api_key_env", "base_url", "enabled"}
@@ -51,13 +53,18 @@ class ProviderSettings:
         return mask(self.api_key)
 
     def scrub(self, text: str) -> str:
-        """Text (a provider's error, say) with this provider's key and any URL password masked."""
+        """Text (a provider's error, say) with this provider's key and any URL password masked: the
+        base URL's user:password, the password alone (as in a decoded Basic header), and any other
+        URL with a password in it."""
         if self.api_key and len(self.api_key) >= 4:
             text = text.replace(self.api_key, self.masked_key or "…")
-        shown = display_url(self.base_url)
-        if shown != self.base_url:
-            text = text.replace(self.base_url.split("://", 1)[1].split("@", 1)[0], "***")
-        return text
+        userinfo = _userinfo(self.base_url)
+        if userinfo:
+            text = text.replace(userinfo, "***")
+            password = userinfo.partition(":")[2]
+            if len(password) >= 4:
+                text = text.replace(password, "***")
+        return mask_url_passwords(text)
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,12 @@ class Settings:
 
     def configured(self) -> frozenset[str]:
         return frozenset(p for p, s in self.providers.items() if s.configured)
+
+    def scrub(self, text: str) -> str:
+        """Text with every provider's key and URL password masked (for errors of unknown origin)."""
+        for settings in self.providers.values():
+            text = settings.scrub(text)
+        return text
 
 
 def read_config_file(path: Path) -> dict:
@@ -79,6 +92,9 @@ def read_config_file(path: Path) -> dict:
             data = tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise MesoclawError(f"{path} is not valid TOML: {exc}") from None
+    except (OSError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else exc.strerror or str(exc)
+        raise MesoclawFailure(f"cannot read {path}: {reason}") from None
     providers = data.get("providers", {})
     if not isinstance(providers, dict):
         raise MesoclawError(f"{path}: [providers] must be a table of [providers.<id>] tables")
@@ -114,13 +130,113 @@ def provider_table_problem(table: Mapping[str, object]) -> str | None:
     return None
 
 
+def _userinfo(url: str) -> str:
+    """The user:password part of a URL ("" when it has none)."""
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, _ = rest.partition("@")
+    return userinfo if sep and at and "/" not in userinfo else ""
+
+
 def display_url(url: str) -> str:
     """A base URL as it may be shown or stored: any user:password in it masked."""
-    scheme, sep, rest = url.partition("://")
-    userinfo, at, host = rest.partition("@")
-    if sep and at and "/" not in userinfo:
-        return f"{scheme}://***@{host}"
-    return url
+    userinfo = _userinfo(url)
+    return url.replace(f"://{userinfo}@", "://***@", 1) if userinfo else url
+
+
+# scheme://user:password@ or scheme://token@ anywhere in a text (an error message, a job's output)
+_URL_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)([^\s/@]+)@")
+
+
+def mask_url_passwords(text: str) -> str:
+    """Every URL in `text` with its userinfo masked (`http://***@host`)."""
+    if "@" not in text:
+        return text
+    return _URL_USERINFO.sub(r"\1***@", text)
+
+
+# config.toml is read, changed and written by separate processes (`providers set` in parallel, the
+# app): each read-modify-write holds an exclusive lock on a file beside it, writes a temp file of its
+# own in the same folder, syncs it, and renames it over config.toml (atomic on POSIX and Windows).
+
+
+@contextmanager
+def config_lock(path: Path) -> Iterator[None]:
+    """Hold the exclusive lock of config.toml (a `config.toml.lock` beside it) until the block ends."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        _lock(fd)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+def _lock(fd: int) -> None:
+    try:
+        import fcntl
+    except ImportError:  # Windows: lock the first byte, retrying while another process holds it
+        import msvcrt
+        import time
+
+        while True:
+            try:
+                msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
+                return
+            except OSError:
+                time.sleep(0.01)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+
+
+def write_private(path: Path, text: str, *, create_folder: bool = True) -> None:
+    """Replace a file (that may hold keys): a unique 0600 temp file in the same folder, synced to disk,
+    then renamed over it, so a reader sees the old file or the new one, never a part. OSError when it
+    cannot (the file is then as it was)."""
+    import tempfile
+
+    if create_folder:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # mode 0600
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _sync_folder(path.parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the rename itself durable (POSIX; there is no such thing on Windows)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def update_config_file(path: Path, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    """Read config.toml, apply `change` to its data, write it back: under the lock, so two processes
+    changing different sections at once both keep their change. A MesoclawError from `change` (or
+    from reading a bad file) leaves the file as it was. Returns the data written."""
+    import tomli_w
+
+    with config_lock(path):
+        data = read_config_file(path)
+        change(data)
+        try:
+            write_private(path, tomli_w.dumps(data))
+        except OSError as exc:
+            raise MesoclawFailure(f"cannot write {path}: {exc.strerror or exc} (it is unchanged)") from None
+    return data
 
 
 def load_settings(paths: Paths, environ: Mapping[str, str] = os.environ) -> Settings:

@@ -174,15 +174,15 @@ def test_export_import_roundtrip(cli, tmp_path):
 
 
 @pytest.mark.parametrize("body,needle", [
-    ('[router]\nprofile = "turbo"\n', "unknown profile 'turbo'"),
+    ('[router]\nprofile = "turbo"\n', "router.profile must be one of eco, balanced, premium, got the string 'turbo'"),
     ('[router]\nprofile = "eco"\n[router.task_overrides]\ncoding = "gpt-4o"\n', "unknown task 'coding'"),
     ('[router]\nprofile = "eco"\n[router.task_overrides]\ncode = "gpt-9"\n', "unknown model 'gpt-9'"),
     ('[router]\nprofile = "eco"\n[router.custom_routes]\ncode = ["gpt-4o", "nope-1"]\n', "unknown model 'nope-1'"),
-    ('[router]\nprofile = "eco"\n[[models]]\nprovider = "acme"\nmodel = "x"\ntier = "low"\n', "unknown provider 'acme'"),
-    ('', "no [router] table"),
+    ('[router]\nprofile = "eco"\n[[models]]\nprovider = "acme"\nmodel = "x"\ntier = "low"\n', "models[1].provider must be one of openai"),
+    ('', "names nothing to import"),
     ('format = 2\n[router]\nprofile = "eco"\n', "format must be 1"),
     ('[router]\n[[models]]\nprovider = "groq"\nmodel = "a"\ntier = "low"\ninput_price = nan\n'
-     'output_price = 1.0\n', "input_price must be a positive number"),
+     'output_price = 1.0\n', "models[1].input_price must be a number from 0 to 10,000 (USD per 1M tokens), got nan"),
     ('[router]\n[[models]]\nprovider = "groq"\nmodel = "a"\ntier = "low"\n'
      '[[models]]\nprovider = "groq"\nmodel = "a"\ntier = "high"\n', "twice"),
     ('[router]\n[[models]]\nprovider = "openai"\nmodel = "gpt-4o"\ntier = "low"\n', "built-in model"),

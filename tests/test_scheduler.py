@@ -30,13 +30,25 @@ T0 = datetime(2025, 1, 6, 8, 0, tzinfo=UTC)  # a Monday
 
 
 class Clock:
+    """The wall clock (calling it) and a monotonic clock (`mono`): `advance` moves both, as time
+    passing does; `jump` moves the wall clock alone, as a clock being set does."""
+
     def __init__(self, start: datetime = T0):
         self.t = start
+        self.elapsed = 0.0
 
     def __call__(self) -> datetime:
         return self.t
 
+    def mono(self) -> float:
+        return self.elapsed
+
     def advance(self, **kwargs: float) -> datetime:
+        self.t += timedelta(**kwargs)
+        self.elapsed += timedelta(**kwargs).total_seconds()
+        return self.t
+
+    def jump(self, **kwargs: float) -> datetime:
         self.t += timedelta(**kwargs)
         return self.t
 
@@ -186,14 +198,18 @@ async def test_a_claimed_job_is_not_run_again_even_by_a_new_lease_holder(fake, c
 async def test_a_dead_runners_claim_expires_and_its_run_is_marked_interrupted(fake, service, clock) -> None:
     await add_job(service, "orphan", "every 1h", prompt="x", task="fast", now=clock)
     clock.advance(hours=1)
-    dead = Scheduler(service, now=clock, lease_ttl=60)
+    dead = Scheduler(service, now=clock, lease_ttl=60, monotonic=clock.mono)
     assert await dead.take_lease()
-    claimed = await service.store.claim_due_job(dead.holder, clock().timestamp(), 60)
+    claimed, _ = await service.claim_due_job(dead.holder, clock().timestamp(), 60, dead.renew_s)
     assert claimed is not None  # ...and then the process was killed: no finish, no release
     clock.advance(seconds=30)
-    other = Scheduler(service, now=clock)
+    other = Scheduler(service, now=clock, monotonic=clock.mono)
     assert await other.tick() == []  # lease and claim still live
     clock.advance(seconds=31)
+    assert await other.tick() == []  # expired, but the heartbeats are only now seen to stand still
+    clock.advance(seconds=59)
+    assert await other.tick() == []  # not yet three of the dead runner's renew intervals
+    clock.advance(seconds=1)
     runs = await other.tick()
     assert [r.status for r in runs] == ["ok"]
     history = await job_runs(service, "orphan")

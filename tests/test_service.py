@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from mesoclaw_tui.core.types import MesoclawError, MesoclawFailure
+from mesoclaw_tui.core.types import MesoclawError
 from mesoclaw_tui.scheduler import Scheduler, add_job
 from mesoclaw_tui.service import (
+    Busy,
     Claim,
     Conversation,
     Job,
@@ -128,14 +129,21 @@ async def test_jobs_claims_and_the_lease(service: RouterService) -> None:
     assert isinstance(job, Job) and job.enabled and job.last_run is None
     with pytest.raises(MesoclawError, match=r"no job named 'k' \(jobs: j\)"):
         await service.require_job("k")
-    assert await service.claim_due_job("a", now, 60) is None  # the lease is not a's
-    assert await service.take_lease("a", now, 60) and not await service.take_lease("b", now, 60)
+    assert await service.claim_due_job("a", now, 60, 20) == (None, {})  # the lease is not a's
+    assert (await service.take_lease("a", now, 60, 20))[0] and not (await service.take_lease("b", now, 60, 20))[0]
     lease = await service.lease()
-    assert lease is not None and lease.holder == "a"
-    claim = await service.claim_due_job("a", now, 60)
+    assert lease is not None and lease.holder == "a" and lease.beat == 1 and lease.renew_s == 20
+    claim, _ = await service.claim_due_job("a", now, 60, 20)
     assert isinstance(claim, Claim) and claim.job.name == "j" and claim.job.running
-    with pytest.raises(MesoclawFailure, match="already running"):
-        await service.claim_job("j", "b", now, 60)
+    busy = await service.claim_job("j", "b", now, 60, 20)
+    assert isinstance(busy, Busy) and not busy.expired and busy.job.claimed_by == "a"
+    # Expired by b's clock, but b has not seen its heartbeat stand still: refused all the same.
+    busy = await service.claim_job("j", "b", now + 120, 60, 20)
+    assert isinstance(busy, Busy) and busy.expired and busy.beat.counter == 1
+    assert (await service.take_lease("b", now + 120, 60, 20))[0] is False
+    assert await service.renew_claims("a", now + 20, 60, lease=True)  # a renews: the counters move
+    busy = await service.claim_job("j", "b", now + 200, 60, 20, steal_beat=1)
+    assert isinstance(busy, Busy) and busy.beat.counter == 2  # the counter b watched is gone: refused
     await service.finish_run(claim, "a", now + 5, RunResult("ok", "done", provider="openai", model="gpt-4o"),
                              now + 3600)
     run = await service.job_run(claim.run_id)

@@ -16,6 +16,7 @@ from mesoclaw_tui.store import SCHEMA_VERSION, Store, schema_text, split_stateme
 from .conftest import REPO, run_mesoclaw
 
 FIXTURE_V1 = REPO / "tests" / "fixtures" / "mesoclaw-schema-v1.sql"
+FIXTURE_V3 = REPO / "tests" / "fixtures" / "mesoclaw-schema-v3.sql"
 
 
 def test_schema_holds_the_seeds_router_config_table():
@@ -85,6 +86,30 @@ def test_schema_v3_database_gains_price_sources_without_loss(tmp_path, cli, isol
     assert {"price_source", "price_as_of", "price_approx"} <= user_columns
 
 
+async def test_schema_v3_database_migrates_to_heartbeat_counters_without_loss(tmp_path):
+    """Schema 4 adds the heartbeat counters of claims and the lease (ALTER TABLE ADD COLUMN) and marks
+    the file as mesoclaw's (application_id); a v3 file in use keeps its job, claim, run and lease."""
+    from mesoclaw_tui.store.opening import APPLICATION_ID
+
+    path = tmp_path / "v3.db"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(FIXTURE_V3.read_text())
+    store = await Store.open(path)
+    try:
+        job = await store.job("standup")
+        lease = await store.lease()
+        run = await store.job_run(1)
+    finally:
+        await store.close()
+    assert job["claimed_by"] == "scheduler:box:42:abc" and job["claim_beat"] == 0 and job["claim_renew_s"] is None
+    assert lease["holder"] == "scheduler:box:42:abc" and lease["beat"] == 0 and lease["renew_s"] is None
+    assert run["status"] == "running"
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+        assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+        assert conn.execute("SELECT active_profile FROM router_config").fetchone()[0] == "eco"
+
+
 def test_newer_database_is_refused_cleanly(cli, isolated_env):
     cli("router", "profile")
     with sqlite3.connect(isolated_env / "mesoclaw.db") as conn:
@@ -100,7 +125,7 @@ def test_not_a_database_is_one_line(cli, isolated_env):
     isolated_env.mkdir(parents=True)
     (isolated_env / "mesoclaw.db").write_bytes(b"this is not sqlite" * 100)
     r = cli("router", "status")
-    assert r.code == 1 and "not a usable mesoclaw database" in r.err and r.err.count("\n") == 1
+    assert r.code == 1 and "is not a SQLite database: move it aside" in r.err and r.err.count("\n") == 1
 
 
 def test_paths_follow_mesoclaw_home_and_db(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from collections.abc import Callable
@@ -17,6 +18,8 @@ from .main import EXIT_ALL_FAILED, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_NO_PROVI
 # The request itself cannot be served as it is (too large for every model's context window, or a
 # provider refused it as invalid): change it rather than retry.
 EXIT_REQUEST_REFUSED = 5
+# stdout closed by its reader (`mesoclaw ask … | head -c 10`): the shell's code for a death by SIGPIPE.
+EXIT_BROKEN_PIPE = 141
 
 FLUSH_EVERY_S = 0.02  # flush stdout at most this often: smooth for people, cheap for 50k deltas/s
 
@@ -84,7 +87,8 @@ def ask(ctx: click.Context, prompt: str | None, task: str | None, profile: str |
     schema); 3 no provider configured; 4 no model available, or every candidate failed (one stderr
     line per attempt); 5 the request was refused as it is: too large for every model's context
     window, needing what no available model has (image input, structured output), or rejected by
-    the provider as invalid (change it, do not retry); 130 interrupted.
+    the provider as invalid (change it, do not retry); 130 interrupted; 141 stdout closed by its
+    reader (the reply so far is kept, marked cancelled).
     """
     import asyncio
 
@@ -103,6 +107,8 @@ def ask(ctx: click.Context, prompt: str | None, task: str | None, profile: str |
     request = _Request(text, task, profile, model, system, continue_last, max_tokens, json_schema, files)
     try:
         reply = asyncio.run(_run(ctx, request, stream_text, quiet or as_json, state))
+    except BrokenPipeError:
+        _stdout_closed()
     except KeyboardInterrupt:
         partial = state["engine"].interrupted_reply if "engine" in state else None
         if as_json and partial is not None:
@@ -110,13 +116,36 @@ def ask(ctx: click.Context, prompt: str | None, task: str | None, profile: str |
         raise ExitCode(EXIT_INTERRUPTED, "interrupted" + ("; the partial reply is kept" if partial and partial.text
                                                           else "")) from None
     parsed = _schema_json(reply, json_schema)
+    try:
+        _print_reply(reply, parsed, as_json=as_json, with_schema=json_schema is not None, streamed=stream_text)
+    except BrokenPipeError:
+        _stdout_closed()
+    _exit_for(reply, parsed[2])
+
+
+def _print_reply(reply: Any, parsed: tuple[str | None, Any, str | None], *, as_json: bool, with_schema: bool,
+                 streamed: bool) -> None:
+    """What is printed once the reply is settled: its JSON, or its text when it was not streamed."""
     if as_json:
-        extra = {"json": parsed[1]} if json_schema is not None else {}
+        extra = {"json": parsed[1]} if with_schema else {}
         out.emit_json(reply.as_dict() | {"text": reply.text} | extra)
-    elif not stream_text and reply.text:
+    elif not streamed and reply.text:
         shown = parsed[0] if parsed[0] is not None else reply.text
         out.write(shown + ("" if shown.endswith("\n") else "\n"))
-    _exit_for(reply, parsed[2])
+    sys.stdout.flush()
+
+
+def _stdout_closed() -> None:
+    """The reader of stdout went away: end quietly with the shell's SIGPIPE code. The reply so far was
+    recorded as cancelled when the stream was closed; point stdout at /dev/null so Python's own flush
+    at exit does not complain about the pipe a second time."""
+    import os
+
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor (a test's captured stdout)
+        pass
+    raise ExitCode(EXIT_BROKEN_PIPE)
 
 
 class _Request:
@@ -184,7 +213,8 @@ async def _run(ctx, request, stream_text, quiet, state):
         return reply
     except BaseException:
         if writer:
-            writer.finish()
+            with contextlib.suppress(BrokenPipeError):
+                writer.finish()
         raise
     finally:
         if "engine" in state:
@@ -198,15 +228,18 @@ async def _stream(engine, turn, writer, quiet) -> tuple:
 
     reply = None
     printed: set[int] = set()
-    async for event in engine.stream(turn):
-        if type(event) is Delta:
-            if writer:
-                writer.write(event.text)
-        elif isinstance(event, FellBack | Retrying) and not quiet:
-            printed.add(event.attempt.number)
-            _err(attempt_line(event.attempt.number, event.attempt))
-        elif isinstance(event, Finished):
-            reply = event.reply
+    # aclosing: when printing fails (stdout closed), the engine settles the reply (kept, marked
+    # cancelled) now, while the database is still open, not when the loop is torn down.
+    async with contextlib.aclosing(engine.stream(turn)) as events:
+        async for event in events:
+            if type(event) is Delta:
+                if writer:
+                    writer.write(event.text)
+            elif isinstance(event, FellBack | Retrying) and not quiet:
+                printed.add(event.attempt.number)
+                _err(attempt_line(event.attempt.number, event.attempt))
+            elif isinstance(event, Finished):
+                reply = event.reply
     return reply, printed
 
 

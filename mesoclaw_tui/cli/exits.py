@@ -23,9 +23,13 @@ class ExitCode(Exception):
 
 def say(message: str) -> None:
     """One line on stderr; its text may come from outside (a provider's error, a file), so its control
-    characters are made visible."""
+    characters are made visible, and a URL in it never shows its password (an error may quote a base URL)."""
     from ..core.text import neutralise
 
+    if "@" in message:
+        from ..settings import mask_url_passwords
+
+        message = mask_url_passwords(message)
     sys.stderr.write(f"mesoclaw: {neutralise(message)}\n")
     sys.stderr.flush()
 

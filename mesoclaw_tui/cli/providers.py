@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import time
-from pathlib import Path
+from typing import Any
 
 import click
 
@@ -91,27 +90,41 @@ def check(ctx: click.Context, only: tuple[str, ...], timeout: float, as_json: bo
 def set_provider(ctx: click.Context, provider: str, api_key_env: str | None, api_key_stdin: bool,
                  base_url: str | None, enabled: bool | None, clear: bool) -> None:
     """Write PROVIDER's section of config.toml ([providers.<id>]), readable by you alone."""
-    import tomli_w
-
-    from ..settings import mask, read_config_file, resolve_paths
+    from ..settings import display_url, mask, resolve_paths, update_config_file
 
     pid = provider_info(provider).id
     changes = _provider_changes(pid, api_key_env, api_key_stdin, base_url, enabled, clear)
-    path = resolve_paths(ctx.find_root().params.get("db")).config_path
-    data = read_config_file(path)
-    section = {} if clear else dict(data.get("providers", {}).get(pid, {}))
     if api_key_stdin:
-        section["api_key"] = _key_from_stdin()
-    section.update(changes)
-    data.setdefault("providers", {})[pid] = section
-    if clear:
-        del data["providers"][pid]
-    write_private(path, tomli_w.dumps(data))
-    if not section:
-        out.console().print(f"removed [providers.{pid}] from {path}")
+        changes["api_key"] = _key_from_stdin()
+    path = resolve_paths(ctx.find_root().params.get("db")).config_path
+    written: dict[str, object] = {}
+
+    def change(data: dict) -> None:
+        providers = data.setdefault("providers", {})
+        section = {} if clear else dict(providers.get(pid, {}))
+        section.update(changes)
+        if section:
+            providers[pid] = section
+        else:
+            providers.pop(pid, None)
+        written.update(section)
+
+    update_config_file(path, change)
+    con = out.console()
+    if not written:
+        con.print(f"removed {out.escape(f'[providers.{pid}]')} from {out.escape(str(path))}")
         return
-    shown = ", ".join(f"{k} = {mask(str(v)) if k == 'api_key' else v}" for k, v in section.items())
-    out.console().print(f"[providers.{pid}] in {path}: {out.escape(shown)}")
+    shown = ", ".join(f"{k} = {_shown(k, v, mask, display_url)}" for k, v in written.items())
+    con.print(out.escape(f"[providers.{pid}] in {path}: {shown}"))
+
+
+def _shown(key: str, value: object, mask: Any, display_url: Any) -> str:
+    """A config value as it may be printed: the key masked, a password in a URL masked."""
+    if key == "api_key":
+        return mask(str(value))
+    if key == "base_url":
+        return display_url(str(value))
+    return str(value)
 
 
 def _provider_changes(pid: str, api_key_env: str | None, api_key_stdin: bool, base_url: str | None,
@@ -141,17 +154,6 @@ def _key_from_stdin() -> str:
     if not key:
         raise MesoclawError("no key on stdin (pipe it: printf %s \"$KEY\" | mesoclaw providers set …)")
     return key
-
-
-def write_private(path: Path, text: str) -> None:
-    """Write a file that may hold keys: created 0600, replaced atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
 
 
 def register(cli: click.Group) -> None:

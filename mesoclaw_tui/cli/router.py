@@ -402,11 +402,7 @@ def export(ctx: click.Context, file: str | None, as_json: bool) -> None:
     if file == "-":
         file = None
     if file:
-        try:
-            with open(file, "w", encoding="utf-8") as fh:
-                fh.write(text)
-        except OSError as exc:
-            raise MesoclawError(f"cannot write {file}: {exc.strerror}") from None
+        _write_whole(file, text)
         if as_json:
             out.emit_json({"written": file})
         else:
@@ -417,29 +413,63 @@ def export(ctx: click.Context, file: str | None, as_json: bool) -> None:
 
 @router.command("import")
 @click.argument("file")
+@click.option("--replace", is_flag=True,
+              help="Replace the router settings and user models whole (says what it removed).")
 @json_option
 @click.pass_context
-def import_cmd(ctx: click.Context, file: str, as_json: bool) -> None:
-    """Replace the router settings and user models with FILE's (- for stdin; validated, all or nothing)."""
-    import tomllib
+def import_cmd(ctx: click.Context, file: str, replace: bool, as_json: bool) -> None:
+    """Apply FILE's router settings and user models (- for stdin): only what it names changes, or with
+    --replace everything. Checked whole first: a bad file changes nothing (one line per problem, exit 2)."""
+    from ..service.config_file import ImportProblems, load_import
+    from .main import EXIT_USAGE, ExitCode, say
+
+    data = load_import(_read_import(file), "stdin" if file == "-" else file)
+    try:
+        summary = run_with_service(ctx, lambda s: s.import_config(data, replace=replace))
+    except ImportProblems as exc:
+        for problem in exc.problems:
+            say(f"{'stdin' if file == '-' else file}: {problem}")
+        raise ExitCode(EXIT_USAGE) from None
+    if as_json:
+        out.emit_json({"imported": file, "replace": replace, **summary.as_dict()})
+        return
+    con = out.console()
+    con.print(out.escape(f"imported {file}" + (" (replacing everything)" if replace else "")
+                         + (": " + "; ".join(summary.changed) if summary.changed else "")))
+    if summary.removed:
+        con.print(out.escape("removed: " + "; ".join(summary.removed)))
+
+
+def _write_whole(file: str, text: str) -> None:
+    """FILE with `text`, or as it was: written beside it and renamed over it (a full disk leaves no
+    half-written export)."""
+    from pathlib import Path
+
+    from ..settings import write_private
 
     try:
+        write_private(Path(file).absolute(), text, create_folder=False)
+    except OSError as exc:
+        raise MesoclawError(f"cannot write {file}: {exc.strerror} (it is unchanged)") from None
+
+
+def _read_import(file: str) -> bytes:
+    """At most MAX_IMPORT_BYTES + 1 bytes of FILE (or stdin): a huge file is refused, never read whole."""
+    from ..service.config_file import MAX_IMPORT_BYTES
+
+    limit = MAX_IMPORT_BYTES + 1
+    try:
         if file == "-":
-            data = tomllib.loads(sys.stdin.read())
-        else:
-            with open(file, "rb") as fh:
-                data = tomllib.load(fh)
+            buffer = getattr(sys.stdin, "buffer", None)
+            return buffer.read(limit) if buffer is not None else sys.stdin.read(limit).encode("utf-8")
+        with open(file, "rb") as fh:
+            return fh.read(limit)
     except FileNotFoundError:
         raise MesoclawError(f"no such file: {file}") from None
+    except IsADirectoryError:
+        raise MesoclawError(f"{file} is a directory, not an export file") from None
     except OSError as exc:
         raise MesoclawError(f"cannot read {file}: {exc.strerror}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise MesoclawError(f"{file} is not valid TOML: {exc}") from None
-    run_with_service(ctx, lambda s: s.import_config(data))
-    if as_json:
-        out.emit_json({"imported": file})
-    else:
-        out.console().print(f"imported {file}")
 
 
 @router.command()

@@ -261,7 +261,8 @@ def run(ctx: click.Context, name: str, as_json: bool) -> None:
             pass
         scheduler = Scheduler(service, role="cli")
         try:
-            return await scheduler.run_now(name, on_delta=on_delta)
+            return await scheduler.run_now(name, on_delta=on_delta,
+                                           on_wait=lambda message: out.echo(f"mesoclaw: {message}", err=True))
         except asyncio.CancelledError:
             if streamed and not as_json:
                 out.write("\n")

@@ -7,10 +7,11 @@ save the reply). They go through the service's methods, never the store.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import TYPE_CHECKING
 
-from ..core.types import ModelTarget
+from ..core.types import MesoclawFailure, ModelTarget
 from .policy import MODEL_MISSING_S, Verdict
 from .types import Reply, Turn
 
@@ -61,7 +62,10 @@ class Records:
     async def save_reply(self, usage: UsageRecord, message: ReplyMessage | None,
                          saved_prompt: asyncio.Future[int] | None) -> tuple[int, int | None]:
         if saved_prompt is not None:
-            await saved_prompt  # the prompt lands before its reply
+            try:
+                await saved_prompt  # the prompt lands before its reply
+            except MesoclawFailure as exc:  # the database refused it: the reply itself is still saved if it can be
+                logging.getLogger("mesoclaw").warning("mesoclaw: the prompt was not saved: %s", exc)
         recorded = await self.service.record_reply(usage, message)
         return recorded.usage_id, recorded.message_id
 

@@ -26,13 +26,13 @@ _WHERE = {
     "UsageRecord": "conversation_records", "ReplyMessage": "conversation_records",
     "RecordedReply": "conversation_records", "ProviderFailure": "conversation_records",
     "Job": "job_records", "JobRun": "job_records", "Lease": "job_records", "Claim": "job_records",
-    "RunResult": "job_records",
+    "RunResult": "job_records", "Beat": "job_records", "Busy": "job_records",
     "UsageReport": "usage",
     "EXPORT_FORMAT": "config_file",
     "NOT_CHAT": "models", "validate_user_model": "models",
 }
 __all__ = [
-    "EXPORT_FORMAT", "NOT_CHAT", "ChainEntry", "Claim", "Conversation", "Job", "JobRun", "Lease", "Message",
+    "EXPORT_FORMAT", "NOT_CHAT", "Beat", "Busy", "ChainEntry", "Claim", "Conversation", "Job", "JobRun", "Lease", "Message",
     "ModelRow", "ProviderFailure", "RecordedReply", "ReplyMessage", "RouterConfig", "RouterService", "RunResult",
     "TranscriptEntry", "TranscriptPage", "UsageRecord", "UsageReport", "validate_user_model",
 ]
@@ -59,7 +59,7 @@ if TYPE_CHECKING:
         TranscriptPage,
         UsageRecord,
     )
-    from .job_records import Claim, Job, JobRun, Lease, RunResult
+    from .job_records import Beat, Busy, Claim, Job, JobRun, Lease, RunResult
     from .models import NOT_CHAT, validate_user_model
     from .records import ChainEntry, ModelRow, RouterConfig
     from .router_service import RouterService

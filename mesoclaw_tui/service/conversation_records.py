@@ -175,7 +175,7 @@ class ReplyMessage:
 
 @dataclass(frozen=True)
 class RecordedReply:
-    usage_id: int
+    usage_id: int | None  # None when the database could not take the reply (it was logged)
     message_id: int | None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from ..core.types import MesoclawError
@@ -103,11 +104,20 @@ class ConversationsMixin:
         return await self.store.add_message(conversation_id, "user", content, task=task)
 
     async def record_reply(self, usage: UsageRecord, message: ReplyMessage | None = None) -> RecordedReply:
-        """A reply's usage row and its assistant message (if any), written together."""
+        """A reply's usage row and its assistant message (if any), written together.
+
+        The reply has already been generated (and paid for): a database that cannot take it (still
+        locked after the busy timeout and the store's retries, a full disk) must not throw it away.
+        The failure is logged once and the reply goes on to the user with no ids."""
+        from ..store.errors import StoreError
         from .conversation_records import RecordedReply
 
-        usage_id, message_id = await self.store.record_reply(usage.columns(),
-                                                             message.columns() if message else None)
+        try:
+            usage_id, message_id = await self.store.record_reply(usage.columns(),
+                                                                 message.columns() if message else None)
+        except StoreError as exc:
+            logging.getLogger("mesoclaw").warning("mesoclaw: the reply was not saved: %s", exc)
+            return RecordedReply(None, None)
         return RecordedReply(usage_id, message_id)
 
     async def usage_records(self, since: float | None = None) -> list[UsageRecord]:

@@ -117,10 +117,16 @@ def _provider_line(pid: str, settings: Any, st: dict[str, Any], now: float) -> d
         "provider": pid, "name": settings.info.name, "configured": settings.configured,
         "key": settings.masked_key or None, "key_source": settings.key_source or None,
         "base_url": display_url(settings.base_url), "base_url_source": settings.base_url_source,
+        # Scrubbed when written; scrubbed again here for rows an older mesoclaw wrote, or written
+        # before the base URL (and so the password to look for) changed.
         "last_check": None if not st.get("last_check_at") else {
-            "at": st["last_check_at"], "ok": bool(st["last_check_ok"]), "error": st["last_check_error"],
-            "ms": st["last_check_ms"]},
+            "at": st["last_check_at"], "ok": bool(st["last_check_ok"]),
+            "error": _scrubbed(settings, st["last_check_error"]), "ms": st["last_check_ms"]},
         "cooldown_s": round(cooldown, 1) if cooldown else 0,
         "unusable_s": round(unusable, 1) if unusable else 0,
-        "last_error": st.get("last_error") if (cooldown or unusable) else None,
+        "last_error": _scrubbed(settings, st.get("last_error")) if (cooldown or unusable) else None,
     }
+
+
+def _scrubbed(settings: Any, text: str | None) -> str | None:
+    return settings.scrub(text) if text else text

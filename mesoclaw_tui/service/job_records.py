@@ -127,10 +127,13 @@ class Lease:
     holder: str
     acquired_at: datetime
     expires_at: datetime
+    beat: int = 0  # +1 at every renewal: how a would-be taker tells a live holder from a dead one
+    renew_s: float | None = None  # the holder's renew interval
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Lease:
-        return cls(row["holder"], _when(row["acquired_at"]), _when(row["expires_at"]))
+        return cls(row["holder"], _when(row["acquired_at"]), _when(row["expires_at"]), row.get("beat") or 0,
+                   row.get("renew_s"))
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,24 @@ class Claim:
 
     job: Job
     run_id: int
+
+
+@dataclass(frozen=True)
+class Beat:
+    """Another runner's claim (or lease) as last seen: its heartbeat counter and renew interval."""
+
+    counter: int
+    renew_s: float | None
+    holder: str | None = None  # whose: a counter is compared only with the same holder's
+
+
+@dataclass(frozen=True)
+class Busy:
+    """A job another runner has claimed: who, since when, and its claim's heartbeat."""
+
+    job: Job
+    expired: bool  # the claim is past its expiry by the caller's clock (its holder may be dead)
+    beat: Beat
 
 
 @dataclass(frozen=True)

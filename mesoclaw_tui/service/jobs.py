@@ -6,13 +6,14 @@ that must not race (take the lease, find a due job and claim it) is one store tr
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..core.types import MesoclawError, MesoclawFailure
+from ..core.types import MesoclawError
 
 if TYPE_CHECKING:
     from ..store import Store
-    from .job_records import Claim, Job, JobRun, Lease, RunResult
+    from .job_records import Beat, Busy, Claim, Job, JobRun, Lease, RunResult
 
 # The dataclasses are imported by each method, not here: opening the service then defines none of them.
 
@@ -93,10 +94,15 @@ class JobsMixin:
         row = await self.store.lease()
         return Lease.from_row(row) if row else None
 
-    async def take_lease(self, holder: str, now: float, ttl: float) -> bool:
-        """Take or renew the lease if it is free, expired or already `holder`'s."""
-        held, _ = await self.store.take_lease(holder, now, ttl)
-        return held
+    async def take_lease(self, holder: str, now: float, ttl: float, renew_s: float,
+                         steal: tuple[str, int] | None = None) -> tuple[bool, Lease | None]:
+        """Take or renew the lease if it is free or already `holder`'s; another holder's expired lease
+        only when it is `steal` (that holder, with that heartbeat counter, seen standing still).
+        Returns (held, the lease as it now is)."""
+        from .job_records import Lease
+
+        held, row = await self.store.take_lease(holder, now, ttl, renew_s, steal)
+        return held, Lease.from_row(row) if row else None
 
     async def release_lease(self, holder: str) -> None:
         await self.store.release_lease(holder)
@@ -105,25 +111,37 @@ class JobsMixin:
         """Keep a long run's claims (and with lease, the lease) alive. False if the lease was lost."""
         return await self.store.renew_claims(holder, now, ttl, lease=lease)
 
-    async def claim_due_job(self, holder: str, now: float, ttl: float) -> Claim | None:
-        """The most overdue enabled job, claimed for `holder`, if `holder` holds the lease."""
-        from .job_records import Claim, Job
+    async def claim_due_job(self, holder: str, now: float, ttl: float, renew_s: float,
+                            stealable: Mapping[int, int] | None = None) -> tuple[Claim | None, dict[int, Beat]]:
+        """The most overdue enabled job, claimed for `holder`, if `holder` holds the lease; and the due
+        jobs whose claims look expired but may belong to a live runner ({job id: Beat}) to watch. A
+        job in `stealable` ({job id: heartbeat counter seen standing still}) may be taken over."""
+        from .job_records import Beat, Claim, Job
 
-        claimed = await self.store.claim_due_job(holder, now, ttl)
-        return Claim(Job.from_row(claimed[0]), claimed[1]) if claimed else None
+        claimed, suspects = await self.store.claim_due_job(holder, now, ttl, renew_s, stealable)
+        watch = {job_id: Beat(counter, renew) for job_id, (counter, renew) in suspects.items()}
+        return (Claim(Job.from_row(claimed[0]), claimed[1]) if claimed else None), watch
 
-    async def claim_job(self, name: str, holder: str, now: float, ttl: float, trigger: str = "manual") -> Claim:
-        """Claim one job whatever its schedule. A MesoclawError if there is no such job, a
-        MesoclawFailure while another runner holds a live claim on it."""
-        from .job_records import Claim, Job, iso, to_datetime
+    async def expired_claims(self, now: float) -> dict[int, Beat]:
+        """Due jobs whose claims look expired by this clock (their runners may be gone): {job id: Beat}."""
+        from .job_records import Beat
 
-        claimed = await self.store.claim_job(name, holder, now, ttl, trigger)
+        return {job_id: Beat(counter, renew) for job_id, (counter, renew) in
+                (await self.store.expired_claims(now)).items()}
+
+    async def claim_job(self, name: str, holder: str, now: float, ttl: float, renew_s: float,
+                        trigger: str = "manual", steal_beat: int | None = None) -> Claim | Busy:
+        """Claim one job whatever its schedule, or say who holds it (Busy). A MesoclawError if there is
+        no such job."""
+        from .job_records import Beat, Busy, Claim, Job
+
+        claimed = await self.store.claim_job(name, holder, now, ttl, renew_s, trigger, steal_beat)
         if claimed is None:
             await self.require_job(name)  # names the jobs there are
             raise MesoclawError(f"no job named '{name}'")  # removed between the two reads
         if isinstance(claimed, dict):
-            raise MesoclawFailure(f"job '{name}' is already running (since "
-                                  f"{iso(to_datetime(claimed['running_since']))}, by {claimed['claimed_by']})")
+            return Busy(Job.from_row(claimed), (claimed["claim_until"] or 0) < now,
+                        Beat(claimed["claim_beat"], claimed["claim_renew_s"]))
         return Claim(Job.from_row(claimed[0]), claimed[1])
 
     async def finish_run(self, claim: Claim, holder: str, now: float, result: RunResult,

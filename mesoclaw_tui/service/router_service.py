@@ -46,6 +46,7 @@ from .records import ModelRow, RouterConfig
 from .views import ViewsMixin
 
 if TYPE_CHECKING:
+    from .config_file import ImportSummary
     from .usage import UsageReport
 
 
@@ -312,18 +313,25 @@ class RouterService(ConversationsMixin, JobsMixin, HealthMixin, ViewsMixin):
 
         return export_document(await self.get_router_config(), await self.store.list_user_models())
 
-    async def import_config(self, data: Mapping[str, Any]) -> None:
-        """Validate everything first, then replace settings and user models in one transaction."""
-        from .config_file import parse_import
+    async def import_config(self, data: Mapping[str, Any], *, replace: bool = False) -> ImportSummary:
+        """Validate everything first (config_file.parse_import), then apply it in one transaction: what
+        the file names, or with replace the whole router settings and user models. Says what changed
+        and what was removed."""
+        from .config_file import apply_import, parse_import
 
-        imported = parse_import(data)
+        registry = await self.registry()
+        if replace:  # the user models in the database are about to go: names must not lean on them
+            registry = Registry([m for m in registry.models if m.source != "user"])
+        imported = parse_import(data, registry)
         today = real_today()
         models = [priced_user_model(m, today) for m in imported.models]
-        row = RouterConfigRow(imported.profile.value,
-                              custom_routes={t.value: names for t, names in imported.custom_routes.items()},
-                              task_overrides={t.value: name for t, name in imported.task_overrides.items()})
-        await self.store.import_all(row, models)
+        summaries: list[ImportSummary] = []
+        removed = await self.store.import_all(
+            lambda row: summaries.append(apply_import(row, imported, replace=replace)), models, replace=replace)
         self.invalidate()
+        summary = summaries[-1]
+        summary.removed += [f"user model {provider}:{model_id}" for provider, model_id in removed]
+        return summary
 
     async def reset(self) -> None:
         """Profile back to balanced, no overrides, no custom routes. User models are kept."""

@@ -1,6 +1,9 @@
 """Persistence: this package is the only place that writes SQL.
 
-    database       Store (aiosqlite): opening, migrating, the write transaction, router settings, user models
+    database       Store (aiosqlite): reads, the write transaction (busy retried), router settings, user models
+    opening        the file checked (not SQLite, foreign, newer, damaged), WAL, migrations: stdlib sqlite3
+    errors         StoreError: every SQLite error as one line naming the file and what to do
+    values         text as SQLite can store it (a lone surrogate becomes U+FFFD)
     conversations  conversations, messages, usage (part of Store)
     health         provider health, live checks, provider listings (part of Store)
     jobs           scheduled jobs, runs, the scheduler lease and claims (part of Store)

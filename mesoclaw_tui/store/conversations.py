@@ -7,33 +7,34 @@ from typing import Any
 
 import aiosqlite
 
+from .values import storable, storable_params, storable_row
+
 # conversations, messages, usage ---------------------------------------------------------------------
 
 
 class ConversationMixin:
     conn: aiosqlite.Connection
     write: Callable[..., Any]
+    rows: Callable[..., Any]
+    row: Callable[..., Any]
 
     async def create_conversation(self, title: str = "New chat") -> int:
         async with self.write() as db:
-            cursor = await db.execute("INSERT INTO conversations (title) VALUES (?)", (title,))
+            cursor = await db.execute("INSERT INTO conversations (title) VALUES (?)", (storable(title),))
             return int(cursor.lastrowid)
 
     async def conversation(self, conversation_id: int) -> dict[str, Any] | None:
-        cursor = await self.conn.execute("SELECT * FROM conversations WHERE id = ?", (conversation_id,))
-        row = await cursor.fetchone()
-        return dict(row) if row else None
+        found = await self.row("SELECT * FROM conversations WHERE id = ?", (conversation_id,))
+        return dict(found) if found else None
 
     async def last_conversation_id(self) -> int | None:
-        cursor = await self.conn.execute("SELECT id FROM conversations ORDER BY updated_at DESC, id DESC LIMIT 1")
-        row = await cursor.fetchone()
-        return row[0] if row else None
+        found = await self.row("SELECT id FROM conversations ORDER BY updated_at DESC, id DESC LIMIT 1")
+        return found[0] if found else None
 
     async def list_conversations(self, limit: int = 200) -> list[dict[str, Any]]:
-        cursor = await self.conn.execute(
+        return [dict(r) for r in await self.rows(
             "SELECT c.*, (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id) AS message_count "
-            "FROM conversations c ORDER BY c.updated_at DESC, c.id DESC LIMIT ?", (limit,))
-        return [dict(r) for r in await cursor.fetchall()]
+            "FROM conversations c ORDER BY c.updated_at DESC, c.id DESC LIMIT ?", (limit,))]
 
     async def update_conversation(self, conversation_id: int, **fields: Any) -> None:
         allowed = {"title", "last_task", "model_override"}
@@ -42,7 +43,7 @@ class ConversationMixin:
         assignments = ", ".join(f"{k} = ?" for k in fields)
         async with self.write() as db:
             await db.execute(f"UPDATE conversations SET {assignments}, updated_at = CURRENT_TIMESTAMP WHERE id = ?",
-                             (*fields.values(), conversation_id))
+                             (*storable_params(tuple(fields.values())), conversation_id))
 
     async def delete_conversation(self, conversation_id: int) -> None:
         async with self.write() as db:
@@ -54,7 +55,7 @@ class ConversationMixin:
         async with self.write() as db:
             cursor = await db.execute(
                 f"INSERT INTO messages ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                (conversation_id, role, content, *fields.values()))
+                (conversation_id, role, storable(content), *storable_params(tuple(fields.values()))))
             await db.execute("UPDATE conversations SET updated_at = CURRENT_TIMESTAMP WHERE id = ?",
                              (conversation_id,))
             return int(cursor.lastrowid)
@@ -71,8 +72,7 @@ class ConversationMixin:
         else:
             sql = f"SELECT * FROM (SELECT * FROM messages WHERE {where} ORDER BY id DESC LIMIT ?) ORDER BY id"
             params.append(limit)
-        cursor = await self.conn.execute(sql, params)
-        return [dict(r) for r in await cursor.fetchall()]
+        return [dict(r) for r in await self.rows(sql, params)]
 
     async def transcript(self, conversation_id: int, *, limit: int, before_id: int | None = None
                          ) -> tuple[list[dict[str, Any]], bool]:
@@ -82,16 +82,17 @@ class ConversationMixin:
         if before_id is not None:
             where += " AND m.id < ?"
             params.append(before_id)
-        cursor = await self.conn.execute(
+        found = [dict(r) for r in await self.rows(
             "SELECT m.id, m.role, m.content, m.provider, m.model, m.task, m.status, m.error, "
             "u.input_tokens, u.output_tokens, u.estimated, u.cost_usd, u.attempts "
             f"FROM messages m LEFT JOIN usage u ON u.id = m.usage_id WHERE {where} "
-            "ORDER BY m.id DESC LIMIT ?", (*params, limit + 1))
-        rows = [dict(r) for r in await cursor.fetchall()]
-        return rows[:limit][::-1], len(rows) > limit
+            "ORDER BY m.id DESC LIMIT ?", (*params, limit + 1))]
+        return found[:limit][::-1], len(found) > limit
 
     async def record_reply(self, usage: dict[str, Any], message: dict[str, Any] | None) -> tuple[int, int | None]:
         """The usage row and the assistant message (if any) of one reply, written together."""
+        usage = storable_row(usage)
+        message = storable_row(message) if message is not None else None
         async with self.write() as db:
             columns = list(usage)
             cursor = await db.execute(
@@ -111,5 +112,5 @@ class ConversationMixin:
             return usage_id, message_id
 
     async def usage_rows(self, since: float | None = None) -> list[dict[str, Any]]:
-        cursor = await self.conn.execute("SELECT * FROM usage WHERE created_at >= ? ORDER BY id", (since or 0,))
-        return [dict(r) for r in await cursor.fetchall()]
+        return [dict(r) for r in await self.rows("SELECT * FROM usage WHERE created_at >= ? ORDER BY id",
+                                                 (since or 0,))]

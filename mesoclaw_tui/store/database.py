@@ -1,17 +1,18 @@
-"""The database: opening, migrating, the write transaction, router settings and user models.
+"""The database: reads, the write transaction, router settings and user models (opening and
+migrating the file: opening.py).
 
 WAL and a busy timeout let the TUI, CLI calls, the scheduler and the server share one file. Every
 read-modify-write runs inside one BEGIN IMMEDIATE transaction, so two processes never lose each
-other's changes.
+other's changes; a busy BEGIN or COMMIT is retried until the busy timeout, and every sqlite3 error
+leaves as a StoreError (errors.py) that names the file and what to do.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
-import re
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -20,56 +21,24 @@ from typing import Any
 
 import aiosqlite
 
-from ..core.types import MesoclawError, MesoclawFailure
+from ..core.types import MesoclawFailure
 from .conversations import ConversationMixin
+from .errors import StoreError, busy, describe, is_busy
 from .health import ProviderStateMixin
 from .jobs import JobsMixin
+from .opening import (  # noqa: F401  (MIGRATIONS, SCHEMA_VERSION, schema_text, split_statements: re-exported)
+    BUSY_TIMEOUT_MS,
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    open_checked,
+    schema_text,
+    split_statements,
+)
+
+_BACKOFF_S = 0.01  # between tries of a busy statement (the busy handler already waited inside SQLite)
 
 CONFIG_ROW = ("SELECT active_profile, custom_routes, task_overrides, created_at, updated_at "
               "FROM router_config WHERE id = 1")
-SCHEMA_VERSION = 4
-BUSY_TIMEOUT_MS = 30_000
-PRICE_COLUMNS = ("price_source TEXT", "price_as_of TEXT", "price_approx INTEGER NOT NULL DEFAULT 0")
-
-# Steps that turn a database of version N-1 into version N without losing data; schema.sql (all
-# IF NOT EXISTS) is re-applied afterwards to create whatever is new. An `ALTER TABLE t ADD COLUMN`
-# is skipped when t does not exist yet (schema.sql then creates it whole) or already has the column.
-MIGRATIONS: dict[int, tuple[str, ...]] = {
-    2: (),  # schema 2 only adds tables (provider health, conversations, usage): schema.sql creates them
-    3: (),  # schema 3 only adds tables (jobs, job_runs, scheduler_lease): schema.sql creates them
-    # schema 4: where a listed or user-added model's prices come from (issue 12)
-    4: tuple(f"ALTER TABLE {table} ADD COLUMN {column}"
-             for table in ("provider_models", "user_models") for column in PRICE_COLUMNS),
-}
-_ADD_COLUMN = re.compile(r"ALTER TABLE (\w+) ADD COLUMN (\w+)")
-
-
-def schema_text() -> str:
-    """schema.sql: shipped inside the package; in a source checkout it is at the repository root."""
-    package = Path(__file__).resolve().parents[1]
-    for candidate in (package / "schema.sql", package.parent / "schema.sql"):
-        if candidate.is_file():
-            return candidate.read_text(encoding="utf-8")
-    raise MesoclawFailure("schema.sql is missing from the installation; reinstall mesoclaw")
-
-
-def split_statements(script: str) -> list[str]:
-    statements, buffer = [], ""
-    for line in script.splitlines(keepends=True):
-        buffer += line
-        if sqlite3.complete_statement(buffer):
-            statements.append(buffer.strip())
-            buffer = ""
-    return [s for s in statements if s and not all(ln.strip().startswith("--") for ln in s.splitlines())]
-
-
-async def _migration_step(db: aiosqlite.Connection, statement: str) -> None:
-    added = _ADD_COLUMN.match(statement)
-    if added:
-        columns = {row[1] for row in await db.execute_fetchall(f"PRAGMA table_info({added[1]})")}
-        if not columns or added[2] in columns:  # schema.sql creates the table whole; or done already
-            return
-    await db.execute(statement)
 
 
 @dataclass
@@ -125,54 +94,43 @@ class Store(ProviderStateMixin, ConversationMixin, JobsMixin):
 
     @classmethod
     async def open(cls, path: Path, *, create_dirs: bool = True) -> Store:
-        if create_dirs:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        elif not path.parent.is_dir():
-            raise MesoclawError(f"cannot create the database {path}: {path.parent} is not a directory")
-        if not path.exists():
-            # Conversations are private: the file (and SQLite's -wal/-shm, which copy its mode) is 0600.
-            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-        try:
-            conn = await aiosqlite.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
-        except sqlite3.Error as exc:
-            raise MesoclawFailure(f"cannot open the database {path}: {exc}") from None
-        conn.row_factory = aiosqlite.Row
-        store = cls(conn, path)
-        try:
-            await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            await conn.execute("PRAGMA synchronous = NORMAL")
-            await conn.execute("PRAGMA foreign_keys = ON")
-            await store._setup()
-        except sqlite3.DatabaseError as exc:
-            await conn.close()
-            raise MesoclawFailure(f"{path} is not a usable mesoclaw database: {exc}") from None
-        except BaseException:  # a newer schema, say: aiosqlite's thread would keep the process alive
-            await conn.close()
-            raise
-        return store
-
-    async def _setup(self) -> None:
-        """WAL and the schema. Switching a new file to WAL can fail with "locked" without waiting for the
-        busy handler while another process creates the same file, so that step retries."""
-        deadline = asyncio.get_running_loop().time() + BUSY_TIMEOUT_MS / 1000
-        while True:
-            try:
-                mode = (await (await self.conn.execute("PRAGMA journal_mode")).fetchone())[0]
-                if mode.lower() != "wal":
-                    await self.conn.execute("PRAGMA journal_mode = WAL")
-                version = (await (await self.conn.execute("PRAGMA user_version")).fetchone())[0]
-                if version != SCHEMA_VERSION:
-                    await self._migrate()
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) and "busy" not in str(exc):
-                    raise
-                if asyncio.get_running_loop().time() > deadline:
-                    raise
-                await asyncio.sleep(0.02)
+        """The database at `path`, checked and migrated (store/opening.py) in a worker thread; then
+        aiosqlite takes over that very connection, so its own thread starts only once the file is
+        known to be usable and nothing can fail while it starts."""
+        raw = await asyncio.to_thread(open_checked, path, create_dirs=create_dirs)
+        conn = aiosqlite.Connection(lambda: raw, iter_chunk_size=64)
+        await conn
+        return cls(conn, path)
 
     async def close(self) -> None:
         await self.conn.close()
+
+    # reading and writing ---------------------------------------------------------------------------
+
+    async def rows(self, sql: str, params: Any = ()) -> list[Any]:
+        """Every row of a query, fetched in the same thread hop as it runs.
+
+        Never `execute` then `fetch` in two hops: between them the statement holds a read snapshot
+        open on the shared connection, and a BEGIN IMMEDIATE from another coroutine in that window
+        fails at once with SQLITE_BUSY_SNAPSHOT ("database is locked"), whatever the busy timeout.
+        """
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                return list(await self.conn.execute_fetchall(sql, params))
+            except sqlite3.Error as exc:
+                if not is_busy(exc) or time.monotonic() > deadline:
+                    raise self._problem(exc) from None
+                await asyncio.sleep(_BACKOFF_S)
+
+    async def row(self, sql: str, params: Any = ()) -> Any:
+        found = await self.rows(sql, params)
+        return found[0] if found else None
+
+    def _problem(self, exc: sqlite3.Error, waited_s: float | None = None) -> StoreError:
+        if waited_s is not None and is_busy(exc):
+            return busy(self.path, round(waited_s))
+        return describe(exc, self.path)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -180,51 +138,69 @@ class Store(ProviderStateMixin, ConversationMixin, JobsMixin):
 
         The lock serialises this process's coroutines: they share one connection, and a second BEGIN
         on it while a transaction is open fails ("cannot start a transaction within a transaction").
-        It is created lazily so it belongs to the loop that uses the store.
+        It is created lazily so it belongs to the loop that uses the store. A busy database is
+        waited for (BEGIN and COMMIT are retried until the busy timeout); any sqlite3 error leaves
+        the transaction rolled back and becomes a StoreError that says what happened.
         """
         lock: asyncio.Lock | None = getattr(self, "_write_lock", None)
         if lock is None:
             lock = self._write_lock = asyncio.Lock()
         async with lock:
-            try:
-                await self.conn.execute("BEGIN IMMEDIATE")
-            except asyncio.CancelledError:
-                # aiosqlite still runs the BEGIN on its thread; undo it or the next writer finds it open.
-                try:
-                    await self.conn.execute("ROLLBACK")
-                except sqlite3.Error:  # the BEGIN itself had failed: nothing to undo
-                    pass
-                raise
+            await self._begin()
             try:
                 yield self.conn
-            except BaseException:
-                await self.conn.execute("ROLLBACK")
+            except BaseException as exc:
+                await self._rollback()
+                if isinstance(exc, sqlite3.Error):
+                    raise self._problem(exc) from None
                 raise
             else:
-                await self.conn.execute("COMMIT")
+                await self._commit()
                 self.commits += 1
 
-    async def _migrate(self) -> None:
-        async with self.write() as db:
-            version = (await (await db.execute("PRAGMA user_version")).fetchone())[0]
-            if version > SCHEMA_VERSION:
-                raise MesoclawFailure(
-                    f"{self.path} was written by a newer mesoclaw (schema {version} > {SCHEMA_VERSION}); "
-                    "upgrade mesoclaw"
-                )
-            if version == SCHEMA_VERSION:
+    async def _begin(self) -> None:
+        started = time.monotonic()
+        while True:
+            try:
+                await self.conn.execute("BEGIN IMMEDIATE")
                 return
-            for step in range(version + 1, SCHEMA_VERSION + 1):
-                for statement in MIGRATIONS.get(step, ()):
-                    if version > 0:  # a fresh file gets the whole schema below instead
-                        await _migration_step(db, statement)
-            for statement in split_statements(schema_text()):
-                await db.execute(statement)
-            await db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            except asyncio.CancelledError:
+                # aiosqlite still runs the BEGIN on its thread; undo it or the next writer finds it open.
+                await self._rollback()
+                raise
+            except sqlite3.Error as exc:
+                waited = time.monotonic() - started
+                if not is_busy(exc) or waited > BUSY_TIMEOUT_MS / 1000:
+                    raise self._problem(exc, waited) from None
+                await asyncio.sleep(_BACKOFF_S)
+
+    async def _commit(self) -> None:
+        started = time.monotonic()
+        while True:
+            try:
+                await self.conn.execute("COMMIT")
+                return
+            except sqlite3.Error as exc:
+                waited = time.monotonic() - started
+                if is_busy(exc) and waited <= BUSY_TIMEOUT_MS / 1000 and self.conn.in_transaction:
+                    await asyncio.sleep(_BACKOFF_S)  # a busy COMMIT leaves the transaction open: try again
+                    continue
+                await self._rollback()
+                raise self._problem(exc, waited) from None
+
+    async def _rollback(self) -> None:
+        """Roll back if a transaction is open. SQLite rolls back by itself on some errors (a full disk,
+        an I/O error): a ROLLBACK then would fail with "no transaction is active" and hide the cause."""
+        if not self.conn.in_transaction:
+            return
+        try:
+            await self.conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
 
     async def data_version(self) -> int:
         """Changes when another connection commits: how the TUI notices a CLI change."""
-        return (await self.conn.execute_fetchall("PRAGMA data_version"))[0][0]  # one thread hop, not two
+        return (await self.rows("PRAGMA data_version"))[0][0]
 
     async def change_stamp(self) -> tuple[int, int]:
         """Changes whenever any connection, this one included, has committed."""
@@ -233,8 +209,7 @@ class Store(ProviderStateMixin, ConversationMixin, JobsMixin):
     # router_config ---------------------------------------------------------------------------
 
     async def read_router_config(self) -> RouterConfigRow:
-        cursor = await self.conn.execute(CONFIG_ROW)
-        return _row_to_config(await cursor.fetchone())
+        return _row_to_config(await self.row(CONFIG_ROW))
 
     async def update_router_config(self, change: Callable[[RouterConfigRow], None]) -> RouterConfigRow:
         """Read, change and write the singleton row in one write transaction."""
@@ -262,12 +237,10 @@ class Store(ProviderStateMixin, ConversationMixin, JobsMixin):
     # user models ----------------------------------------------------------------------------------
 
     async def list_user_models(self) -> list[dict[str, Any]]:
-        cursor = await self.conn.execute(
+        return [dict(r) for r in await self.rows(
             "SELECT provider, model_id, canonical, cost_tier, context_window, max_output, input_price, "
             "output_price, best_for, created_at, price_source, price_as_of, price_approx FROM user_models "
-            "ORDER BY provider, model_id"
-        )
-        return [dict(r) for r in await cursor.fetchall()]
+            "ORDER BY provider, model_id")]
 
     async def replace_user_models(self, models: list[dict[str, Any]], *, clear: bool = False) -> None:
         """Insert or replace user models (and with clear, drop every other one) in one transaction."""
@@ -294,14 +267,25 @@ class Store(ProviderStateMixin, ConversationMixin, JobsMixin):
             )
             return cursor.rowcount > 0
 
-    async def import_all(self, config: RouterConfigRow, models: list[dict[str, Any]]) -> None:
-        """Replace the router settings and the user models at once: all or nothing."""
+    async def import_all(self, change: Callable[[RouterConfigRow], None], models: list[dict[str, Any]], *,
+                         replace: bool) -> list[tuple[str, str]]:
+        """An import, all or nothing: change the router settings as `change` says and add (or replace) the
+        user models; with replace, every other user model is removed. Returns the removed ones."""
         async with self.write() as db:
+            config = _row_to_config(await (await db.execute(CONFIG_ROW)).fetchone())
+            change(config)
             await db.execute(
                 "UPDATE router_config SET active_profile = ?, custom_routes = ?, task_overrides = ?, "
                 "updated_at = CURRENT_TIMESTAMP WHERE id = 1",
                 (config.active_profile, json.dumps(config.custom_routes, sort_keys=True),
                  json.dumps(config.task_overrides, sort_keys=True)),
             )
-            await db.execute("DELETE FROM user_models")
+            removed: list[tuple[str, str]] = []
+            if replace:
+                kept = {(m["provider"], m["model_id"]) for m in models}
+                existing = await (await db.execute("SELECT provider, model_id FROM user_models "
+                                                   "ORDER BY provider, model_id")).fetchall()
+                removed = [(r[0], r[1]) for r in existing if (r[0], r[1]) not in kept]
+                await db.execute("DELETE FROM user_models")
             await self._upsert_user_models(db, models)
+            return removed

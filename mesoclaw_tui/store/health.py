@@ -8,16 +8,18 @@ from typing import Any
 
 import aiosqlite
 
+from .values import storable
+
 # provider health -------------------------------------------------------------------------------------
 
 
 class ProviderStateMixin:
     conn: aiosqlite.Connection
     write: Callable[..., Any]
+    rows: Callable[..., Any]
 
     async def provider_states(self) -> dict[str, dict[str, Any]]:
-        cursor = await self.conn.execute("SELECT * FROM provider_state")
-        return {r["provider"]: dict(r) for r in await cursor.fetchall()}
+        return {r["provider"]: dict(r) for r in await self.rows("SELECT * FROM provider_state")}
 
     async def record_provider_failure(self, provider: str, error: str, *, cooldown_s: float | None = None,
                                       unusable_s: float | None = None) -> dict[str, Any]:
@@ -36,7 +38,7 @@ class ProviderStateMixin:
                 "unusable_until = COALESCE(excluded.unusable_until, provider_state.unusable_until), "
                 "last_error = excluded.last_error, updated_at = CURRENT_TIMESTAMP",
                 (provider, failures, now + cooldown_s if cooldown_s else None,
-                 now + unusable_s if unusable_s else None, error[:500]),
+                 now + unusable_s if unusable_s else None, storable(error[:500])),
             )
         return {"failures": failures, "cooldown_s": cooldown_s}
 
@@ -57,7 +59,7 @@ class ProviderStateMixin:
                 "VALUES (?, ?, ?, ?, ?) ON CONFLICT (provider) DO UPDATE SET last_check_at = excluded.last_check_at, "
                 "last_check_ok = excluded.last_check_ok, last_check_error = excluded.last_check_error, "
                 "last_check_ms = excluded.last_check_ms, updated_at = CURRENT_TIMESTAMP",
-                (provider, now, int(ok), error, ms),
+                (provider, now, int(ok), storable(error), ms),
             )
             if ok:
                 # A passing check proves the key works again and the provider answers.
@@ -69,7 +71,7 @@ class ProviderStateMixin:
                     "INSERT OR REPLACE INTO provider_models (provider, model_id, context_window, max_output, "
                     "input_price, output_price, listed_at, price_source, price_as_of, price_approx) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [(provider, m["id"], m.get("context_window"), m.get("max_output"), m.get("input_price"),
+                    [(provider, storable(m["id"]), m.get("context_window"), m.get("max_output"), m.get("input_price"),
                       m.get("output_price"), now, m.get("price_source"), m.get("price_as_of"),
                       int(bool(m.get("price_approx")))) for m in listed],
                 )
@@ -79,9 +81,8 @@ class ProviderStateMixin:
                                      (now, provider))
 
     async def provider_models(self) -> dict[str, list[dict[str, Any]]]:
-        cursor = await self.conn.execute("SELECT * FROM provider_models ORDER BY provider, model_id")
         listing: dict[str, list[dict[str, Any]]] = {}
-        for row in await cursor.fetchall():
+        for row in await self.rows("SELECT * FROM provider_models ORDER BY provider, model_id"):
             listing.setdefault(row["provider"], []).append(dict(row))
         return listing
 
@@ -89,9 +90,8 @@ class ProviderStateMixin:
         async with self.write() as db:
             await db.execute(
                 "INSERT OR REPLACE INTO model_unavailable (provider, model_id, reason, until) VALUES (?, ?, ?, ?)",
-                (provider, model_id, reason[:500], time.time() + for_s))
+                (provider, storable(model_id), storable(reason[:500]), time.time() + for_s))
 
     async def unavailable_models(self) -> set[tuple[str, str]]:
-        cursor = await self.conn.execute("SELECT provider, model_id FROM model_unavailable WHERE until > ?",
-                                         (time.time(),))
-        return {(r[0], r[1]) for r in await cursor.fetchall()}
+        found = await self.rows("SELECT provider, model_id FROM model_unavailable WHERE until > ?", (time.time(),))
+        return {(r[0], r[1]) for r in found}

@@ -14,11 +14,19 @@ from pathlib import Path
 PEEK_TIMEOUT_S = 0.05  # a writer holding the lock must not delay the first frame
 
 
+def peek_connection(path: Path) -> sqlite3.Connection:
+    """A read-only connection with a short busy timeout (set on the connection, like every one mesoclaw
+    makes; short so that a writer holding the file cannot hold up the first frame)."""
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=PEEK_TIMEOUT_S)
+    conn.execute(f"PRAGMA busy_timeout = {int(PEEK_TIMEOUT_S * 1000)}")
+    return conn
+
+
 def peek_active_profile(path: Path) -> str | None:
     if not path.is_file():
         return None
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=PEEK_TIMEOUT_S)
+        conn = peek_connection(path)
         try:
             row = conn.execute("SELECT active_profile FROM router_config WHERE id = 1").fetchone()
         finally:
