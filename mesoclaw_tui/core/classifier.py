@@ -126,6 +126,7 @@ def _uni_punct(m: re.Match[str]) -> str:
 # Chinese and Japanese are written without spaces: read them as characters and character pairs.
 _CJK_MAX = 48  # CJK characters read per prompt (see _cjk_keys)
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]+")
+_CJK_LEAD = re.compile(rb"[\xe3-\xed]")  # their UTF-8 lead bytes: a C scan, unlike max() over the bytes
 
 # Length buckets by word count; the last bucket is open-ended.
 _LEN_EDGES = (1, 2, 3, 5, 8, 14, 25, 50)
@@ -189,7 +190,7 @@ def _words(text: str, with_stems: bool = True) -> tuple[list[bytes], bytes, list
     if b"\xc2" in raw or b"\xe2\x80" in raw or b"\xe3" in raw or b"\xef" in raw:
         low = _UNI_PUNCT.sub(_uni_punct, low)
         raw = low.encode()
-    runs = _CJK.findall(low) if max(raw) >= 0xE3 else None
+    runs = _CJK.findall(low) if _CJK_LEAD.search(raw) else None
     if not runs:
         toks = raw.translate(_TABLE).split()
         return toks, raw, _stems(toks) if with_stems else []
@@ -296,6 +297,27 @@ _NO_FLAGS: tuple[str, ...] = ()
 _FLAG_CHARS = frozenset(b"`\n:[!")
 
 
+_SENTENCE_CHARS = frozenset(b".?!:")
+
+
+def _last_sentence_keys(text: str) -> list[Key]:
+    """The opening words of the last sentence, when there is more than one, as "$" keys.
+
+    After a preamble ("my kid is doing a school project and wants to know: how long is ...",
+    "... I'm stuck. can you turn it into a speech?") the last sentence is usually the request,
+    and its first words ("how long", "can you") say more than the preamble's.
+    """
+    cut = max([text.rfind(sep, 0, len(text) - 3) for sep in _SENTENCE_ENDS])
+    if cut < 0:
+        return []
+    tail = text[cut + 2 : cut + 2 + _LINE]
+    toks = tail.encode().translate(_TABLE).split(None, 2) if tail.isascii() else _words(tail, False)[0]
+    if not toks:
+        return []
+    head = b"$" + toks[0]
+    return [head, (head, toks[1])] if len(toks) > 1 else [head]
+
+
 def _short_keys(text: str) -> tuple[list[Key], list[bytes], tuple[str, ...]]:
     """(keys, words, flags) of a prompt read whole. The hot path: no helper calls for ASCII."""
     if text.isascii():
@@ -312,6 +334,8 @@ def _short_keys(text: str) -> tuple[list[Key], list[bytes], tuple[str, ...]]:
     punct = set(raw.translate(None, _NOT_PUNCT))
     keys.extend(punct)
     keys.append(_LEN_OF[n] if n < _LEN_TOP else _LEN_LAST)
+    if not punct.isdisjoint(_SENTENCE_CHARS):
+        keys.extend(_last_sentence_keys(text))
     # Every structural flag needs a backtick, a newline, or an error line's ":" / "[" / "!":
     # test the punctuation set first, so plain prompts skip the substring scans.
     if not punct.isdisjoint(_FLAG_CHARS):
@@ -443,7 +467,7 @@ def _unpack(total: int) -> tuple[int, ...]:
 
 _CUE = 500  # a word pulling at least this much (0.5) towards a task may be named as its signal
 _CUE_HEAD = 12  # words searched first for that cue
-_NOT_CUES = ("^", "$", "~")  # first-word and stem keys: not words a user would recognise
+_NOT_CUES = (b"^", b"$", b"~")  # first-word and stem keys: not words a user would recognise
 
 
 class _Model:
@@ -453,25 +477,28 @@ class _Model:
         if tuple(data["classes"]) != _NAMES or data.get("scale") != _SCALE:
             raise ValueError(f"model classes {data['classes']} != {_NAMES} or scale != {_SCALE}")
         self.bias = _pack(data["bias"])
-        # One pass over ~10^4 keys: this runs on the first classify() of every process.
-        packed: dict[Key, int] = {}
-        strong: list[dict[bytes, tuple[int, bytes, str]]] = [{} for _ in _NAMES]
-        for k, (a, b, c, d, e) in data["weights"].items():
-            if k[:2] == "w:":
-                key: Key = k[2:].encode()
-                if max(a, b, c, d, e) >= _CUE and not k[2:].startswith(_NOT_CUES):
-                    # the strongest cue word of the chosen task names it in the signals
-                    for i, v in enumerate((a, b, c, d, e)):
-                        if v >= _CUE:
-                            strong[i][key] = (v, key, f"word '{k[2:]}' -> {_NAMES[i]}")
-            else:
-                key = _key_from_json(k)
-            packed[key] = a + (b << 32) + (c << 64) + (d << 96) + (e << 128)
+        # This runs on the first classify() of every process, over ~2.5 * 10^4 keys: comprehensions
+        # rather than a loop with branches, and no per-key helper call for the words (most keys).
+        items = data["weights"].items()
+        words = [(k[2:].encode(), w) for k, w in items if k[:2] == "w:"]
+        packed: dict[Key, int] = {
+            key: a + (b << 32) + (c << 64) + (d << 96) + (e << 128) for key, (a, b, c, d, e) in words
+        }
+        packed.update(
+            (_key_from_json(k), a + (b << 32) + (c << 64) + (d << 96) + (e << 128))
+            for k, (a, b, c, d, e) in items
+            if k[:2] != "w:"
+        )
         self.packed = packed
-        # Per task: a set to intersect with a prompt's words (one C loop), and a look-up of
-        # (weight, word, signal) to pick the strongest of the few that match.
+        # Per task, the words pulling hard towards it ("traceback" -> code) that may be named as
+        # the signal: a set to intersect with a prompt's words (one C loop) and their weights to
+        # pick the strongest of the few that match. First-word and stem keys are not words.
         self.cues: tuple[tuple[frozenset[bytes], Any], ...] = tuple(
-            (frozenset(s), s.__getitem__) for s in strong
+            (frozenset(strong), strong.__getitem__)
+            for strong in (
+                {key: w[i] for key, w in words if w[i] >= _CUE and not key.startswith(_NOT_CUES)}
+                for i in range(_N)
+            )
         )
 
 
@@ -590,7 +617,8 @@ def _signals(model: _Model, best: int, words: list[bytes], flags: tuple[str, ...
     if not hits and len(words) > _CUE_HEAD:
         hits = cues.intersection(words)
     if hits:
-        sig = max(map(cue, hits))[2]
+        word = max(zip(map(cue, hits), hits, strict=True))[1]  # the strongest (ties: by the word)
+        sig = f"word '{word.decode()}' -> {_NAMES[best]}"
         signals = (*map(_SIGNAL_OF_FLAG.__getitem__, flags), sig) if flags else (sig,)
     elif flags:
         signals = tuple(map(_SIGNAL_OF_FLAG.__getitem__, flags))
