@@ -12,14 +12,17 @@ lazily on the first call.
 
 Features, all whole-token (``classify`` is never ``class``):
 - words, and word pairs among the first few words (the request's verb phrase);
-- the first word (the user's verb: "write", "how", "summarize" ...);
+- the first word (the user's verb: "write", "how", "summarize" ...), and when there is more
+  than one sentence the first two words of the last one ("... I'm stuck. can you ...",
+  "... wants to know: how long ..."): after a preamble, that is where the request is;
 - which punctuation characters occur (``?``, ``(``, ``{``, ``=``, newline ...);
 - a length bucket (fast prompts are short);
 - structural flags: code fence, stack-trace lines, indented code; for pastes also file
   paths, SQL statements and code-dense punctuation;
 - other scripts: Chinese and Japanese as characters and character pairs, Korean as words
-  and syllable pairs, and the first letters of long non-ASCII words as a stand-in for a
-  stemmer (Russian, Hindi, Polish ... inflect their endings).
+  (also without their particle: "코틀린에서" is "코틀린" too) and syllable pairs, and the first
+  letters of long non-ASCII words as a stand-in for a stemmer (Russian, Hindi, Polish ...
+  inflect their endings).
 A curated per-task lexicon (``data/classifier/lexicon.txt``) is learned as a shared feature
 and folded into the word weights by the trainer, so it costs nothing here.
 
@@ -204,6 +207,9 @@ def _words(text: str, with_stems: bool = True) -> tuple[list[bytes], bytes, list
 # it into characters and (overlapping) character pairs in C, with no str.encode per key.
 _CJK_CHARS = re.compile(rb"...", re.S)
 _CJK_PAIRS = re.compile(rb"(?=(......))...", re.S)
+_KO_STEM = re.compile(
+    "([\uac00-\ud7af]{2,}?)(?:에서|에게|한테|으로|이랑|하고|부터|까지|처럼|보다|로|를|을|이|가|은|는|랑|와|과|의|에|도|만)(?= |$)"
+)
 _CJK_GAP = "\u3000"  # joins runs: a three-byte space, so pairs across a gap stay aligned
 
 
@@ -218,6 +224,9 @@ def _cjk_keys(runs: list[str]) -> list[bytes]:
     """
     words = [r for r in runs if r[0] >= "\uac00"]
     keys = list(map(str.encode, words))
+    if words:
+        # Korean nouns carry their particle ("코틀린에서", "파이썬으로"): the noun alone is a key too
+        keys += map(str.encode, _KO_STEM.findall(" ".join(words)))
     if len(words) < len(runs):
         keys += _CJK_CHARS.findall("".join([r for r in runs if r[0] < "\uac00"])[:_CJK_MAX].encode())
     keys += _CJK_PAIRS.findall(_CJK_GAP.join(runs)[:_CJK_MAX].encode())
@@ -310,9 +319,9 @@ def _last_sentence_keys(text: str) -> list[Key]:
     cut = max([text.rfind(sep, 0, len(text) - 3) for sep in _SENTENCE_ENDS])
     if cut < 0:
         return []
-    tail = text[cut + 2 : cut + 2 + _LINE]
-    toks = tail.encode().translate(_TABLE).split(None, 2) if tail.isascii() else _words(tail, False)[0]
-    if not toks:
+    # room for two words; split at spaces only: Chinese and Japanese have none (skipped below)
+    toks = text[cut + 2 : cut + 34].lower().encode().translate(_TABLE).split(None, 2)
+    if not toks or toks[0][0] >= 0xE3:
         return []
     head = b"$" + toks[0]
     return [head, (head, toks[1])] if len(toks) > 1 else [head]
