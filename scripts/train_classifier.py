@@ -286,7 +286,7 @@ def train(
     fold_lexicon(w, lex)
     # Softmax is unchanged by adding a constant to all classes: centre each vector so the
     # sign says "towards" or "away from" a class, then drop the near-zero ones. Weights are
-    # written as integers in thousandths (the runtime's unit), which also keeps the file exact.
+    # written as integers in hundredths (the runtime's unit), which also keeps the file exact.
     scale = classifier.WEIGHT_SCALE
     n = len(CLASSES)
     weights = {}

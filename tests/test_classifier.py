@@ -371,8 +371,8 @@ def test_one_fact_question_behind_a_preamble_is_fast(text: str) -> None:
     [
         ("we found a small python in the shed, it's probably someone's pet. what should we do?", GENERAL),
         ("what does the whale symbolise in Moby-Dick", ANALYSIS),
-        ("코틀린에서 data class 언제 쓰는 게 좋아?", CODE),
-        ("스위프트에서 protocol이랑 class 상속 중에 뭘 써야 할지 모르겠어", CODE),
+        ("코틀린에서 확장 함수는 어떻게 만들어?", CODE),
+        ("타입스크립트에서 제네릭은 언제 써?", CODE),
     ],
 )
 def test_words_read_in_their_sense(text: str, expected: TaskType) -> None:

@@ -7,7 +7,7 @@ ASCII prompts, and nothing per token happens in Python bytecode.
 
 The weights (multinomial logistic regression, trained offline by
 ``scripts/train_classifier.py`` from ``data/classifier/train.jsonl``) ship as
-``classifier_model.json`` next to this file (integers, in thousandths) and are loaded
+``classifier_model.json`` next to this file (integers, in hundredths) and are loaded
 lazily on the first call.
 
 Features, all whole-token (``classify`` is never ``class``):
@@ -210,6 +210,7 @@ _CJK_PAIRS = re.compile(rb"(?=(......))...", re.S)
 _KO_STEM = re.compile(
     "([\uac00-\ud7af]{2,}?)(?:에서|에게|한테|으로|이랑|하고|부터|까지|처럼|보다|로|를|을|이|가|은|는|랑|와|과|의|에|도|만)(?= |$)"
 )
+_KATAKANA = re.compile("[\u30a1-\u30fa\u30fc]{2,}")
 _CJK_GAP = "\u3000"  # joins runs: a three-byte space, so pairs across a gap stay aligned
 
 
@@ -228,7 +229,10 @@ def _cjk_keys(runs: list[str]) -> list[bytes]:
         # Korean nouns carry their particle ("코틀린에서", "파이썬으로"): the noun alone is a key too
         keys += map(str.encode, _KO_STEM.findall(" ".join(words)))
     if len(words) < len(runs):
-        keys += _CJK_CHARS.findall("".join([r for r in runs if r[0] < "\uac00"])[:_CJK_MAX].encode())
+        cj = "".join([r for r in runs if r[0] < "\uac00"])
+        keys += _CJK_CHARS.findall(cj[:_CJK_MAX].encode())
+        # katakana words are loanwords read whole: "プレゼント" is a present, not "プ" as in "プログラム"
+        keys += map(str.encode, _KATAKANA.findall(cj))
     keys += _CJK_PAIRS.findall(_CJK_GAP.join(runs)[:_CJK_MAX].encode())
     return keys
 
@@ -316,7 +320,7 @@ def _last_sentence_keys(text: str) -> list[Key]:
     "... I'm stuck. can you turn it into a speech?") the last sentence is usually the request,
     and its first words ("how long", "can you") say more than the preamble's.
     """
-    cut = max([text.rfind(sep, 0, len(text) - 3) for sep in _SENTENCE_ENDS])
+    cut = max(map(text.rfind, _SENTENCE_ENDS, repeat(0), repeat(len(text) - 3)))
     if cut < 0:
         return []
     # room for two words; split at spaces only: Chinese and Japanese have none (skipped below)
@@ -452,13 +456,13 @@ def _key_from_json(s: str) -> Key:
     return s
 
 
-# Each key's five weights, in thousandths, are packed into one int, 32 bits per task, so that
+# Each key's five weights, in hundredths, are packed into one int, 32 bits per task, so that
 # scoring a prompt is one C-level sum() of ints instead of five sums of floats. Python ints
 # are exact, so negative weights need no care while packing; adding 2**31 to every field
-# before unpacking keeps each field in [0, 2**32) as long as no sum reaches 2**31 (two
+# before unpacking keeps each field in [0, 2**32) as long as no sum reaches 2**31 (twenty
 # million in weight units: far beyond any prompt, since the body is bounded).
 _BITS = 32
-WEIGHT_SCALE = 1000  # the model file stores weights as integers in thousandths
+WEIGHT_SCALE = 100  # the model file stores weights as integers in hundredths: finer changes no answer
 _SCALE = WEIGHT_SCALE
 _HALF = sum(1 << (_BITS * i + _BITS - 1) for i in range(_N))
 _UNPACK = struct.Struct("<" + "I" * _N)
@@ -474,7 +478,7 @@ def _unpack(total: int) -> tuple[int, ...]:
     return _UNPACK.unpack((total + _HALF).to_bytes(_NBYTES, "little"))
 
 
-_CUE = 500  # a word pulling at least this much (0.5) towards a task may be named as its signal
+_CUE = _SCALE // 2  # a word pulling at least 0.5 towards a task may be named as its signal
 _CUE_HEAD = 12  # words searched first for that cue
 _NOT_CUES = (b"^", b"$", b"~")  # first-word and stem keys: not words a user would recognise
 
@@ -654,7 +658,7 @@ def classify(text: str, *, previous: TaskType | None = None) -> Classification:
     else:
         raw, words, flags = _paste_scores(text, model.packed.get, model.bias)
 
-    # softmax over the five scores (in thousandths), unrolled
+    # softmax over the five scores (in hundredths), unrolled
     r0, r1, r2, r3, r4 = raw
     top = max(raw)
     e0 = _EXP((r0 - top) * _INV_SCALE)
