@@ -19,10 +19,10 @@ Features, all whole-token (``classify`` is never ``class``):
 - a length bucket (fast prompts are short);
 - structural flags: code fence, stack-trace lines, indented code; for pastes also file
   paths, SQL statements and code-dense punctuation;
-- other scripts: Chinese and Japanese as characters and character pairs, Korean as words
-  (also without their particle: "코틀린에서" is "코틀린" too) and syllable pairs, and the first
-  letters of long non-ASCII words as a stand-in for a stemmer (Russian, Hindi, Polish ...
-  inflect their endings).
+- other scripts: Chinese and Japanese as characters and character pairs (and katakana
+  loanwords whole), Korean as words (also without their particle: "코틀린에서" is "코틀린"
+  too) and syllable pairs, and the first letters of long non-ASCII words as a stand-in for
+  a stemmer (Russian, Hindi, Polish ... inflect their endings).
 A curated per-task lexicon (``data/classifier/lexicon.txt``) is learned as a shared feature
 and folded into the word weights by the trainer, so it costs nothing here.
 
