@@ -1,10 +1,12 @@
-"""Task classifier: accuracy on three evaluation sets, side by side with the seed heuristic, and latency.
+"""Task classifier: accuracy on the evaluation sets, side by side with the seed heuristic, and latency.
 
 Prints, in one run:
 - accuracy and per-class recall of the seed plan's substring heuristic and of classify() on
   - the dev set (../shared/data/classifier-dev.jsonl), a read-only check;
   - data/classifier/validation.jsonl, our own held-out set, written apart from the training
     prompts and never trained on;
+  - data/classifier/external-val.jsonl, 700 prompts written by another author (about half
+    not English, long pastes, one-word prompts): a validation set, never trained on;
   - data/classifier/heldout.jsonl, when it exists: an independent set written by someone who
     never saw the training data. Never tuned on, so its misses are not listed here;
   with the targets (accuracy >= 95%, every class's recall >= 90%) marked met or not met;
@@ -33,7 +35,14 @@ if str(REPO) not in sys.path:
 from mesoclaw_tui.core import classifier  # noqa: E402
 from mesoclaw_tui.core.classifier import classify  # noqa: E402
 from mesoclaw_tui.core.types import TaskType  # noqa: E402
-from scripts.train_classifier import HELDOUT, TRAIN, VALIDATION, find_dev, load_rows  # noqa: E402
+from scripts.train_classifier import (  # noqa: E402
+    EXTERNAL,
+    HELDOUT,
+    TRAIN,
+    VALIDATION,
+    find_dev,
+    load_rows,
+)
 
 ROUNDS = 9
 CLASSES = [t.value for t in classifier.TASKS]
@@ -199,7 +208,11 @@ def latency_by_size() -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dev", type=Path, default=None, help="dev set (default: found beside the checkout)")
-    ap.add_argument("--misses", action="store_true", help="list the dev and validation prompts it gets wrong")
+    ap.add_argument(
+        "--misses",
+        action="store_true",
+        help="list the dev, validation and external-val prompts it gets wrong",
+    )
     ap.add_argument("--confusion", action="store_true", help="print confusion matrices")
     args = ap.parse_args(argv)
 
@@ -218,6 +231,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print("(dev set not found: set MESOCLAW_CLASSIFIER_DEV or pass --dev)")
     sets.append(("validation", load_rows(VALIDATION)))
+    if EXTERNAL.exists():
+        sets.append(("external-val", load_rows(EXTERNAL)))
     if HELDOUT.exists():
         sets.append(("heldout", load_rows(HELDOUT)))
     else:

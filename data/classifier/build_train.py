@@ -37,6 +37,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from scripts.train_classifier import (  # noqa: E402
+    EXTERNAL,
     HELDOUT,
     TRAIN,
     VALIDATION,
@@ -202,8 +203,9 @@ def main(argv: list[str] | None = None) -> int:
     dev = find_dev()
     if dev is not None:
         others.append(("dev", [r["prompt"] for r in load_rows(dev)]))
-    if HELDOUT.exists():
-        others.append(("heldout", [r["prompt"] for r in load_rows(HELDOUT)]))
+    for name, path in (("external-val", EXTERNAL), ("heldout", HELDOUT)):
+        if path.exists():
+            others.append((name, [r["prompt"] for r in load_rows(path)]))
     bad = []
     for name, prompts in others:
         pairs = near_copies([r["prompt"] for r in train], prompts)

@@ -7,19 +7,22 @@ ASCII prompts, and nothing per token happens in Python bytecode.
 
 The weights (multinomial logistic regression, trained offline by
 ``scripts/train_classifier.py`` from ``data/classifier/train.jsonl``) ship as
-``classifier_model.json`` next to this file (integers, in thousandths) and are loaded
+``classifier_model.json`` next to this file (integers, in hundredths) and are loaded
 lazily on the first call.
 
 Features, all whole-token (``classify`` is never ``class``):
 - words, and word pairs among the first few words (the request's verb phrase);
-- the first word (the user's verb: "write", "how", "summarize" ...);
+- the first word (the user's verb: "write", "how", "summarize" ...), and when there is more
+  than one sentence the first two words of the last one ("... I'm stuck. can you ...",
+  "... wants to know: how long ..."): after a preamble, that is where the request is;
 - which punctuation characters occur (``?``, ``(``, ``{``, ``=``, newline ...);
 - a length bucket (fast prompts are short);
 - structural flags: code fence, stack-trace lines, indented code; for pastes also file
   paths, SQL statements and code-dense punctuation;
-- other scripts: Chinese and Japanese as characters and character pairs, Korean as words
-  and syllable pairs, and the first letters of long non-ASCII words as a stand-in for a
-  stemmer (Russian, Hindi, Polish ... inflect their endings).
+- other scripts: Chinese and Japanese as characters and character pairs (and katakana
+  loanwords whole), Korean as words (also without their particle: "코틀린에서" is "코틀린"
+  too) and syllable pairs, and the first letters of long non-ASCII words as a stand-in for
+  a stemmer (Russian, Hindi, Polish ... inflect their endings).
 A curated per-task lexicon (``data/classifier/lexicon.txt``) is learned as a shared feature
 and folded into the word weights by the trainer, so it costs nothing here.
 
@@ -126,6 +129,7 @@ def _uni_punct(m: re.Match[str]) -> str:
 # Chinese and Japanese are written without spaces: read them as characters and character pairs.
 _CJK_MAX = 48  # CJK characters read per prompt (see _cjk_keys)
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]+")
+_CJK_LEAD = re.compile(rb"[\xe3-\xed]")  # their UTF-8 lead bytes: a C scan, unlike max() over the bytes
 
 # Length buckets by word count; the last bucket is open-ended.
 _LEN_EDGES = (1, 2, 3, 5, 8, 14, 25, 50)
@@ -189,7 +193,7 @@ def _words(text: str, with_stems: bool = True) -> tuple[list[bytes], bytes, list
     if b"\xc2" in raw or b"\xe2\x80" in raw or b"\xe3" in raw or b"\xef" in raw:
         low = _UNI_PUNCT.sub(_uni_punct, low)
         raw = low.encode()
-    runs = _CJK.findall(low) if max(raw) >= 0xE3 else None
+    runs = _CJK.findall(low) if _CJK_LEAD.search(raw) else None
     if not runs:
         toks = raw.translate(_TABLE).split()
         return toks, raw, _stems(toks) if with_stems else []
@@ -203,6 +207,10 @@ def _words(text: str, with_stems: bool = True) -> tuple[list[bytes], bytes, list
 # it into characters and (overlapping) character pairs in C, with no str.encode per key.
 _CJK_CHARS = re.compile(rb"...", re.S)
 _CJK_PAIRS = re.compile(rb"(?=(......))...", re.S)
+_KO_STEM = re.compile(
+    "([\uac00-\ud7af]{2,}?)(?:에서|에게|한테|으로|이랑|하고|부터|까지|처럼|보다|로|를|을|이|가|은|는|랑|와|과|의|에|도|만)(?= |$)"
+)
+_KATAKANA = re.compile("[\u30a1-\u30fa\u30fc]{2,}")
 _CJK_GAP = "\u3000"  # joins runs: a three-byte space, so pairs across a gap stay aligned
 
 
@@ -217,8 +225,14 @@ def _cjk_keys(runs: list[str]) -> list[bytes]:
     """
     words = [r for r in runs if r[0] >= "\uac00"]
     keys = list(map(str.encode, words))
+    if words:
+        # Korean nouns carry their particle ("코틀린에서", "파이썬으로"): the noun alone is a key too
+        keys += map(str.encode, _KO_STEM.findall(" ".join(words)))
     if len(words) < len(runs):
-        keys += _CJK_CHARS.findall("".join([r for r in runs if r[0] < "\uac00"])[:_CJK_MAX].encode())
+        cj = "".join([r for r in runs if r[0] < "\uac00"])
+        keys += _CJK_CHARS.findall(cj[:_CJK_MAX].encode())
+        # katakana words are loanwords read whole: "プレゼント" is a present, not "プ" as in "プログラム"
+        keys += map(str.encode, _KATAKANA.findall(cj))
     keys += _CJK_PAIRS.findall(_CJK_GAP.join(runs)[:_CJK_MAX].encode())
     return keys
 
@@ -296,6 +310,27 @@ _NO_FLAGS: tuple[str, ...] = ()
 _FLAG_CHARS = frozenset(b"`\n:[!")
 
 
+_SENTENCE_CHARS = frozenset(b".?!:")
+
+
+def _last_sentence_keys(text: str) -> list[Key]:
+    """The opening words of the last sentence, when there is more than one, as "$" keys.
+
+    After a preamble ("my kid is doing a school project and wants to know: how long is ...",
+    "... I'm stuck. can you turn it into a speech?") the last sentence is usually the request,
+    and its first words ("how long", "can you") say more than the preamble's.
+    """
+    cut = max(map(text.rfind, _SENTENCE_ENDS, repeat(0), repeat(len(text) - 3)))
+    if cut < 0:
+        return []
+    # room for two words; split at spaces only: Chinese and Japanese have none (skipped below)
+    toks = text[cut + 2 : cut + 34].lower().encode().translate(_TABLE).split(None, 2)
+    if not toks or toks[0][0] >= 0xE3:
+        return []
+    head = b"$" + toks[0]
+    return [head, (head, toks[1])] if len(toks) > 1 else [head]
+
+
 def _short_keys(text: str) -> tuple[list[Key], list[bytes], tuple[str, ...]]:
     """(keys, words, flags) of a prompt read whole. The hot path: no helper calls for ASCII."""
     if text.isascii():
@@ -312,6 +347,8 @@ def _short_keys(text: str) -> tuple[list[Key], list[bytes], tuple[str, ...]]:
     punct = set(raw.translate(None, _NOT_PUNCT))
     keys.extend(punct)
     keys.append(_LEN_OF[n] if n < _LEN_TOP else _LEN_LAST)
+    if not punct.isdisjoint(_SENTENCE_CHARS):
+        keys.extend(_last_sentence_keys(text))
     # Every structural flag needs a backtick, a newline, or an error line's ":" / "[" / "!":
     # test the punctuation set first, so plain prompts skip the substring scans.
     if not punct.isdisjoint(_FLAG_CHARS):
@@ -419,13 +456,13 @@ def _key_from_json(s: str) -> Key:
     return s
 
 
-# Each key's five weights, in thousandths, are packed into one int, 32 bits per task, so that
+# Each key's five weights, in hundredths, are packed into one int, 32 bits per task, so that
 # scoring a prompt is one C-level sum() of ints instead of five sums of floats. Python ints
 # are exact, so negative weights need no care while packing; adding 2**31 to every field
-# before unpacking keeps each field in [0, 2**32) as long as no sum reaches 2**31 (two
+# before unpacking keeps each field in [0, 2**32) as long as no sum reaches 2**31 (twenty
 # million in weight units: far beyond any prompt, since the body is bounded).
 _BITS = 32
-WEIGHT_SCALE = 1000  # the model file stores weights as integers in thousandths
+WEIGHT_SCALE = 100  # the model file stores weights as integers in hundredths: finer changes no answer
 _SCALE = WEIGHT_SCALE
 _HALF = sum(1 << (_BITS * i + _BITS - 1) for i in range(_N))
 _UNPACK = struct.Struct("<" + "I" * _N)
@@ -441,9 +478,9 @@ def _unpack(total: int) -> tuple[int, ...]:
     return _UNPACK.unpack((total + _HALF).to_bytes(_NBYTES, "little"))
 
 
-_CUE = 500  # a word pulling at least this much (0.5) towards a task may be named as its signal
+_CUE = _SCALE // 2  # a word pulling at least 0.5 towards a task may be named as its signal
 _CUE_HEAD = 12  # words searched first for that cue
-_NOT_CUES = ("^", "$", "~")  # first-word and stem keys: not words a user would recognise
+_NOT_CUES = (b"^", b"$", b"~")  # first-word and stem keys: not words a user would recognise
 
 
 class _Model:
@@ -453,25 +490,28 @@ class _Model:
         if tuple(data["classes"]) != _NAMES or data.get("scale") != _SCALE:
             raise ValueError(f"model classes {data['classes']} != {_NAMES} or scale != {_SCALE}")
         self.bias = _pack(data["bias"])
-        # One pass over ~10^4 keys: this runs on the first classify() of every process.
-        packed: dict[Key, int] = {}
-        strong: list[dict[bytes, tuple[int, bytes, str]]] = [{} for _ in _NAMES]
-        for k, (a, b, c, d, e) in data["weights"].items():
-            if k[:2] == "w:":
-                key: Key = k[2:].encode()
-                if max(a, b, c, d, e) >= _CUE and not k[2:].startswith(_NOT_CUES):
-                    # the strongest cue word of the chosen task names it in the signals
-                    for i, v in enumerate((a, b, c, d, e)):
-                        if v >= _CUE:
-                            strong[i][key] = (v, key, f"word '{k[2:]}' -> {_NAMES[i]}")
-            else:
-                key = _key_from_json(k)
-            packed[key] = a + (b << 32) + (c << 64) + (d << 96) + (e << 128)
+        # This runs on the first classify() of every process, over ~2.5 * 10^4 keys: comprehensions
+        # rather than a loop with branches, and no per-key helper call for the words (most keys).
+        items = data["weights"].items()
+        words = [(k[2:].encode(), w) for k, w in items if k[:2] == "w:"]
+        packed: dict[Key, int] = {
+            key: a + (b << 32) + (c << 64) + (d << 96) + (e << 128) for key, (a, b, c, d, e) in words
+        }
+        packed.update(
+            (_key_from_json(k), a + (b << 32) + (c << 64) + (d << 96) + (e << 128))
+            for k, (a, b, c, d, e) in items
+            if k[:2] != "w:"
+        )
         self.packed = packed
-        # Per task: a set to intersect with a prompt's words (one C loop), and a look-up of
-        # (weight, word, signal) to pick the strongest of the few that match.
+        # Per task, the words pulling hard towards it ("traceback" -> code) that may be named as
+        # the signal: a set to intersect with a prompt's words (one C loop) and their weights to
+        # pick the strongest of the few that match. First-word and stem keys are not words.
         self.cues: tuple[tuple[frozenset[bytes], Any], ...] = tuple(
-            (frozenset(s), s.__getitem__) for s in strong
+            (frozenset(strong), strong.__getitem__)
+            for strong in (
+                {key: w[i] for key, w in words if w[i] >= _CUE and not key.startswith(_NOT_CUES)}
+                for i in range(_N)
+            )
         )
 
 
@@ -590,7 +630,8 @@ def _signals(model: _Model, best: int, words: list[bytes], flags: tuple[str, ...
     if not hits and len(words) > _CUE_HEAD:
         hits = cues.intersection(words)
     if hits:
-        sig = max(map(cue, hits))[2]
+        word = max(zip(map(cue, hits), hits, strict=True))[1]  # the strongest (ties: by the word)
+        sig = f"word '{word.decode()}' -> {_NAMES[best]}"
         signals = (*map(_SIGNAL_OF_FLAG.__getitem__, flags), sig) if flags else (sig,)
     elif flags:
         signals = tuple(map(_SIGNAL_OF_FLAG.__getitem__, flags))
@@ -617,7 +658,7 @@ def classify(text: str, *, previous: TaskType | None = None) -> Classification:
     else:
         raw, words, flags = _paste_scores(text, model.packed.get, model.bias)
 
-    # softmax over the five scores (in thousandths), unrolled
+    # softmax over the five scores (in hundredths), unrolled
     r0, r1, r2, r3, r4 = raw
     top = max(raw)
     e0 = _EXP((r0 - top) * _INV_SCALE)
