@@ -33,7 +33,7 @@ MODELS = {"openai": "gpt-6-luna", "anthropic": "claude-haiku-5.5"}
 
 @pytest.fixture
 async def service(monkeypatch, provider_server):
-    for key, value in provider_server.env("openai", "anthropic", api_key="sk-test-key-0001").items():
+    for key, value in provider_server.env("openai", "anthropic", "ollama", api_key="sk-test-key-0001").items():
         monkeypatch.setenv(key, value)
     svc = await RouterService.open()
     yield svc
@@ -281,3 +281,10 @@ async def test_stop_while_the_model_streams_keeps_the_partial_reply(engine, serv
     assert run.text.startswith("word") and run.steps[0].reply.status == "cancelled"
     last = (await service.messages(run.conversation_id))[-1]
     assert (last.status, last.agent_step) == ("cancelled", 1) and last.content.startswith("word")
+
+
+async def test_a_goal_no_model_can_take_stores_nothing(engine, service, provider_server, work):
+    run = await (await loop_for(engine, work)).run(AgentGoal(GOAL, model="codellama-34b"))  # no tool support
+    assert (run.end, run.failure) == (RunEnd.FAILED, FailureKind.MISSING_CAPABILITY)
+    assert run.conversation_id is None and await service.list_conversations() == []
+    assert not chat_requests(provider_server, "openai")

@@ -60,6 +60,8 @@ INSTRUCTIONS = (
     "answer the user without calling a tool: say what you did and what you found."
 )
 STOPPED = "Not run: the user stopped the run."
+# A first step no model could take stores nothing (retrying it as it is cannot help).
+REFUSED = frozenset({FailureKind.MISSING_CAPABILITY, FailureKind.CONTEXT_TOO_LARGE})
 
 
 class AgentLoop:
@@ -74,6 +76,7 @@ class AgentLoop:
         self.run_state: AgentRun | None = None  # the run going on (or the last one), for a face that was cancelled
         self.in_tool = False  # a call is being checked, asked about or run
         self._stopping = False
+        self._goal_stored = self._created = False
         self._reply_task: asyncio.Task[Reply] | None = None
         self._deadline: asyncio.Timeout | None = None
         self._paused_left: float | None = None
@@ -88,7 +91,7 @@ class AgentLoop:
     async def run(self, goal: AgentGoal, on_event: EventSink | None = None) -> AgentRun:
         """The run, ended. Raises only what ends the caller too (its own cancellation)."""
         run = self.run_state = AgentRun(goal)
-        self._stopping = False
+        self._stopping = self._goal_stored = self._created = False
         started = self.clock()
         emit = _sink(on_event)
         approver = self.executor.approver
@@ -158,12 +161,27 @@ class AgentLoop:
             history = [ChatMessage(m.role, m.content) for m in await service.answered_history(conversation.id)]
         task = parse_task(goal.task).value if goal.task else classify(goal.text, previous=previous).task.value
         run.task = task
-        if goal.persist:
-            run.conversation_id = goal.conversation_id
-            if run.conversation_id is None:
-                run.conversation_id = await service.create_conversation(" ".join(goal.text.split())[:60] or "Agent")
-            await service.add_user_message(run.conversation_id, goal.text, task=task)
+        run.conversation_id = goal.conversation_id if goal.persist else None
+        if goal.persist and run.conversation_id is None:  # made now, so every step's usage row names it
+            run.conversation_id = await service.create_conversation(" ".join(goal.text.split())[:60] or "Agent")
+            self._created = True
         return history, task, model
+
+    async def _store_goal(self, run: AgentRun, step: StepRecord) -> bool:
+        """The goal's message (and, for a new run, its conversation), stored with the first step, unless
+        no model could take the request at all: then, as for `ask`, nothing is stored."""
+        goal, service = run.goal, self.engine.service
+        if not goal.persist or self._goal_stored:
+            return goal.persist
+        if step.number == 1 and step.reply.failure in REFUSED:
+            if self._created and run.conversation_id is not None:
+                await service.delete_conversation(run.conversation_id)
+            run.conversation_id = None
+            return False
+        assert run.conversation_id is not None
+        await service.add_user_message(run.conversation_id, goal.text, task=run.task)
+        self._goal_stored = True
+        return True
 
     def _turn(self, run: AgentRun, messages: list[Any], task: str, profile: str | None, model: str | None) -> Any:
         from ..engine import Turn
@@ -266,7 +284,7 @@ class AgentLoop:
     # records ---------------------------------------------------------------------------------------------
 
     async def _record(self, run: AgentRun, step: StepRecord) -> None:
-        if run.conversation_id is None:
+        if not await self._store_goal(run, step) or run.conversation_id is None:
             return
         from ..service.agent_records import AgentStep
 
