@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .executor import CallOutcome, CallStatus
 from .registry import parse_arguments
 from .tools import CommandRun, FileChange, ToolResult
+
+if TYPE_CHECKING:
+    from ..service.agent_records import StepToolCall
 
 MAX_SHOWN = 120  # characters of an argument in a one-line summary
 
@@ -73,3 +76,21 @@ def outcome_summary(outcome: CallOutcome | None, skipped: str | None = None) -> 
 
 def tool_name(outcome: CallOutcome | None, fallback: str) -> str:
     return outcome.spec.display_name if outcome is not None and outcome.spec is not None else fallback
+
+
+def stored_outcome_summary(call: StepToolCall) -> str:
+    """`outcome_summary` for a call as a step's message stores it."""
+    detail = call.detail or {}
+    edited = " (edited)" if call.ran_arguments is not None else ""
+    first = call.result.strip().splitlines()[0] if call.result and call.result.strip() else ""
+    if call.status in ("pending", "skipped"):
+        return clip(call.result or "not run") if call.status == "skipped" else "running…"
+    if call.status == "denied":
+        return "denied by you" if call.answer else "denied: nobody can approve it here"
+    if call.status == "invalid":
+        return "not run: " + clip(first)
+    if "exit_code" in detail or detail.get("timed_out"):
+        return f"ran{edited}: " + ("timed out" if detail.get("timed_out") else f"exit code {detail.get('exit_code')}")
+    if "diff" in detail:
+        return f"ran{edited}: {'created' if detail.get('created') else 'changed'} {clip(str(detail.get('path')))}"
+    return f"error{edited}: {clip(first)}" if call.is_error else f"ran{edited}"
