@@ -76,7 +76,7 @@ class AgentLoop:
         self.run_state: AgentRun | None = None  # the run going on (or the last one), for a face that was cancelled
         self.in_tool = False  # a call is being checked, asked about or run
         self._stopping = False
-        self._goal_stored = self._created = False
+        self._created = False
         self._reply_task: asyncio.Task[Reply] | None = None
         self._deadline: asyncio.Timeout | None = None
         self._paused_left: float | None = None
@@ -91,7 +91,7 @@ class AgentLoop:
     async def run(self, goal: AgentGoal, on_event: EventSink | None = None) -> AgentRun:
         """The run, ended. Raises only what ends the caller too (its own cancellation)."""
         run = self.run_state = AgentRun(goal)
-        self._stopping = self._goal_stored = self._created = False
+        self._stopping = self._created = False
         started = self.clock()
         emit = _sink(on_event)
         approver = self.executor.approver
@@ -127,13 +127,14 @@ class AgentLoop:
         used_ids: set[str] = set()
         profile = goal.profile
         while True:
-            number = len(run.steps) + 1
-            await emit(StepStarted(number))
-            reply = await self._reply(run, number, self._turn(run, messages, task, profile, model), emit)
+            draft = _Draft(run, len(run.steps) + 1, used_ids)
+            await emit(StepStarted(draft.number))
+            reply = await self._reply(run, draft, self._turn(run, draft, messages, task, profile, model), emit)
             profile = profile or (reply.profile.value if reply.profile else None)  # the run keeps its profile
-            step = StepRecord(number, reply, _unique_ids(reply.tool_calls, used_ids, number))
+            step = draft.step(reply)
             run.steps.append(step)
-            await self._record(run, step)
+            if step.number == 1:
+                await self._refused_first_step(run, step)
             if not await self._continue(run, step, emit):
                 return
             messages.append(ChatMessage("assistant", reply.text, tool_calls=step.calls))
@@ -147,7 +148,8 @@ class AgentLoop:
                 return
 
     async def _begin(self, run: AgentRun) -> tuple[list[Any], str, str | None]:
-        """The conversation (made, or continued), its context, the goal's message, the run's task."""
+        """The conversation (continued, or made now so every step's usage row names it), its context,
+        the run's task (from the goal and the conversation) and the model it is pinned to, if any."""
         from ..core.classifier import classify
         from ..core.types import parse_task
         from ..providers.base import ChatMessage
@@ -162,38 +164,35 @@ class AgentLoop:
         task = parse_task(goal.task).value if goal.task else classify(goal.text, previous=previous).task.value
         run.task = task
         run.conversation_id = goal.conversation_id if goal.persist else None
-        if goal.persist and run.conversation_id is None:  # made now, so every step's usage row names it
+        if goal.persist and run.conversation_id is None:
             run.conversation_id = await service.create_conversation(" ".join(goal.text.split())[:60] or "Agent")
             self._created = True
         return history, task, model
 
-    async def _store_goal(self, run: AgentRun, step: StepRecord) -> bool:
-        """The goal's message (and, for a new run, its conversation), stored with the first step, unless
-        no model could take the request at all: then, as for `ask`, nothing is stored."""
-        goal, service = run.goal, self.engine.service
-        if not goal.persist or self._goal_stored:
-            return goal.persist
-        if step.number == 1 and step.reply.failure in REFUSED:
-            if self._created and run.conversation_id is not None:
-                await service.delete_conversation(run.conversation_id)
+    async def _refused_first_step(self, run: AgentRun, step: StepRecord) -> None:
+        """A first step no model could take stores nothing, as for `ask` (the engine saved neither the
+        goal nor the step): the conversation made for it goes too."""
+        if step.reply.failure in REFUSED and self._created and run.conversation_id is not None:
+            await self.engine.service.delete_conversation(run.conversation_id)
             run.conversation_id = None
-            return False
-        assert run.conversation_id is not None
-        await service.add_user_message(run.conversation_id, goal.text, task=run.task)
-        self._goal_stored = True
-        return True
 
-    def _turn(self, run: AgentRun, messages: list[Any], task: str, profile: str | None, model: str | None) -> Any:
+    def _turn(self, run: AgentRun, draft: _Draft, messages: list[Any], task: str, profile: str | None,
+              model: str | None) -> Any:
+        """The step's request. The engine stores its reply as the step's message, with its usage, in one
+        write; with the first step it stores the goal too (unless no model can take it)."""
         from ..engine import Turn
         from ..providers.base import Tool
 
         goal = run.goal
         tools = tuple(Tool(s.wire_name, s.description, dict(s.parameters)) for s in self.executor.registry.specs())
         system = INSTRUCTIONS.format(workdir=self.workdir) + (f"\n\n{goal.system}" if goal.system else "")
-        return Turn(goal.text, source=goal.source, conversation_id=run.conversation_id, persist=False,
-                    system=system, task=task, profile=profile, model=model, messages=tuple(messages), tools=tools)
+        stored = run.conversation_id is not None
+        return Turn(goal.text, source=goal.source, conversation_id=run.conversation_id,
+                    persist=stored and draft.number == 1, system=system, task=task,
+                    profile=profile, model=model, messages=tuple(messages), tools=tools,
+                    reply_message=draft.message if stored else None)
 
-    async def _reply(self, run: AgentRun, number: int, turn: Any, emit: EventSink) -> Reply:
+    async def _reply(self, run: AgentRun, draft: _Draft, turn: Any, emit: EventSink) -> Reply:
         """The step's reply, its events passed on. Streamed in a task of its own, so stop() can end it
         without ending the caller; a reply cut short (stop, the time limit) is kept as the step."""
         from ..engine import Finished
@@ -215,9 +214,7 @@ class AgentLoop:
             partial = self.engine.interrupted_reply
             current = asyncio.current_task()
             if partial is not None:
-                step = StepRecord(number, partial, skipped=STOPPED)
-                run.steps.append(step)
-                await asyncio.shield(self._record(run, step))
+                run.steps.append(draft.step(partial, skipped=STOPPED))
             if self._stopping and current is not None and not current.cancelling():
                 self._ended(run, RunEnd.CANCELLED, failure=FailureKind.CANCELLED)
                 raise _Stopped from None
@@ -283,16 +280,6 @@ class AgentLoop:
 
     # records ---------------------------------------------------------------------------------------------
 
-    async def _record(self, run: AgentRun, step: StepRecord) -> None:
-        if not await self._store_goal(run, step) or run.conversation_id is None:
-            return
-        from ..service.agent_records import AgentStep
-
-        reply = step.reply
-        step.message_id = await self.engine.service.add_agent_step(AgentStep(
-            run.conversation_id, step.number, reply.text, reply.status, reply.provider, reply.model,
-            reply.task.value if reply.task else run.task, reply.error, reply.usage_id, _stored_calls(step)))
-
     async def _save_calls(self, step: StepRecord) -> None:
         if step.message_id is not None and step.calls:
             await self.engine.service.set_step_tool_calls(step.message_id, _stored_calls(step))
@@ -319,6 +306,37 @@ class AgentLoop:
         if self._deadline is not None and self._paused_left is not None and not self._deadline.expired():
             self._deadline.reschedule(asyncio.get_running_loop().time() + self._paused_left)
         self._paused_left = None
+
+
+class _Draft:
+    """A step being made: its number, and its calls with ids unique across the run (worked out once,
+    when the engine stores the reply or when the loop reads it, whichever comes first)."""
+
+    def __init__(self, run: AgentRun, number: int, used_ids: set[str]) -> None:
+        self.run = run
+        self.number = number
+        self.used_ids = used_ids
+        self._calls: tuple[Any, ...] | None = None
+
+    def calls(self, reply: Reply) -> tuple[Any, ...]:
+        if self._calls is None:
+            self._calls = _unique_ids(reply.tool_calls, self.used_ids, self.number)
+        return self._calls
+
+    def step(self, reply: Reply, skipped: str | None = None) -> StepRecord:
+        return StepRecord(self.number, reply, self.calls(reply), skipped=skipped, message_id=reply.message_id)
+
+    def message(self, reply: Reply) -> Any:
+        """The step's message, stored by the engine with the reply's usage; none for a first step that no
+        model could take (nothing of the run is then stored)."""
+        from ..service.agent_records import AgentStep
+
+        conversation_id = self.run.conversation_id
+        if conversation_id is None or (self.number == 1 and reply.failure in REFUSED):
+            return None
+        calls = _stored_calls(StepRecord(self.number, reply, self.calls(reply)))
+        return AgentStep(conversation_id, self.number, reply.text, reply.status, reply.provider, reply.model,
+                         reply.task.value if reply.task else self.run.task, reply.error, None, calls)
 
 
 class _Stopped(Exception):
