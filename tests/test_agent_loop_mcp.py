@@ -24,6 +24,25 @@ from .fakes.tool_streams import Call, ToolCallReply
 from .test_agent_mcp import start_http_server, stdio, stop
 
 
+def listening(url: str, timeout: float = 20.0) -> None:
+    """The fake server prints its port once bound; uvicorn listens a moment later (longer on a busy
+    machine): wait for that, so the test is about the run, not the server's start."""
+    import socket
+    import time
+    from urllib.parse import urlsplit
+
+    port = urlsplit(url).port
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 @pytest.fixture
 async def engine(monkeypatch, provider_server):
     for key, value in provider_server.env("openai", api_key="sk-test-key-0001").items():
@@ -43,6 +62,7 @@ async def test_a_run_calls_an_mcp_server_through_the_approval_rules(engine, prov
         server = stdio()
     else:
         proc, url = start_http_server()
+        listening(url)
         server = {"url": url}
     provider_server.script(provider_server.chat_path("openai"),
                            ToolCallReply("openai", [Call("calc__add", {"a": 20, "b": 22}),

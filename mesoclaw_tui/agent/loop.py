@@ -260,7 +260,7 @@ class AgentLoop:
                 outcome = await self.executor.execute(call.name, call.arguments, call.id)
             except asyncio.CancelledError:  # the time limit, or the caller ended: the rest is not run
                 step.skipped = "Not run: the run stopped while it ran." if not step.skipped else step.skipped
-                await asyncio.shield(self._save_calls(step))
+                await _shielded(self._save_calls(step))
                 raise
             finally:
                 self.in_tool = False
@@ -292,7 +292,7 @@ class AgentLoop:
         status = "cancelled" if run.end is RunEnd.CANCELLED else "incomplete"
         if last.reply.status == "failed":
             return
-        await asyncio.shield(self.engine.service.end_agent_step(last.message_id, status, run.error))
+        await _shielded(self.engine.service.end_agent_step(last.message_id, status, run.error))
 
     # the clock stands still while the user answers -----------------------------------------------------
 
@@ -354,6 +354,15 @@ class _ClockPausingApprover:
             return await self.inner.ask(request)
         finally:
             self.loop.resume_clock()
+
+
+async def _shielded(write: Any) -> None:
+    """A record that must be written even if the run is being cancelled. If the caller is cancelled
+    again meanwhile (an app closing), the write goes on alone; whatever becomes of it is retrieved
+    here, so nothing is left unreported as "never retrieved" (the service logs a refused write)."""
+    task = asyncio.ensure_future(write)
+    task.add_done_callback(lambda done: done.cancelled() or done.exception())
+    await asyncio.shield(task)
 
 
 def _sink(on_event: EventSink | None) -> Callable[[Any], Any]:

@@ -67,12 +67,16 @@ class AgentRunner:
         return conversation_id in self._on
 
     def toggle(self, conversation_id: int | None) -> bool:
-        """Agent mode on or off for this conversation; whether it is now on."""
-        if conversation_id in self._on:
+        """Agent mode on or off for this conversation (said in a toast); whether it is now on."""
+        on = conversation_id not in self._on
+        if on:
+            self._on.add(conversation_id)
+        else:
             self._on.discard(conversation_id)
-            return False
-        self._on.add(conversation_id)
-        return True
+        self.screen.notify(f"Agent mode on: the model can read, search, change files and run commands in "
+                           f"{os.getcwd()} (changes and commands ask you first). f4 turns it off." if on
+                           else "Agent mode off.", timeout=4)
+        return on
 
     def stop(self) -> bool:
         """esc: stop the run going on (False when there is none)."""
@@ -86,8 +90,22 @@ class AgentRunner:
             await self.mcp.aclose()
             self.mcp = None
 
+    async def send(self, text: str) -> None:
+        """The chat's reply worker for a message in agent mode (so quitting settles it like a reply)."""
+        from ...core.types import MesoclawError, MesoclawFailure
+        from ..widgets.messages import Notice
+
+        try:
+            await self.run(text)
+        except (MesoclawError, MesoclawFailure) as exc:  # a config mistake, an unusable directory
+            await self.screen.transcript.append(Notice(f"The agent cannot start: {exc}"))
+        except Exception as exc:  # a bug: said, and the app goes on
+            self.screen.app.report(exc)
+        finally:
+            self.screen.call_later(self.screen.refresh_bindings)
+
     async def run(self, text: str) -> None:
-        """One goal, in the chat's reply worker (so quitting settles it like a reply)."""
+        """One goal."""
         from ...agent.config import load_agent_settings
         from ...agent.run_types import AgentGoal
         from ...agent.session import open_session

@@ -7,7 +7,6 @@ A reply streams in a worker; esc cancels the worker, and the engine saves the pa
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -266,23 +265,12 @@ class ChatScreen(LiveScreen):
             self.notify("The database is not open yet.", severity="warning", timeout=3)
             return
         event.prompt.clear()
-        agent = self._agent is not None and self._agent.is_on(self.conversation_id)
-        self._reply_worker = self._send_agent(text) if agent else self._send(text)
+        if self._agent is not None and self._agent.is_on(self.conversation_id):  # an agent run instead
+            self._reply_worker = self.run_worker(self._agent.send(text), group="reply", exclusive=True,
+                                                 exit_on_error=False)
+        else:
+            self._reply_worker = self._send(text)
         self.refresh_bindings()
-
-    @work(group="reply", exclusive=True, exit_on_error=False)
-    async def _send_agent(self, text: str) -> None:
-        from ...core.types import MesoclawError, MesoclawFailure
-
-        assert self._agent is not None
-        try:
-            await self._agent.run(text)
-        except (MesoclawError, MesoclawFailure) as exc:  # a config mistake, an --allow name, no directory
-            await self.transcript.append(Notice(f"The agent cannot start: {exc}"))
-        except Exception as exc:
-            self.app.report(exc)  # type: ignore[attr-defined]
-        finally:
-            self.call_later(self.refresh_bindings)
 
     def action_toggle_agent(self) -> None:
         """Agent mode for this conversation: a message starts a tool-using run (screens/agent_run.py)."""
@@ -290,10 +278,7 @@ class ChatScreen(LiveScreen):
             from .agent_run import AgentRunner
 
             self._agent = AgentRunner(self, FAILURE_TEXT)
-        on = self._agent.toggle(self.conversation_id)
-        self.notify(f"Agent mode on: the model can read, search, change files and run commands in {os.getcwd()}"
-                    " (changes and commands ask you first). f4 turns it off." if on else "Agent mode off.",
-                    timeout=4)
+        self._agent.toggle(self.conversation_id)
         self._render_route()
 
     async def on_unmount(self) -> None:
