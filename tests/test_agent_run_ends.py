@@ -57,14 +57,16 @@ async def test_a_version_4_database_gains_agent_steps_and_agent_jobs_without_los
 
 
 async def test_a_migrated_database_records_an_agent_step_and_an_agent_job(tmp_path) -> None:
-    from mesoclaw_tui.service import AgentJobSettings, AgentStep, RouterService, StepToolCall
+    from mesoclaw_tui.service import AgentJobSettings, AgentStep, RouterService, StepToolCall, UsageRecord
 
     path = tmp_path / "v4.db"
     with sqlite3.connect(path) as conn:
         conn.executescript(FIXTURE_V4.read_text())
     async with await RouterService.open(str(path)) as service:
         call = StepToolCall("call_1", "read_file", '{"path": "a.py"}', "read_file")
-        message_id = await service.add_agent_step(AgentStep(1, 1, "", tool_calls=(call,)))
+        recorded = await service.record_reply(UsageRecord("agent", 1764547300.0, conversation_id=1),
+                                              AgentStep(1, 1, "", tool_calls=(call,)))
+        message_id = recorded.message_id
         await service.set_step_tool_calls(message_id, [StepToolCall("call_1", "read_file", '{"path": "a.py"}',
                                                                      "read_file", "ran", "1\tprint()")])
         job = await service.create_job(name="fix", kind="agent", prompt="fix it", task="auto", profile=None,

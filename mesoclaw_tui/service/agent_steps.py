@@ -1,4 +1,5 @@
-"""An agent run's steps in its conversation: each step's message, then its tool calls as they run."""
+"""An agent run's steps in its conversation: each step's message is written by the engine with its
+usage row (`Turn.reply_message`); here, its tool calls as they run, and the step a run stopped on."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..store import Store
-    from .agent_records import AgentStep, StepToolCall
+    from .agent_records import StepToolCall
 
 log = logging.getLogger("mesoclaw")
 
@@ -21,16 +22,6 @@ class AgentStepsMixin:
     not stop the run. The failure is logged and the run goes on (the step then has no id)."""
 
     store: Store
-
-    async def add_agent_step(self, step: AgentStep) -> int | None:
-        """The step's message (with its calls, still pending); its id, None when it could not be saved."""
-        from ..store.errors import StoreError
-
-        try:
-            return await self.store.add_agent_step(step.columns())
-        except StoreError as exc:
-            log.warning("mesoclaw: an agent step was not saved: %s", exc)
-            return None
 
     async def set_step_tool_calls(self, message_id: int, calls: Sequence[StepToolCall]) -> None:
         """What became of a step's calls so far (written after each one)."""

@@ -1,4 +1,5 @@
-"""An agent run's steps: assistant messages with a step number and their tool calls (JSON)."""
+"""An agent run's steps: assistant messages with a step number and their tool calls (JSON), written
+with their usage row by record_reply; updated here as the calls run."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 import aiosqlite
 
-from .values import storable, storable_row
+from .values import storable
 
 STEP_FIELDS = frozenset({"tool_calls", "status", "error"})
 
@@ -15,18 +16,6 @@ STEP_FIELDS = frozenset({"tool_calls", "status", "error"})
 class AgentStepsMixin:
     conn: aiosqlite.Connection
     write: Callable[..., Any]
-
-    async def add_agent_step(self, message: dict[str, Any]) -> int:
-        """A step's message; its conversation's last task and time follow it, as for a reply."""
-        fields = storable_row(message)
-        async with self.write() as db:
-            cursor = await db.execute(
-                f"INSERT INTO messages ({', '.join(fields)}) VALUES ({', '.join('?' * len(fields))})",
-                tuple(fields.values()))
-            await db.execute(
-                "UPDATE conversations SET updated_at = CURRENT_TIMESTAMP, last_task = COALESCE(?, last_task) "
-                "WHERE id = ?", (fields.get("task"), fields["conversation_id"]))
-            return int(cursor.lastrowid)
 
     async def update_agent_step(self, message_id: int, **fields: Any) -> None:
         """A step's tool calls as they run, or its status and error when the run stops on it."""
