@@ -102,7 +102,14 @@ CREATE TABLE IF NOT EXISTS messages (
     status TEXT NOT NULL DEFAULT 'complete',  -- complete, incomplete (provider failed mid-reply), cancelled, failed
     error TEXT,
     usage_id INTEGER,
-    created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP
+    created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
+    -- Schema 5: the steps of an agent run. Each step is an assistant message (its model, status and
+    -- usage as for any reply); agent_step numbers it within its run (1 starts a run); tool_calls is
+    -- JSON, one object per call the step made: {id, name, tool, arguments, status (pending, ran,
+    -- denied, invalid, skipped), result, is_error, ruling, answer, ran_arguments, seconds, detail}.
+    -- Tool results live there rather than as 'tool' messages: the CHECK on role cannot be altered.
+    agent_step INTEGER,
+    tool_calls TEXT
 );
 CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages (conversation_id, id);
 
@@ -157,7 +164,11 @@ CREATE TABLE IF NOT EXISTS jobs (
     claim_beat INTEGER NOT NULL DEFAULT 0,
     claim_renew_s REAL,
     created_at REAL NOT NULL,
-    updated_at REAL
+    updated_at REAL,
+    -- Schema 5: an agent job's settings, JSON: {"allow": [tool, ...], "cwd": "...", "max_steps": n,
+    -- "max_cost": usd, "timeout": s}. Such a job is kind 'agent' to every face, stored as kind 'prompt'
+    -- with this set: SQLite cannot change the CHECK on kind without rebuilding the table.
+    agent TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_due ON jobs (enabled, next_run_at);
 

@@ -1,8 +1,9 @@
 """Scheduled jobs: managing them, and running the ones that are due.
 
-Two kinds of job: `prompt` (an agent turn through the engine, source "job", not saved as a
-conversation) and `heartbeat` (a live check of the providers the profile's chains use, recorded like
-`mesoclaw providers check` so it feeds availability and cooldowns). Every run is a `job_runs` row
+Three kinds of job: `prompt` (one turn through the engine, source "job", not saved as a
+conversation), `heartbeat` (a live check of the providers the profile's chains use, recorded like
+`mesoclaw providers check` so it feeds availability and cooldowns) and `agent` (a tool-using run
+with only the tools its --allow list and config allow, never asking: agent/scheduled.py). Every run is a `job_runs` row
 from the moment it is claimed, so a run is never lost: it ends ok / incomplete / failed, or
 interrupted (a stop that outlasted the grace period, or a runner that died: the next runner notices
 its expired claim).
@@ -63,13 +64,13 @@ from .service.job_records import Beat, Claim, Job, JobRun, RunResult, iso
 
 if TYPE_CHECKING:
     from .engine import Engine
-    from .service import RouterService
+    from .service import AgentJobSettings, RouterService
 
 __all__ = ["Job", "JobRun", "Scheduler", "add_job", "get_job", "job_runs", "lease_status", "list_jobs",
            "remove_job", "set_enabled", "validate_job"]
 
 Clock = Callable[[], datetime]
-KINDS = ("prompt", "heartbeat")
+KINDS = ("prompt", "heartbeat", "agent")
 TASK_CHOICES = ("auto", *(t.value for t in TaskType))
 LEASE_TTL_S = 60.0
 HEARTBEAT_TIMEOUT_S = 5.0
@@ -113,6 +114,9 @@ def validate_job(name: str, kind: str, prompt: str, task: str, profile: str | No
     prompt = prompt.strip()
     if kind == "prompt" and not prompt:
         raise MesoclawError("a prompt job needs a PROMPT (or use --kind heartbeat to check the providers)")
+    if kind == "agent" and not prompt:
+        raise MesoclawError("an agent job needs a goal: mesoclaw schedule add NAME --kind agent \"GOAL\" "
+                            "--allow TOOL …")
     if kind == "heartbeat" and prompt:
         raise MesoclawError("a heartbeat job takes no PROMPT: it checks the providers of the profile's chains")
     if kind == "heartbeat" and task != "auto":
@@ -122,12 +126,13 @@ def validate_job(name: str, kind: str, prompt: str, task: str, profile: str | No
 
 async def add_job(service: RouterService, name: str, schedule: Schedule | str, *, kind: str = "prompt",
                   prompt: str = "", task: str = "auto", profile: str | None = None, enabled: bool = True,
-                  now: Clock = utc_now, tz: tzinfo | None = None) -> Job:
+                  now: Clock = utc_now, tz: tzinfo | None = None, agent: AgentJobSettings | None = None) -> Job:
+    """`agent`: an agent job's tools, directory and limits (agent/scheduled.py job_settings)."""
     spec = parse_schedule(schedule) if isinstance(schedule, str) else schedule
     fields = validate_job(name, kind, prompt, task, profile)
     moment = now()
     return await service.create_job(**fields, schedule=spec.text, enabled=enabled,
-                                    next_run_at=_ts(spec.next_after(moment, tz)), now=_ts(moment))
+                                    next_run_at=_ts(spec.next_after(moment, tz)), now=_ts(moment), agent=agent)
 
 
 async def get_job(service: RouterService, name: str) -> Job:
@@ -447,6 +452,10 @@ class Scheduler:
         try:
             if job.kind == "heartbeat":
                 result = await self._heartbeat(job)
+            elif job.kind == "agent":
+                from .agent.scheduled import run_agent_job
+
+                result = await run_agent_job(self.service, self.engine, job, on_delta, chunks)
             else:
                 result = await self._prompt(job, chunks, on_delta)
         except asyncio.CancelledError:

@@ -113,6 +113,14 @@ def read_config_file(path: Path) -> dict:
     return data
 
 
+def config_tables(paths: Paths, *names: str) -> tuple[str, tuple[object, ...]]:
+    """Top-level tables of config.toml as tomllib gives them (None where absent), with the file's path
+    for messages: the agent's `[agent]` and `[mcp]`, which agent/config.py validates. Read the same
+    way by every face, so they all run with the same settings."""
+    data = read_config_file(paths.config_path)
+    return str(paths.config_path), tuple(data.get(name) for name in names)
+
+
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 

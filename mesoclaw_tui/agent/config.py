@@ -27,10 +27,13 @@ import re
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.types import MesoclawError
 from .commands import parse_prefix
+
+if TYPE_CHECKING:
+    from ..paths import Paths
 
 # Letters first (Gemini), single "-"/"_" between parts: "__" on the wire always ends the server.
 SERVER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_][A-Za-z0-9]+)*")
@@ -79,6 +82,23 @@ class AgentConfig:
     max_steps: int = 20
     max_cost: float | None = None
     timeout: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSettings:
+    """The agent's settings from config.toml: `[agent]` and the MCP servers."""
+
+    agent: AgentConfig = field(default_factory=AgentConfig)
+    servers: Mapping[str, McpServerConfig] = field(default_factory=dict)
+
+
+def load_agent_settings(paths: Paths) -> AgentSettings:
+    """`[agent]` and `[mcp.servers.*]` of the config.toml at `paths`, validated: a mistake is a
+    MesoclawError naming the file and the key."""
+    from ..settings import config_tables
+
+    source, (agent, mcp) = config_tables(paths, "agent", "mcp")
+    return AgentSettings(parse_agent_table(agent, source), parse_mcp_servers(mcp, source))
 
 
 def parse_agent_table(table: object, source: str = "config.toml") -> AgentConfig:

@@ -49,7 +49,7 @@ def run_with_service(ctx: click.Context, action: Callable[[Any], Awaitable[T]]) 
 # name -> module in this package that defines it (through a `register(cli)` function).
 LAZY_COMMANDS = {
     "router": "router", "ask": "ask", "providers": "providers",
-    "schedule": "schedule", "scheduler": "schedule", "serve": "serve",
+    "schedule": "schedule", "scheduler": "schedule", "serve": "serve", "agent": "agent", "mcp": "mcp",
 }
 
 

@@ -48,6 +48,12 @@ def emit_json(value: Any) -> None:
     sys.stdout.write(json_text(value) + "\n")
 
 
+def emit_json_line(value: Any) -> None:
+    """One JSON value on one line (a stream of them, e.g. `mesoclaw agent --json`), flushed."""
+    sys.stdout.write(escape_unsafe(json.dumps(value, ensure_ascii=False, default=str)) + "\n")
+    sys.stdout.flush()
+
+
 def write(text: str, *, err: bool = False) -> None:
     """Text from outside to stdout (or stderr), its control characters made visible; no newline added."""
     (sys.stderr if err else sys.stdout).write(neutralise(text))

@@ -92,14 +92,29 @@ def schedule() -> None:
 @click.option("--task", default="auto", show_default=True,
               help="auto (classify the prompt), code, general, fast, creative or analysis.")
 @click.option("--profile", help="eco, balanced or premium (default: the active profile when it runs).")
-@click.option("--kind", default="prompt", show_default=True, help="prompt or heartbeat.")
+@click.option("--kind", default="prompt", show_default=True,
+              help="prompt, heartbeat, or agent (PROMPT is the goal of a tool-using run in this directory).")
+@click.option("--allow", "allow", multiple=True, metavar="TOOL",
+              help="agent: a tool the run may use (repeatable; nobody is asked, so nothing else that writes "
+                   "or runs is allowed): write_file, edit_file, run_command, NAME.tool or NAME.* of an MCP server.")
+@click.option("--max-steps", type=click.IntRange(1, 1000), help="agent: most steps a run takes.")
+@click.option("--max-cost", type=click.FloatRange(min=0, min_open=True), metavar="USD",
+              help="agent: most a run may spend.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+              help="agent: wall-clock limit of a run (default: [agent] timeout, else 600).")
 @click.option("--disabled", is_flag=True, help="Add it disabled.")
 @json_option
 @click.pass_context
 def add(ctx: click.Context, name: str, prompt: tuple[str, ...], every: str | None, daily: str | None,
-        weekly: str | None, cron: str | None, task: str, profile: str | None, kind: str, disabled: bool,
+        weekly: str | None, cron: str | None, task: str, profile: str | None, kind: str, allow: tuple[str, ...],
+        max_steps: int | None, max_cost: float | None, timeout: float | None, disabled: bool,
         as_json: bool) -> None:
-    """Add job NAME running PROMPT (`-` reads it from stdin) on a schedule."""
+    """Add job NAME running PROMPT (`-` reads it from stdin) on a schedule.
+
+    An agent job (--kind agent) works in the directory it was added from, with the read tools and
+    only the tools --allow names (and config's [agent] allow_tools and allow_commands): a scheduled
+    run never asks, so any other write, command or MCP tool is denied and the model told so.
+    """
     from ..scheduler import add_job, validate_job
 
     text = " ".join(prompt)
@@ -107,14 +122,34 @@ def add(ctx: click.Context, name: str, prompt: tuple[str, ...], every: str | Non
         text = sys.stdin.read()
     spec = from_options(every, daily, weekly, cron)
     validate_job(name, kind, text, task, profile)  # before the database is opened: bad input changes nothing
+    agent = _agent_settings(ctx, kind, allow, max_steps, max_cost, timeout)
     job = run_with_service(ctx, lambda s: add_job(s, name, spec, kind=kind, prompt=text, task=task,
-                                                  profile=profile, enabled=not disabled))
+                                                  profile=profile, enabled=not disabled, agent=agent))
     if as_json:
         out.emit_json(job.as_dict())
         return
     next_run = when(job.next_run_at) if job.enabled else "disabled"
     out.console().print(out.markup("added {} job [bold]{}[/]: {}, next run {}", job.kind, job.name, job.schedule,
                                    next_run))
+
+
+def _agent_settings(ctx: click.Context, kind: str, allow: tuple[str, ...], max_steps: int | None,
+                    max_cost: float | None, timeout: float | None) -> Any:
+    """An agent job's settings, checked (its --allow names against config); None for other kinds."""
+    from ..core.types import MesoclawError
+
+    if kind.strip().lower() != "agent":
+        if allow or max_steps or max_cost or timeout:
+            raise MesoclawError("--allow, --max-steps, --max-cost and --timeout are for --kind agent")
+        return None
+    import os
+
+    from ..agent.config import load_agent_settings
+    from ..agent.scheduled import check_allow, job_settings
+    from ..settings import resolve_paths
+
+    check_allow(allow, load_agent_settings(resolve_paths(ctx.find_root().params.get("db"))))
+    return job_settings(os.getcwd(), allow, max_steps, max_cost, timeout)
 
 
 @schedule.command("list")
@@ -166,6 +201,7 @@ def show(ctx: click.Context, name: str, limit: int, as_json: bool) -> None:
     con.print(out.markup("[bold]{}[/] ({}) {}", job.name, job.kind, job.schedule) + explained)
     if job.kind == "prompt":
         con.print(f"prompt: {out.escape(job.prompt)}")
+    _show_agent(con, job)
     con.print(f"task: {job.task}  profile: {job.profile or 'active'}  enabled: {out.mark(job.enabled)}")
     state = f"running since {when(job.running_since, now)}" if job.running else (
         when(job.next_run_at, now) if job.enabled else "disabled")
@@ -185,6 +221,19 @@ def show(ctx: click.Context, name: str, limit: int, as_json: bool) -> None:
     if latest.output:
         con.print("latest output:")
         con.print(out.escape(latest.output), soft_wrap=True)
+
+
+def _show_agent(con: Any, job: Any) -> None:
+    """An agent job's goal, directory, allowlist and limits."""
+    if job.agent is None:
+        return
+    settings = job.agent
+    con.print(f"goal: {out.escape(job.prompt)}")
+    limits = ", ".join(f"{name} {value}" for name, value in (
+        ("max steps", settings.max_steps), ("max cost", settings.max_cost), ("timeout", settings.timeout))
+        if value is not None)
+    con.print(f"in: {out.escape(settings.cwd)}  allowed: {out.escape(', '.join(settings.allow) or 'reads only')}"
+              + (f"  limits: {limits}" if limits else ""))
 
 
 @schedule.command("rm")

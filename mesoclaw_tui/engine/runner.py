@@ -442,6 +442,8 @@ class Engine:
         baseline = cost_of(registry, baseline_target(registry), reply.input_tokens, reply.output_tokens)
         # The reply's message is saved below its prompt, and only then (a refused request stores none).
         message = message_row(plan.turn, reply) if plan.saved_prompt is not None else None
+        if plan.turn.reply_message is not None:  # the caller stores the reply its own way (an agent step)
+            message = plan.turn.reply_message(reply)
         reply.usage_id, reply.message_id = await self.records.save_reply(
             usage_row(plan.turn, reply, baseline), message, plan.saved_prompt)
 

@@ -7,6 +7,7 @@ neither the providers nor httpx.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +49,9 @@ class Turn:
     tool_choice: ToolChoice | None = None
     parallel_tool_calls: bool | None = None
     response_format: ResponseFormat | None = None
+    # The message to store with the reply's usage row, in the same write, instead of the usual one
+    # (an agent run's step, with its number and tool calls); None from it stores none.
+    reply_message: Callable[[Reply], Any] | None = None
 
 
 @dataclass

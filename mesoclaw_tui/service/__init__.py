@@ -3,10 +3,11 @@ engine call, and the dataclasses it returns. Nothing outside this package and `s
 
     router_service  RouterService: caches, router settings, registry, availability, import/export, usage
     conversations   conversations, messages and the usage row of each reply (part of RouterService)
+    agent_steps     an agent run's steps and their tool calls in its conversation (part of RouterService)
     jobs            scheduled jobs, their runs, the scheduler lease and claims (part of RouterService)
     health          live provider checks, the providers report, failures replies record (part of it)
     views           what `router status` / `router test` and the router screen show (part of it)
-    records, conversation_records, job_records   the dataclasses handed out
+    records, conversation_records, job_records, agent_records   the dataclasses handed out
     models, availability, config_file, usage     pure helpers, tested without a database
 
 Names are loaded on first use (PEP 562): the app imports this package on its way to showing the
@@ -28,11 +29,12 @@ _WHERE = {
     "Job": "job_records", "JobRun": "job_records", "Lease": "job_records", "Claim": "job_records",
     "RunResult": "job_records", "Beat": "job_records", "Busy": "job_records",
     "UsageReport": "usage",
+    "AgentStep": "agent_records", "StepToolCall": "agent_records", "AgentJobSettings": "agent_records",
     "EXPORT_FORMAT": "config_file",
     "NOT_CHAT": "models", "validate_user_model": "models",
 }
 __all__ = [
-    "EXPORT_FORMAT", "NOT_CHAT", "Beat", "Busy", "ChainEntry", "Claim", "Conversation", "Job", "JobRun", "Lease", "Message",
+    "AgentJobSettings", "AgentStep", "StepToolCall", "EXPORT_FORMAT", "NOT_CHAT", "Beat", "Busy", "ChainEntry", "Claim", "Conversation", "Job", "JobRun", "Lease", "Message",
     "ModelRow", "ProviderFailure", "RecordedReply", "ReplyMessage", "RouterConfig", "RouterService", "RunResult",
     "TranscriptEntry", "TranscriptPage", "UsageRecord", "UsageReport", "validate_user_model",
 ]
@@ -48,6 +50,7 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
+    from .agent_records import AgentJobSettings, AgentStep, StepToolCall
     from .config_file import EXPORT_FORMAT
     from .conversation_records import (
         Conversation,

@@ -8,9 +8,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.types import TaskType
+
+if TYPE_CHECKING:
+    from .agent_records import StepToolCall
 
 # conversations ------------------------------------------------------------------------------------
 
@@ -49,23 +52,40 @@ class Message:
     error: str | None = None
     usage_id: int | None = None
     created_at: str = ""
+    agent_step: int | None = None  # a step of an agent run: its number within the run
+    tool_calls: tuple[StepToolCall, ...] = ()  # the calls that step made, and what became of them
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Message:
         return cls(row["id"], row["conversation_id"], row["role"], row["content"], row["provider"], row["model"],
                    row["task"], row["status"] or "complete", row["error"], row["usage_id"],
-                   str(row["created_at"] or ""))
+                   str(row["created_at"] or ""), row.get("agent_step"), _tool_calls(row.get("tool_calls")))
+
+
+def _tool_calls(raw: Any) -> tuple[StepToolCall, ...]:
+    if not raw:
+        return ()
+    from .agent_records import parse_tool_calls
+
+    return parse_tool_calls(raw)
 
 
 def answered_turns(messages: list[Message]) -> list[Message]:
     """The messages worth sending as context: each user message that got a reply (even a partial
     one) and that reply. A prompt whose every candidate failed is left out, so asking again does
-    not send it twice."""
+    not send it twice. After an agent run's goal come its steps: the last with text is its answer
+    (the tool calls and results on the way are not sent again)."""
     turns: list[Message] = []
-    for user, reply in zip(messages, messages[1:], strict=False):
-        if user.role != "user" or reply.role != "assistant":
+    for index, user in enumerate(messages):
+        if user.role != "user":
             continue
-        if reply.content and reply.status in ("complete", "incomplete", "cancelled"):
+        reply = None
+        for following in messages[index + 1:]:
+            if following.role != "assistant":
+                break
+            if following.content and following.status in ("complete", "incomplete", "cancelled"):
+                reply = following
+        if reply is not None:
             turns += (user, reply)
     return turns
 
@@ -97,12 +117,15 @@ class TranscriptEntry:
     estimated: bool = False
     cost_usd: float | None = None
     attempts: tuple[dict[str, Any], ...] = ()
+    agent_step: int | None = None  # a step of an agent run: its number within the run
+    tool_calls: tuple[StepToolCall, ...] = ()
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> TranscriptEntry:
         return cls(row["id"], row["role"], row["content"], row["provider"], row["model"], row["task"],
                    row["status"] or "complete", row["error"], row["input_tokens"], row["output_tokens"],
-                   bool(row["estimated"]), row["cost_usd"], _attempts(row["attempts"]))
+                   bool(row["estimated"]), row["cost_usd"], _attempts(row["attempts"]), row.get("agent_step"),
+                   _tool_calls(row.get("tool_calls")))
 
 
 @dataclass(frozen=True)

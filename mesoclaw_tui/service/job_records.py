@@ -6,9 +6,12 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.types import MesoclawError
+
+if TYPE_CHECKING:
+    from .agent_records import AgentJobSettings
 
 
 def to_datetime(seconds: float | None) -> datetime | None:
@@ -89,13 +92,16 @@ class Job:
     claimed_by: str | None
     created_at: datetime
     last_run: JobRun | None = field(default=None, compare=False)
+    agent: AgentJobSettings | None = None  # an agent job's tools, directory and limits
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any], last_run: Mapping[str, Any] | None = None) -> Job:
-        return cls(row["id"], row["name"], row["kind"], row["prompt"], row["task"], row["profile"],
-                   row["schedule"], bool(row["enabled"]), to_datetime(row["next_run_at"]),
+        agent = _agent_settings(row)
+        return cls(row["id"], row["name"], "agent" if agent else row["kind"], row["prompt"], row["task"],
+                   row["profile"], row["schedule"], bool(row["enabled"]), to_datetime(row["next_run_at"]),
                    to_datetime(row["last_run_at"]), row["last_status"], to_datetime(row["running_since"]),
-                   row["claimed_by"], _when(row["created_at"]), JobRun.from_row(last_run) if last_run else None)
+                   row["claimed_by"], _when(row["created_at"]), JobRun.from_row(last_run) if last_run else None,
+                   agent)
 
     @property
     def running(self) -> bool:
@@ -117,7 +123,21 @@ class Job:
             "last_status": self.last_status, "running_since": iso(self.running_since),
             "claimed_by": self.claimed_by, "created_at": iso(self.created_at),
             "last_run": self.last_run.as_dict() if self.last_run else None,
+            **({"agent": self.agent.as_dict()} if self.agent else {}),
         }
+
+
+def _agent_settings(row: Mapping[str, Any]) -> AgentJobSettings | None:
+    """Schema 5's `agent` column (a row from before it has none)."""
+    try:
+        raw = row["agent"]
+    except (KeyError, IndexError):
+        return None
+    if not raw:
+        return None
+    from .agent_records import AgentJobSettings
+
+    return AgentJobSettings.parse(raw)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from ..core.types import MesoclawError
 
 if TYPE_CHECKING:
     from ..store import Store
+    from .agent_records import AgentJobSettings
     from .job_records import Beat, Busy, Claim, Job, JobRun, Lease, RunResult
 
 # The dataclasses are imported by each method, not here: opening the service then defines none of them.
@@ -24,10 +25,16 @@ class JobsMixin:
     store: Store
 
     async def create_job(self, *, name: str, kind: str, prompt: str, task: str, profile: str | None,
-                         schedule: str, enabled: bool, next_run_at: float, now: float) -> Job:
-        """A new job; a MesoclawError when the name is taken."""
-        await self.store.create_job({"name": name, "kind": kind, "prompt": prompt, "task": task, "profile": profile,
-                                     "schedule": schedule, "enabled": int(enabled), "next_run_at": next_run_at},
+                         schedule: str, enabled: bool, next_run_at: float, now: float,
+                         agent: AgentJobSettings | None = None) -> Job:
+        """A new job; a MesoclawError when the name is taken. An agent job (kind "agent", with its
+        settings) is stored as kind "prompt" with the settings beside it (see schema.sql)."""
+        if (kind == "agent") != (agent is not None):
+            raise ValueError("an agent job, and only one, carries agent settings")
+        await self.store.create_job({"name": name, "kind": "prompt" if agent else kind, "prompt": prompt,
+                                     "task": task, "profile": profile, "schedule": schedule,
+                                     "enabled": int(enabled), "next_run_at": next_run_at,
+                                     "agent": agent.dump() if agent else None},
                                     now)
         return await self.require_job(name)
 

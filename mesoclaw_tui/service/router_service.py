@@ -31,6 +31,7 @@ from ..core.types import (
 from ..settings import Settings, load_settings, resolve_paths
 from ..store import RouterConfigRow, Store
 from . import availability as avail
+from .agent_steps import AgentStepsMixin
 from .conversations import ConversationsMixin
 from .health import HealthMixin
 from .jobs import JobsMixin
@@ -64,7 +65,7 @@ def config_from_row(row: RouterConfigRow) -> RouterConfig:
     return RouterConfig(profile, overrides, routes, row.updated_at)
 
 
-class RouterService(ConversationsMixin, JobsMixin, HealthMixin, ViewsMixin):
+class RouterService(ConversationsMixin, JobsMixin, HealthMixin, ViewsMixin, AgentStepsMixin):
     def __init__(self, store: Store, settings: Settings):
         self.store = store  # the service's own: nothing outside service/ and store/ reaches into it
         self.settings = settings

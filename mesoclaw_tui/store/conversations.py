@@ -84,6 +84,7 @@ class ConversationMixin:
             params.append(before_id)
         found = [dict(r) for r in await self.rows(
             "SELECT m.id, m.role, m.content, m.provider, m.model, m.task, m.status, m.error, "
+            "m.agent_step, m.tool_calls, "
             "u.input_tokens, u.output_tokens, u.estimated, u.cost_usd, u.attempts "
             f"FROM messages m LEFT JOIN usage u ON u.id = m.usage_id WHERE {where} "
             "ORDER BY m.id DESC LIMIT ?", (*params, limit + 1))]

@@ -38,8 +38,8 @@ class JobsMixin:
             try:
                 cursor = await db.execute(
                     "INSERT INTO jobs (name, kind, prompt, task, profile, schedule, enabled, next_run_at, "
-                    "created_at, updated_at) VALUES (:name, :kind, :prompt, :task, :profile, :schedule, "
-                    ":enabled, :next_run_at, :now, :now)", {**storable_row(job), "now": now})
+                    "created_at, updated_at, agent) VALUES (:name, :kind, :prompt, :task, :profile, :schedule, "
+                    ":enabled, :next_run_at, :now, :now, :agent)", {"agent": None, **storable_row(job), "now": now})
             except sqlite3.IntegrityError:
                 raise MesoclawError(f"a job named '{job['name']}' already exists (remove it first with "
                                     f"`mesoclaw schedule rm {job['name']}`)") from None

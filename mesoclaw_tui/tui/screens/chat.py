@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from ...service import Conversation, RouterService, TranscriptPage
     from ..widgets.prompt import PromptInput
+    from .agent_run import AgentRunner
 
 PREVIEW_DEBOUNCE_S = 0.15
 PROMPT_PLACEHOLDER = "Message · enter send · ctrl+j newline · ctrl+k model"
@@ -64,6 +65,7 @@ class ChatScreen(LiveScreen):
         Binding("ctrl+n", "new_chat", "New chat", show=False, priority=True),
         Binding("ctrl+l", "conversations", "Chats", priority=True),
         Binding("ctrl+g", "copy_reply", "Copy reply", show=False, priority=True),
+        Binding("f4", "toggle_agent", "Agent", show=False, priority=True),
         Binding("pageup", "scroll_transcript(-1)", "Scroll up", show=False, priority=True),
         Binding("pagedown", "scroll_transcript(1)", "Scroll down", show=False, priority=True),
     ]
@@ -78,6 +80,7 @@ class ChatScreen(LiveScreen):
         self._preview_timer: Timer | None = None
         self._preview_text = ""
         self._reply_worker: Worker | None = None
+        self._agent: AgentRunner | None = None  # agent mode (f4): made on first use
 
     def compose(self) -> ComposeResult:
         yield AppBar("Chat", id="bar")
@@ -221,6 +224,9 @@ class ChatScreen(LiveScreen):
     def _render_route(self, task: str | None = None, decision: Any = None) -> None:
         """The line above the prompt: the task and model that would answer, or the model chosen."""
         line = Text()
+        if self._agent is not None and self._agent.is_on(self.conversation_id):
+            line.append(" agent ", style="bold reverse " + fmt.colour("magenta"))
+            line.append(" ")
         chosen = self.next_model or self.pinned
         if task:
             line.append("route ", style="dim")
@@ -259,8 +265,25 @@ class ChatScreen(LiveScreen):
             self.notify("The database is not open yet.", severity="warning", timeout=3)
             return
         event.prompt.clear()
-        self._reply_worker = self._send(text)
+        if self._agent is not None and self._agent.is_on(self.conversation_id):  # an agent run instead
+            self._reply_worker = self.run_worker(self._agent.send(text), group="reply", exclusive=True,
+                                                 exit_on_error=False)
+        else:
+            self._reply_worker = self._send(text)
         self.refresh_bindings()
+
+    def action_toggle_agent(self) -> None:
+        """Agent mode for this conversation: a message starts a tool-using run (screens/agent_run.py)."""
+        if self._agent is None:
+            from .agent_run import AgentRunner
+
+            self._agent = AgentRunner(self, FAILURE_TEXT)
+        self._agent.toggle(self.conversation_id)
+        self._render_route()
+
+    async def on_unmount(self) -> None:
+        if self._agent is not None:
+            await self._agent.aclose()  # its MCP servers stop with the app
 
     @work(group="reply", exclusive=True, exit_on_error=False)
     async def _send(self, text: str) -> None:
@@ -344,6 +367,8 @@ class ChatScreen(LiveScreen):
         view.finish(status=reply.status, label=label, error=error)
 
     def action_cancel_reply(self) -> None:
+        if self.streaming and self._agent is not None and self._agent.stop():
+            return  # an agent run stops after the tool that is running
         if self.streaming and self._reply_worker is not None:
             self._reply_worker.cancel()
 
@@ -478,6 +503,8 @@ class ChatScreen(LiveScreen):
     def commands(self) -> Iterable[SystemCommand]:
         yield SystemCommand("Choose the model", "For the next message or the whole conversation (ctrl+k)",
                             self.action_pick_model)
+        yield SystemCommand("Agent mode: on/off", "Messages in this conversation start a tool-using agent run (f4)",
+                            self.action_toggle_agent)
         yield SystemCommand("New conversation", "Start a new chat (ctrl+n)", self.action_new_chat)
         yield SystemCommand("Conversations", "Switch, rename or delete conversations (ctrl+l)",
                             self.action_conversations)

@@ -26,6 +26,10 @@ Loader = Callable[[int | None], Awaitable["TranscriptPage"]]
 
 
 def message_widget(entry: TranscriptEntry) -> Widget:
+    if entry.role == "assistant" and entry.tool_calls:
+        from .tool_blocks import StoredStep
+
+        return StoredStep(entry)  # an agent step: its reply and its tool calls
     if entry.role == "assistant":
         return StoredReply(entry)
     if entry.role == "user":
@@ -52,7 +56,8 @@ class Transcript(VerticalScroll, can_focus=True):
 
     @property
     def messages(self) -> list[UserMessage | AssistantMessage | StoredReply | Notice]:
-        return [w for w in self.children if isinstance(w, UserMessage | AssistantMessage | StoredReply | Notice)]
+        return [w for w in self.children if isinstance(w, UserMessage | AssistantMessage | StoredReply | Notice)
+                or hasattr(w, "message_id")]  # and an agent step (widgets/tool_blocks.StoredStep)
 
     async def show(self, loader: Loader | None) -> None:
         """Replace the content by the latest page of a conversation (None: an empty new chat)."""
