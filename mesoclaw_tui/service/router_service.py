@@ -31,6 +31,8 @@ from ..core.types import (
 from ..settings import Settings, load_settings, resolve_paths
 from ..store import RouterConfigRow, Store
 from . import availability as avail
+from .app_state import AppStateMixin
+from .chats import ChatsMixin
 from .conversations import ConversationsMixin
 from .health import HealthMixin
 from .jobs import JobsMixin
@@ -64,7 +66,7 @@ def config_from_row(row: RouterConfigRow) -> RouterConfig:
     return RouterConfig(profile, overrides, routes, row.updated_at)
 
 
-class RouterService(ConversationsMixin, JobsMixin, HealthMixin, ViewsMixin):
+class RouterService(ConversationsMixin, ChatsMixin, AppStateMixin, JobsMixin, HealthMixin, ViewsMixin):
     def __init__(self, store: Store, settings: Settings):
         self.store = store  # the service's own: nothing outside service/ and store/ reaches into it
         self.settings = settings
@@ -80,7 +82,9 @@ class RouterService(ConversationsMixin, JobsMixin, HealthMixin, ViewsMixin):
         settings = load_settings(paths, environ)
         # An explicit --db names a file; its folder must exist (a typo should not create folders).
         store = await Store.open(paths.db_path, create_dirs=db is None)
-        return cls(store, settings)
+        service = cls(store, settings)
+        service.environ = environ  # read again when config.toml changes (reload_settings)
+        return service
 
     async def close(self) -> None:
         await self.store.close()

@@ -22,6 +22,7 @@ from typing import Any
 import aiosqlite
 
 from ..core.types import MesoclawFailure
+from .chats import ChatsMixin
 from .conversations import ConversationMixin
 from .errors import StoreError, busy, describe, is_busy
 from .health import ProviderStateMixin
@@ -84,7 +85,7 @@ def _row_to_config(row: Any) -> RouterConfigRow:
     )
 
 
-class Store(ProviderStateMixin, ConversationMixin, JobsMixin):
+class Store(ProviderStateMixin, ConversationMixin, ChatsMixin, JobsMixin):
     def __init__(self, conn: aiosqlite.Connection, path: Path):
         self.conn = conn
         self.path = path

@@ -24,7 +24,7 @@ from pathlib import Path
 from ..core.types import MesoclawError
 from .errors import Problem, StoreError, describe, disk_full, is_busy
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 BUSY_TIMEOUT_MS = 30_000
 APPLICATION_ID = 0x6D65736F  # "meso": marks the file as mesoclaw's (PRAGMA application_id)
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -44,7 +44,14 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         *(f"ALTER TABLE {table} ADD COLUMN {column}" for table in ("provider_models", "user_models")
           for column in ("price_source TEXT", "price_as_of TEXT", "price_approx INTEGER NOT NULL DEFAULT 0")),
     ),
+    5: (  # schema 5: the full-text index of the messages there are (schema.sql adds its triggers and
+          # the preferences table); skipped, like every statement naming messages_fts, without FTS5
+        "CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(content, content = 'messages', "
+        "content_rowid = 'id', tokenize = 'unicode61 remove_diacritics 2')",
+        "INSERT INTO messages_fts (messages_fts) VALUES ('rebuild')",
+    ),
 }
+FTS_TABLE = "messages_fts"
 _ADD_COLUMN = re.compile(r"ALTER TABLE (\w+) ADD COLUMN (\w+)", re.IGNORECASE)
 
 
@@ -199,12 +206,15 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
     try:
         version = _refuse_foreign_or_newer(conn, path)  # another process may have migrated meanwhile
         if version != SCHEMA_VERSION:
+            fts = has_fts5(conn)
             for step in range(version + 1, SCHEMA_VERSION + 1):
                 for statement in MIGRATIONS.get(step, ()):
-                    if version > 0 and _needed(conn, statement):  # a fresh file gets the whole schema
+                    # a fresh file gets the whole schema
+                    if version > 0 and _needed(conn, statement) and (fts or FTS_TABLE not in statement):
                         conn.execute(statement)
             for statement in split_statements(schema_text()):
-                conn.execute(statement)
+                if fts or FTS_TABLE not in statement:
+                    conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
         conn.execute("COMMIT")
@@ -214,7 +224,19 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
         raise
 
 
+def has_fts5(conn: sqlite3.Connection) -> bool:
+    """Whether this SQLite can index text (FTS5 is built into the SQLite of python.org's and most
+    distributions' Pythons, but a build may leave it out)."""
+    try:
+        return bool(conn.execute("SELECT sqlite_compileoption_used('ENABLE_FTS5')").fetchone()[0])
+    except sqlite3.Error:
+        return False
+
+
 def _needed(conn: sqlite3.Connection, statement: str) -> bool:
+    if FTS_TABLE in statement:  # indexing the messages there are: none before schema 2
+        return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'messages'").fetchone() \
+            is not None
     match = _ADD_COLUMN.match(statement.strip())
     if match is None:
         return True
