@@ -73,10 +73,10 @@ def markdown(document: Mapping[str, Any]) -> str:
              f"*mesoclaw conversation {conversation['id']}, started {conversation['created_at'] or '?'}, "
              f"{len(document['messages'])} messages*", ""]
     for message in document["messages"]:
-        lines += [f"## {_heading(message)}", "", message["content"].rstrip("\n"), ""]
-        note = _note(message)
-        if note:
-            lines += [f"*{note}*", ""]
+        lines += [f"## {heading(message)}", "", message["content"].rstrip("\n"), ""]
+        said = note(message)
+        if said:
+            lines += [f"*{said}*", ""]
     return "\n".join(lines)
 
 
@@ -84,7 +84,8 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _heading(message: Mapping[str, Any]) -> str:
+def heading(message: Mapping[str, Any]) -> str:
+    """Who wrote a message (You, System, provider:model), its task and time."""
     if message["role"] == "user":
         who = "You"
     elif message["role"] == "system":
@@ -96,7 +97,8 @@ def _heading(message: Mapping[str, Any]) -> str:
     return " · ".join(parts)
 
 
-def _note(message: Mapping[str, Any]) -> str:
+def note(message: Mapping[str, Any]) -> str:
+    """A reply's status when it is not complete, its tokens and its cost ("" for a prompt)."""
     parts = []
     status = message.get("status", "complete")
     if status != "complete":
