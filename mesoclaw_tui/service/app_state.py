@@ -71,25 +71,31 @@ class AppStateMixin:
     async def configure_provider(self, provider: str, *, api_key: str | None = None,
                                  api_key_env: str | None = None) -> ProviderSettings:
         """Give a provider its key (kept in config.toml) or the name of the environment variable that
-        holds it, then use the new settings. Bad input raises a MesoclawError that never repeats the key."""
+        holds it (a provider without keys, Ollama, is enabled), then use the new settings. Bad input
+        raises a MesoclawError that never repeats the key."""
         import asyncio
 
         from ..settings import update_config_file
 
-        pid = provider_info(provider).id
-        if (api_key is None) == (api_key_env is None):
-            raise MesoclawError("give the key itself or the name of the environment variable that holds it")
+        info = provider_info(provider)
+        pid = info.id
+        if api_key is not None and api_key_env is not None:
+            raise MesoclawError("give the key itself or the name of the environment variable that holds it, not both")
         if api_key is not None:
             api_key = api_key.strip()
             problem = key_problem(api_key)
             if problem:
                 raise MesoclawError(problem)
-            section = {"api_key": api_key}
-        else:
-            name = (api_key_env or "").strip()
+            section: dict[str, object] = {"api_key": api_key}
+        elif api_key_env is not None:
+            name = api_key_env.strip()
             if not ENV_NAME.fullmatch(name):
                 raise MesoclawError("an environment variable's NAME is letters, digits and _ (e.g. OPENAI_API_KEY)")
             section = {"api_key_env": name}
+        elif not info.needs_key:  # Ollama: used once enabled (its host is OLLAMA_HOST or the default)
+            section = {"enabled": True}
+        else:
+            raise MesoclawError(f"{info.name} needs an API key, or the name of the environment variable holding it")
 
         def change(data: dict) -> None:
             providers = data.setdefault("providers", {})
