@@ -171,23 +171,14 @@ class _Request:
 
             response_format = ResponseFormat("json_schema", name="response", schema=self.schema)
         if self.files.texts:
-            from .attach import check_fits
+            from ..engine.attachments import check_fits, largest_window
 
-            check_fits(self.files, await _largest_window(service))
+            check_fits(self.files, await largest_window(service))
         prompt = self.files.prompt(self.text)
         return Turn(prompt, source="ask", continue_last=self.continue_last, conversation_id=self.conversation_id,
                     system=self.system, task=self.task,
                     profile=self.profile, model=self.model, max_tokens=self.max_tokens,
                     content=self.files.content(prompt), response_format=response_format)
-
-
-async def _largest_window(service: Any) -> int | None:
-    """The largest context window of any model the request could go to (any model, with none configured)."""
-    registry = await service.registry()
-    configured = service.settings.configured()
-    windows = [m.context_window for m in registry.models if m.context_window and not m.retired
-               and (m.provider in configured or not configured)]
-    return max(windows, default=None)
 
 
 def _schema_json(reply: Any, schema: dict | None) -> tuple[str | None, Any, str | None]:
