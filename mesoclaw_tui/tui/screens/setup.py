@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, OptionList, RadioButton, RadioSet, Static
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from .. import format as fmt
@@ -50,8 +50,8 @@ class SetupScreen(ModalScreen[None]):
     SetupScreen #how { color: $text-muted; height: auto; margin: 1 0 0 0; }
     SetupScreen #result { height: auto; min-height: 1; margin: 1 0 0 0; }
     SetupScreen #profile-title { margin: 1 0 0 0; text-style: bold; }
-    SetupScreen RadioSet { width: 100%; height: auto; border: round $primary 60%; padding: 0; }
-    SetupScreen RadioSet:focus { border: round $accent; }
+    SetupScreen #profile { width: 100%; height: auto; border: round $primary 60%; padding: 0; }
+    SetupScreen #profile:focus { border: round $accent; }
     """
     BINDINGS = [Binding("escape", "done", "Done (to the chat)", priority=True)]
 
@@ -80,15 +80,15 @@ class SetupScreen(ModalScreen[None]):
                     yield Input(placeholder="its NAME, then enter", id="env", compact=True)
                 yield Static(id="how", markup=False)
                 yield Static(id="result", markup=False)
-                yield Static("Default profile", id="profile-title")
-                with RadioSet(id="profile"):
-                    for name in PROFILES:
-                        yield RadioButton(name, value=name == (self.app.profile or "balanced"))  # type: ignore[attr-defined]
+                yield Static("Default profile (enter picks)", id="profile-title")
+                yield OptionList(id="profile")
         yield KeyBar()
 
     def on_mount(self) -> None:
         self._list_providers()
+        self._list_profiles()
         self.query_one("#providers", OptionList).focus()
+        self.watch(self.app, "profile", self._list_profiles, init=False)
 
     # providers ---------------------------------------------------------------------------------------
 
@@ -127,7 +127,7 @@ class SetupScreen(ModalScreen[None]):
         self.query_one("#name", Static).update(safe_text(f"{settings.info.name} · {state}"))
         env = settings.info.key_envs[0] if settings.info.key_envs else ""
         if settings.info.needs_key:
-            how = f"enter saves and checks it live. The usual variable is {env}."
+            how = f"enter saves and checks it live (the usual variable is {env}); tab moves on."
         else:
             how = f"{settings.info.name} needs no key: enter in either field enables it ({settings.base_url})."
         self.query_one("#how", Static).update(how)
@@ -182,9 +182,19 @@ class SetupScreen(ModalScreen[None]):
 
     # profile, done -------------------------------------------------------------------------------------
 
-    @on(RadioSet.Changed, "#profile")
-    async def _on_profile(self, event: RadioSet.Changed) -> None:
-        await host(self).set_profile(PROFILES[event.index])
+    def _list_profiles(self, *_: Any) -> None:
+        """◉ marks the profile in use (a mark, not a shade: it reads the same without colour)."""
+        current = self.app.profile or "balanced"  # type: ignore[attr-defined]
+        profiles = self.query_one("#profile", OptionList)
+        highlighted = profiles.highlighted
+        profiles.set_options([Option(Text.assemble(("◉ " if name == current else "○ "),
+                                                   (name, "bold" if name == current else "")), id=name)
+                              for name in PROFILES])
+        profiles.highlighted = highlighted if highlighted is not None else PROFILES.index(current)
+
+    @on(OptionList.OptionSelected, "#profile")
+    async def _on_profile(self, event: OptionList.OptionSelected) -> None:
+        await host(self).set_profile(event.option.id or "balanced")
 
     async def action_done(self) -> None:
         self.dismiss(None)
