@@ -141,7 +141,7 @@ class AttachDialog(Dialog):
             field.cursor_position = len(field.value)
             options.highlighted = None
             return
-        self._attach(typed)
+        self._attach_file(typed)
 
     @on(OptionList.OptionSelected, "#matches")
     def _on_pick(self, event: OptionList.OptionSelected) -> None:
@@ -151,7 +151,7 @@ class AttachDialog(Dialog):
         field.focus()
 
     @work(group="attach", exclusive=True, exit_on_error=False)
-    async def _attach(self, path: str) -> None:
+    async def _attach_file(self, path: str) -> None:
         import asyncio
 
         from ...core.types import MesoclawError, MesoclawFailure
