@@ -222,14 +222,14 @@ async def test_jobs_are_made_edited_switched_run_and_deleted_from_the_app(server
                        what="the refusal")
         async with await RouterService.open(None) as service:
             assert await list_jobs(service) == []
-        app.screen.query_one("#schedule").value = "daily 09:00"
-        app.screen.query_one("#prompt").value = "plan my day"
+        app.screen.query_one("#job-schedule").value = "daily 09:00"
+        app.screen.query_one("#job-prompt").value = "plan my day"
         await pilot.press("enter")
         await wait_for(pilot, lambda: type(app.screen).__name__ == "JobsDialog", what="back to the list")
         await wait_for(pilot, lambda: "standup" in screen_text(app), what="the new job")
         await pilot.press("e")
         await wait_for(pilot, lambda: type(app.screen).__name__ == "JobEditor", what="the form")
-        app.screen.query_one("#schedule").value = "every 2h"
+        app.screen.query_one("#job-schedule").value = "every 2h"
         await pilot.press("enter")
         await wait_for(pilot, lambda: "every 2 hours" in screen_text(app) or "every 2h" in screen_text(app),
                        what="the new schedule")

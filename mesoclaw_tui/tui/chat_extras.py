@@ -62,14 +62,16 @@ def take_attachments(screen: ChatScreen) -> Attachments | None:
 
 
 def copy_code_block(screen: ChatScreen) -> None:
+    """The code blocks of the latest reply that has any (the last one, unless it had none), to pick one
+    and copy it."""
     from .code_blocks import code_blocks
     from .screens.code_blocks import CodeBlockPicker
     from .widgets.messages import AssistantMessage, StoredReply
 
     replies = [w for w in screen.transcript.messages if isinstance(w, AssistantMessage | StoredReply) and w.text]
-    blocks = code_blocks(replies[-1].text) if replies else []
+    blocks = next((found for reply in reversed(replies) if (found := code_blocks(reply.text))), [])
     if not blocks:
-        screen.notify("The last reply has no code block." if replies else "There is no reply yet.",
+        screen.notify("No reply here has a code block." if replies else "There is no reply yet.",
                       severity="warning", timeout=2)
         return
 

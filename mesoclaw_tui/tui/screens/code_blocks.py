@@ -1,5 +1,5 @@
-"""Copy one code block of the last reply: the key that opens this (ctrl+y) cycles through the reply's
-blocks, the selected one is highlighted in the list and shown whole below it (long lines scroll
+"""Copy one code block of the last reply (the latest that has any): the key that opens this (ctrl+y)
+cycles through the reply's blocks, the selected one is highlighted in the list and shown whole below it (long lines scroll
 sideways), and enter copies it (OSC 52, like ctrl+g)."""
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class CodeBlockPicker(Dialog):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Static("Code blocks of the last reply", classes="title")
+            yield Static("Code blocks of the last reply that has any", classes="title")
             yield Static(id="blocks")
             with ScrollableContainer(id="code"):
                 yield Static(id="code-text")

@@ -50,7 +50,7 @@ class JobEditor(Dialog):
             for field in FIELDS:
                 with Horizontal(classes="row"):
                     yield Static(field, classes="label")
-                    yield Input(neutralise(values[field]), id=field, compact=True, placeholder=placeholder.get(field, ""),
+                    yield Input(neutralise(values[field]), id=f"job-{field}", compact=True, placeholder=placeholder.get(field, ""),
                                 disabled=field == "name" and job is not None,
                                 suggester=SuggestFromList(suggest[field]) if field in suggest else None)
             yield Static(SCHEDULES, classes="hint")
@@ -59,10 +59,10 @@ class JobEditor(Dialog):
 
     def on_mount(self) -> None:
         self.query_one("#error").display = False
-        self.query_one("#schedule" if self.job else "#name", Input).focus()
+        self.query_one("#job-schedule" if self.job else "#job-name", Input).focus()
 
     def value(self, field: str) -> str:
-        return self.query_one(f"#{field}", Input).value.strip()
+        return self.query_one(f"#job-{field}", Input).value.strip()
 
     @on(Input.Submitted)
     async def _save(self) -> None:

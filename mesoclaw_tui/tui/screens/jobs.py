@@ -160,7 +160,7 @@ class JobsDialog(Dialog):
 
     # actions ------------------------------------------------------------------------------------------
 
-    @work(group="job", exit_on_error=False)
+    @work(group="dialog", exit_on_error=False)
     @guarded
     async def action_new(self) -> None:
         from .job_editor import JobEditor
@@ -169,7 +169,7 @@ class JobsDialog(Dialog):
         if saved is not None:
             await self._refresh(saved)
 
-    @work(group="job", exit_on_error=False)
+    @work(group="dialog", exit_on_error=False)
     @guarded
     async def action_edit(self) -> None:
         from .job_editor import JobEditor
@@ -178,7 +178,7 @@ class JobsDialog(Dialog):
         if job is not None and await self.app.push_screen_wait(JobEditor(job)) is not None:
             await self._refresh(job.name)
 
-    @work(group="job", exit_on_error=False)
+    @work(group="dialog", exit_on_error=False)
     @guarded
     async def action_toggle(self) -> None:
         from ...scheduler import set_enabled
@@ -191,7 +191,7 @@ class JobsDialog(Dialog):
                     timeout=3)
         await self._refresh(job.name)
 
-    @work(group="job", exit_on_error=False)
+    @work(group="dialog", exit_on_error=False)
     @guarded
     async def action_delete(self) -> None:
         from ...scheduler import remove_job
@@ -233,7 +233,7 @@ class JobsDialog(Dialog):
         if job is not None:
             self._runs(job.name)
 
-    @work(group="job", exit_on_error=False)
+    @work(group="dialog", exit_on_error=False)
     @guarded
     async def _runs(self, name: str) -> None:
         from ...scheduler import job_runs
