@@ -120,5 +120,6 @@ async def show_usage(screen: ChatScreen) -> None:
 def no_provider_hint(service: Any) -> str:
     """What to do with no provider configured, naming this config.toml."""
     from ..core.provider_info import no_provider_message
+    from ..paths import shown
 
-    return no_provider_message(str(service.settings.paths.config_path))
+    return no_provider_message(shown(service.settings.paths.config_path))

@@ -64,8 +64,10 @@ class SetupScreen(ModalScreen[None]):
         service = host(self).service
         assert service is not None  # pushed once the database is open
         yield AppBar("Setup")
+        from ...paths import shown
+
         yield Static(safe_text(
-            f"Give mesoclaw at least one provider. A key is kept in {service.settings.paths.config_path} "
+            f"Give mesoclaw at least one provider. A key is kept in {shown(service.settings.paths.config_path)} "
             "(mode 0600), never in the database; or name the environment variable that holds it."),
             id="intro", markup=False)
         with Horizontal(id="panes"):
