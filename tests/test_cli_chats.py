@@ -104,6 +104,9 @@ def test_export_writes_markdown_or_json_and_never_overwrites_without_force(cli, 
     assert r.code == 2 and "--force" in r.err and target.read_text() == "precious"
     assert cli("chats", "export", str(conversation_id), "-o", str(target), "--force").code == 0
     assert target.read_text().startswith("# Sorting")
+    assert json.loads(cli("chats", "export", str(conversation_id), "--json").out)["format"] == "mesoclaw-conversation"
+    written = cli("chats", "export", str(conversation_id), "--json", "-o", str(tmp_path / "w.md"))
+    assert json.loads(written.out) == {"written": str(tmp_path / "w.md"), "id": conversation_id, "format": "md"}
     r = cli("chats", "export", str(conversation_id), "--format", "pdf")
     assert r.code == 2 and "'md', 'json'" in r.err
 

@@ -139,18 +139,21 @@ def _note(message: dict[str, Any]) -> str:
               help="md: Markdown to read; json: the file `chats import` takes back.")
 @click.option("--output", "-o", "file", metavar="FILE", help="Write to FILE (mode 0600) instead of stdout (-).")
 @click.option("--force", is_flag=True, help="Replace FILE if it exists.")
+@json_option
 @click.pass_context
-def export(ctx: click.Context, conversation_id: int, fmt: str, file: str | None, force: bool) -> None:
+def export(ctx: click.Context, conversation_id: int, fmt: str, file: str | None, force: bool, as_json: bool) -> None:
     """Conversation ID as Markdown or JSON, to stdout or a file.
 
     A file gets the exact text; on stdout, control characters in it are made visible (in JSON, written
-    as \\u escapes, so it still reads back exactly).
+    as \\u escapes, so it still reads back exactly). --json: to stdout, the same as --format json;
+    with --output, what was written as JSON.
     """
     import json
 
     from ..service.chat_file import markdown
 
     target = None if file in (None, "-") else _new_file(file, force)
+    fmt = "json" if as_json and target is None else fmt
     document = run_with_service(ctx, lambda s: s.export_conversation(conversation_id))
     if fmt == "json":
         text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
@@ -160,7 +163,10 @@ def export(ctx: click.Context, conversation_id: int, fmt: str, file: str | None,
         out.write(out.escape_unsafe(text) if fmt == "json" else text)
         return
     _write(target, text)
-    out.echo(f"wrote conversation {conversation_id} to {file}", err=True)
+    if as_json:
+        out.emit_json({"written": str(target), "id": conversation_id, "format": fmt})
+    else:
+        out.echo(f"wrote conversation {conversation_id} to {file}", err=True)
 
 
 def _new_file(file: str, force: bool) -> Any:
