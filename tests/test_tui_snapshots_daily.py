@@ -53,16 +53,20 @@ def demo(monkeypatch: pytest.MonkeyPatch, fixed_today) -> Iterator[None]:
     time.tzset()
 
 
-def pressing(*keys: str, screen: str | None = None):
+def pressing(*keys: str, screen: str | None = None, until=None):
+    """Press the keys; then wait for `screen` to be in front and `until(app)` to hold (a debounced
+    search, a suggestion worked out in the background)."""
     async def run_before(pilot) -> None:
         app = pilot.app
         await settle(app, pilot)
-        if screen is not None:
-            await wait_for(pilot, lambda: type(app.screen).__name__ == screen, what=screen)
         for key in keys:
             await pilot.press(key)
             await settle(app, pilot)
-        await pilot.pause(0.3)  # debounced searches, suggestions
+        if screen is not None:
+            await wait_for(pilot, lambda: type(app.screen).__name__ == screen, what=screen)
+        if until is not None:
+            await wait_for(pilot, lambda: until(app), what="the screen to settle")
+        await pilot.pause()
 
     return run_before
 
@@ -73,21 +77,31 @@ def test_first_run_setup(snap_compare) -> None:
 
 
 def test_attach_dialog(snap_compare, demo) -> None:
-    assert snap_compare(MesoclawApp(), terminal_size=(80, 24), run_before=pressing("ctrl+u", "n", "o"))
+    def suggested(app) -> bool:
+        return app.screen.query_one("Input")._suggestion == "notes-old.md"
+
+    assert snap_compare(MesoclawApp(), terminal_size=(80, 24),
+                        run_before=pressing("ctrl+u", "n", "o", screen="AttachDialog", until=suggested))
 
 
 def test_code_block_picker(snap_compare, demo) -> None:
     assert DEMO_REPLY.count("```") == 2
-    assert snap_compare(MesoclawApp(), terminal_size=(80, 24), run_before=pressing("ctrl+y"))
+    assert snap_compare(MesoclawApp(), terminal_size=(80, 24), run_before=pressing("ctrl+y", screen="CodeBlockPicker"))
 
 
 def test_conversation_search(snap_compare, demo) -> None:
-    assert snap_compare(MesoclawApp(), terminal_size=(80, 24), run_before=pressing("ctrl+l", "slash", *"sort"))
+    def searched(app) -> bool:
+        options = app.screen.query_one("#options")
+        return options.option_count == 1 and "3 matches" in str(options.get_option_at_index(0).prompt)
+
+    assert snap_compare(MesoclawApp(), terminal_size=(80, 24),
+                        run_before=pressing("ctrl+l", "slash", *"sort", screen="ConversationPicker", until=searched))
 
 
 def test_jobs_list(snap_compare, demo) -> None:
-    assert snap_compare(MesoclawApp(), terminal_size=(80, 24), run_before=pressing("ctrl+e"))
+    assert snap_compare(MesoclawApp(), terminal_size=(80, 24), run_before=pressing("ctrl+e", screen="JobsDialog"))
 
 
 def test_jobs_editor(snap_compare, demo) -> None:
-    assert snap_compare(MesoclawApp(), terminal_size=(80, 24), run_before=pressing("ctrl+e", "down", "e"))
+    assert snap_compare(MesoclawApp(), terminal_size=(80, 24),
+                        run_before=pressing("ctrl+e", "down", "e", screen="JobEditor"))

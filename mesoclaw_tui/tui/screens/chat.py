@@ -19,13 +19,13 @@ from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 from ...core.failures import FailureKind
-from .. import chat_extras as extras
 from .. import format as fmt
 from ..errors import guarded
 from ..safe import safe_text
 from ..widgets.bars import AppBar, KeyBar
 from ..widgets.messages import AssistantMessage, Notice, StoredReply, UserMessage
 from ..widgets.transcript import PAGE, Loader, Transcript
+from . import chat_extras as extras
 from .base import LiveScreen
 
 if TYPE_CHECKING:

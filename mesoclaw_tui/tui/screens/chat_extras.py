@@ -7,18 +7,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+# The chat screen, which calls these (typed loosely: chat.py imports this module).
+ChatScreen = Any
+
 if TYPE_CHECKING:
-    from ..engine.attachments import Attachments
-    from ..service import ConversationUsage
-    from .screens.chat import ChatScreen
-    from .widgets.attachments import AttachmentBar
+    from ...engine.attachments import Attachments
+    from ...service import ConversationUsage
+    from ..widgets.attachments import AttachmentBar
 
 
 # attachments ---------------------------------------------------------------------------------------------
 
 
 def attachment_bar(screen: ChatScreen) -> AttachmentBar | None:
-    from .widgets.attachments import AttachmentBar
+    from ..widgets.attachments import AttachmentBar
 
     found = screen.query(AttachmentBar)
     return found.first() if found else None
@@ -26,14 +28,14 @@ def attachment_bar(screen: ChatScreen) -> AttachmentBar | None:
 
 def open_attach(screen: ChatScreen) -> None:
     """The attach dialog; the file it returns becomes a chip above the prompt."""
-    from .screens.attach import AttachDialog
+    from .attach import AttachDialog
 
     async def attached(result: Any) -> None:
         if result is None:
             return
         bar = attachment_bar(screen)
         if bar is None:
-            from .widgets.attachments import AttachmentBar
+            from ..widgets.attachments import AttachmentBar
 
             bar = AttachmentBar(id="attachments")
             await screen.mount(bar, before=screen.query_one("#prompt"))
@@ -53,7 +55,7 @@ def take_attachments(screen: ChatScreen) -> Attachments | None:
     bar = attachment_bar(screen)
     if bar is None or not bar.files:
         return None
-    from .screens.attach import attached_files
+    from .attach import attached_files
 
     return attached_files(bar.clear())
 
@@ -64,9 +66,9 @@ def take_attachments(screen: ChatScreen) -> Attachments | None:
 def copy_code_block(screen: ChatScreen) -> None:
     """The code blocks of the latest reply that has any (the last one, unless it had none), to pick one
     and copy it."""
-    from .code_blocks import code_blocks
-    from .screens.code_blocks import CodeBlockPicker
-    from .widgets.messages import AssistantMessage, StoredReply
+    from ..code_blocks import code_blocks
+    from ..widgets.messages import AssistantMessage, StoredReply
+    from .code_blocks import CodeBlockPicker
 
     replies = [w for w in screen.transcript.messages if isinstance(w, AssistantMessage | StoredReply) and w.text]
     blocks = next((found for reply in reversed(replies) if (found := code_blocks(reply.text))), [])
@@ -105,7 +107,7 @@ def usage_text(usage: ConversationUsage) -> str:
 
 async def show_usage(screen: ChatScreen) -> None:
     """The conversation's tokens and cost so far, in the top bar."""
-    from .widgets.bars import AppBar
+    from ..widgets.bars import AppBar
 
     service = screen.host.service
     text = ""
@@ -119,7 +121,7 @@ async def show_usage(screen: ChatScreen) -> None:
 
 def no_provider_hint(service: Any) -> str:
     """What to do with no provider configured, naming this config.toml."""
-    from ..core.provider_info import no_provider_message
-    from ..paths import shown
+    from ...core.provider_info import no_provider_message
+    from ...paths import shown
 
     return no_provider_message(shown(service.settings.paths.config_path))
