@@ -498,7 +498,7 @@ class ChatScreen(LiveScreen):
         yield SystemCommand("Choose the model", f"For the next message or the whole conversation ({key('pick_model')})",
                             self.action_pick_model)
         yield SystemCommand("New conversation", f"Start a new chat ({key('new_chat')})", self.action_new_chat)
-        yield SystemCommand("Conversations", f"Switch, rename or delete conversations ({key('conversations')})",
+        yield SystemCommand("Conversations", f"Search, switch, rename or delete conversations ({key('conversations')})",
                             self.action_conversations)
         yield SystemCommand("Copy the last reply", f"To the clipboard, over SSH too ({key('copy_reply')})",
                             self.action_copy_reply)
