@@ -207,3 +207,35 @@ CREATE TABLE IF NOT EXISTS scheduler_lease (
     beat INTEGER NOT NULL DEFAULT 0,
     renew_s REAL
 );
+
+-- Schema 5: full-text search over messages, and what the app remembers.
+
+-- An external-content FTS5 index of messages.content (the text is stored once, in messages), kept in
+-- step by the triggers below; `mesoclaw chats list --search` and the app's conversation list rank by
+-- it (bm25) and quote it (snippet). The triggers name only id and content, so columns added to
+-- messages later change nothing here. Opening skips these statements when the SQLite that Python
+-- was built with has no FTS5: search then falls back to LIKE and says so.
+CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(
+    content, content = 'messages', content_rowid = 'id', tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER IF NOT EXISTS messages_fts_insert AFTER INSERT ON messages BEGIN
+    INSERT INTO messages_fts (rowid, content) VALUES (new.id, new.content);
+END;
+CREATE TRIGGER IF NOT EXISTS messages_fts_delete AFTER DELETE ON messages BEGIN
+    INSERT INTO messages_fts (messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
+END;
+CREATE TRIGGER IF NOT EXISTS messages_fts_update AFTER UPDATE OF content ON messages BEGIN
+    INSERT INTO messages_fts (messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
+    INSERT INTO messages_fts (rowid, content) VALUES (new.id, new.content);
+END;
+
+-- A conversation's running cost (the app's top bar) sums its usage rows.
+CREATE INDEX IF NOT EXISTS usage_by_conversation ON usage (conversation_id);
+
+-- What the app remembers between runs (the theme, the screen it was on): one value per name.
+-- Settings a user writes by hand ([keys]) live in config.toml instead.
+CREATE TABLE IF NOT EXISTS preferences (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    updated_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP
+);

@@ -33,3 +33,11 @@ def resolve_paths(db: str | os.PathLike[str] | None = None, environ: Mapping[str
         config_dir = Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
     db_path = Path(db).expanduser() if db else data_dir / DB_NAME
     return Paths(data_dir, config_dir, db_path, config_dir / CONFIG_NAME)
+
+
+def shown(path: Path) -> str:
+    """A path as it is shown to its user: under their home folder, as ~/…"""
+    try:
+        return "~/" + str(path.relative_to(Path.home())) if path.is_absolute() else str(path)
+    except (ValueError, RuntimeError):  # not under the home folder, or no home
+        return str(path)

@@ -34,6 +34,9 @@ slot that was due.
 API for the app (all async, one RouterService):
 
     jobs = await list_jobs(service)              # Job rows with their latest run (JobRun) attached
+    await add_job(service, name, "daily 09:00", prompt="…"); await edit_job(service, name, …)
+    await set_enabled(service, name, False); await remove_job(service, name)
+    run = await Scheduler(service, engine, role="app").run_now(name)   # what `schedule run` does
     runs = await job_runs(service, name, 10)     # recent runs, newest first
     scheduler = Scheduler(service, engine, role="app")
     done = await scheduler.tick()                # runs due jobs if the lease is free; [] otherwise
@@ -66,7 +69,7 @@ if TYPE_CHECKING:
     from .engine import Engine
     from .service import AgentJobSettings, RouterService
 
-__all__ = ["Job", "JobRun", "Scheduler", "add_job", "get_job", "job_runs", "lease_status", "list_jobs",
+__all__ = ["Job", "JobRun", "Scheduler", "add_job", "edit_job", "get_job", "job_runs", "lease_status", "list_jobs",
            "remove_job", "set_enabled", "validate_job"]
 
 Clock = Callable[[], datetime]
@@ -163,6 +166,21 @@ async def set_enabled(service: RouterService, name: str, enabled: bool, *, now: 
     if enabled and not job.enabled:
         next_run = _ts(parse_schedule(job.schedule).next_after(moment, tz))
     await service.update_job(name, _ts(moment), enabled=enabled, next_run_at=next_run)
+    return await service.require_job(name)
+
+
+async def edit_job(service: RouterService, name: str, schedule: Schedule | str, *, kind: str, prompt: str,
+                   task: str, profile: str | None, now: Clock = utc_now, tz: tzinfo | None = None) -> Job:
+    """Give job NAME a new definition (checked as `add_job` checks one). A new schedule counts its next
+    run from now; the same schedule keeps the next run it had."""
+    job = await service.require_job(name)
+    spec = parse_schedule(schedule) if isinstance(schedule, str) else schedule
+    fields = validate_job(name, kind, prompt, task, profile)
+    del fields["name"]
+    moment = now()
+    changed = spec.text != job.schedule
+    await service.update_job(name, _ts(moment), definition={**fields, "schedule": spec.text},
+                             next_run_at=_ts(spec.next_after(moment, tz)) if changed and job.enabled else None)
     return await service.require_job(name)
 
 

@@ -2,7 +2,8 @@
 
 The app runs headless (Textual's run_test) against a throwaway MESOCLAW_HOME holding one stored
 conversation, with OpenAI pointed at the local fake provider server, so the last reply really
-streams through the engine. Run from the repository root:
+streams through the engine; the setup screen is taken with no provider at all, in a throwaway home
+folder. Run from the repository root:
 
     python3 scripts/screenshots.py [OUT_DIR]
 """
@@ -34,6 +35,7 @@ SHOTS = [
     ("models", (80, 24), ("ctrl+f",)),
     ("model-picker", (80, 24), ("ctrl+k", "g", "p", "t")),
     ("chat-200x60", (200, 60), ()),
+    ("conversation-search", (80, 24), ("ctrl+l", "slash", *"sort names")),
 ]
 
 
@@ -62,14 +64,40 @@ async def shoot(out: Path) -> list[Path]:
                     await wait_for(pilot, lambda app=app: app.screen._reply_worker is not None)
                     await wait_for(pilot, lambda app=app: not app.screen.streaming, timeout=10)
                     first = False
-                for key in keys:
+                for key in ("ctrl+t", *keys):  # each shot starts from the chat (the app opens where it was left)
                     await pilot.press(key)
                     await settle(app, pilot)
-                await pilot.pause(0.2)
+                await pilot.pause(0.3)
                 path = out / f"{name}.svg"
                 app.save_screenshot(str(path))
                 written.append(path)
+    written.append(await shoot_setup(out))
     return written
+
+
+async def shoot_setup(out: Path) -> Path:
+    """The first run: no provider anywhere, a home folder of its own (config.toml shows as ~/.config/…)."""
+    from mesoclaw_tui.tui.app import MesoclawApp
+    from tests.tui_helpers import settle, wait_for
+
+    with tempfile.TemporaryDirectory() as home:
+        saved = dict(os.environ)
+        for name in [n for n in os.environ if n.endswith(("_API_KEY", "_BASE_URL")) or n.startswith("XDG_")
+                     or n in ("OLLAMA_HOST", "MESOCLAW_HOME")]:
+            del os.environ[name]
+        os.environ["HOME"] = home
+        try:
+            app = MesoclawApp(offer_setup=True)
+            async with app.run_test(size=(80, 24)) as pilot:
+                await settle(app, pilot)
+                await wait_for(pilot, lambda: type(app.screen).__name__ == "SetupScreen")
+                await pilot.pause(0.2)
+                path = out / "setup.svg"
+                app.save_screenshot(str(path))
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+    return path
 
 
 def main() -> None:

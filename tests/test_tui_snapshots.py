@@ -13,6 +13,14 @@ from mesoclaw_tui.tui.app import MesoclawApp
 from tests.tui_helpers import seed_demo, settle
 
 
+@pytest.fixture(autouse=True)
+def relative_home(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """MESOCLAW_HOME as a relative path from a temporary working folder: the screens that name
+    config.toml's path (the no-provider hint, setup) then show the same path on every run."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MESOCLAW_HOME", "mesoclaw-home")
+
+
 @pytest.fixture
 def demo(monkeypatch: pytest.MonkeyPatch, fixed_today) -> None:
     """An OpenAI key (so some models are available; nothing is sent), one stored conversation, and a

@@ -1,5 +1,6 @@
-"""Smoke test in a real terminal: tmux runs `mesoclaw`, we press ctrl+r and quit, and the headless
-CLI sees the new profile (balanced -> premium)."""
+"""Smoke test in a real terminal: tmux runs `mesoclaw` (no provider: it opens on the setup screen,
+esc goes to the chat), we press ctrl+r and quit, and the headless CLI sees the new profile
+(balanced -> premium)."""
 
 from __future__ import annotations
 
@@ -42,8 +43,11 @@ def test_ctrl_r_in_a_real_terminal_saves_the_profile(isolated_env: Path, tmp_pat
         f" {shlex.quote(sys.executable)} -m mesoclaw_tui; sleep 5"
     tmux("new-session", "-d", "-s", "smoke", "-x", "80", "-y", "24", command, socket=socket)
     try:
-        pane = wait_for_pane(socket, "BALANCED")
-        assert "Chat" in pane and "^r Profile" in pane  # drawn, footer readable at 80x24
+        pane = wait_for_pane(socket, "(mode 0600)")
+        assert "Setup" in pane and "OpenAI" in pane  # no provider: the setup screen first
+        tmux("send-keys", "-t", "smoke", "Escape", socket=socket)
+        pane = wait_for_pane(socket, "^r Profile")
+        assert "Chat" in pane and "BALANCED" in pane  # drawn, footer readable at 80x24
         tmux("send-keys", "-t", "smoke", "C-r", socket=socket)
         wait_for_pane(socket, "PREMIUM")
         tmux("send-keys", "-t", "smoke", "C-q", socket=socket)

@@ -64,6 +64,8 @@ def read_prompt(prompt: str | None, allow_empty: bool = False) -> str:
 @click.option("--model", help="Skip routing and use this model (e.g. gpt-4o or openrouter:openai/gpt-4o).")
 @click.option("--system", help="A system prompt.")
 @click.option("--continue", "continue_last", is_flag=True, help="Continue the last conversation.")
+@click.option("--conversation", "conversation_id", type=click.IntRange(min=1), metavar="ID",
+              help="Continue conversation ID (`mesoclaw chats list` shows them).")
 @click.option("--no-stream", is_flag=True, help="Print the reply once it is complete.")
 @click.option("--max-tokens", type=click.IntRange(min=1), help="Longest reply, in tokens.")
 @click.option("--schema", metavar="FILE|JSON",
@@ -76,7 +78,7 @@ def read_prompt(prompt: str | None, allow_empty: bool = False) -> str:
 @json_option
 @click.pass_context
 def ask(ctx: click.Context, prompt: str | None, task: str | None, profile: str | None, model: str | None,
-        system: str | None, continue_last: bool, no_stream: bool, max_tokens: int | None, schema: str | None,
+        system: str | None, continue_last: bool, conversation_id: int | None, no_stream: bool, max_tokens: int | None, schema: str | None,
         attachments: tuple[str, ...], quiet: bool, as_json: bool) -> None:
     """Ask one question; the router picks the model. PROMPT or stdin (or both: stdin is context).
 
@@ -99,12 +101,15 @@ def ask(ctx: click.Context, prompt: str | None, task: str | None, profile: str |
         parse_task(task)
     if profile:
         parse_profile(profile)
+    if continue_last and conversation_id:
+        raise MesoclawError("give --continue (the last conversation) or --conversation ID, not both")
     json_schema = read_schema(schema) if schema else None
     files = read_attachments(attachments)
     text = read_prompt(prompt, allow_empty=bool(attachments))
     stream_text = not (no_stream or as_json or json_schema)
     state: dict = {}
     request = _Request(text, task, profile, model, system, continue_last, max_tokens, json_schema, files)
+    request.conversation_id = conversation_id
     try:
         reply = asyncio.run(_run(ctx, request, stream_text, quiet or as_json, state))
     except BrokenPipeError:
@@ -155,6 +160,7 @@ class _Request:
                  continue_last: bool, max_tokens: int | None, schema: dict | None, files: Any):
         self.text, self.task, self.profile, self.model, self.system = text, task, profile, model, system
         self.continue_last, self.max_tokens, self.schema, self.files = continue_last, max_tokens, schema, files
+        self.conversation_id: int | None = None
 
     async def turn(self, service: Any) -> Any:
         from ..engine import Turn
@@ -165,22 +171,14 @@ class _Request:
 
             response_format = ResponseFormat("json_schema", name="response", schema=self.schema)
         if self.files.texts:
-            from .attach import check_fits
+            from ..engine.attachments import check_fits, largest_window
 
-            check_fits(self.files, await _largest_window(service))
+            check_fits(self.files, await largest_window(service))
         prompt = self.files.prompt(self.text)
-        return Turn(prompt, source="ask", continue_last=self.continue_last, system=self.system, task=self.task,
+        return Turn(prompt, source="ask", continue_last=self.continue_last, conversation_id=self.conversation_id,
+                    system=self.system, task=self.task,
                     profile=self.profile, model=self.model, max_tokens=self.max_tokens,
                     content=self.files.content(prompt), response_format=response_format)
-
-
-async def _largest_window(service: Any) -> int | None:
-    """The largest context window of any model the request could go to (any model, with none configured)."""
-    registry = await service.registry()
-    configured = service.settings.configured()
-    windows = [m.context_window for m in registry.models if m.context_window and not m.retired
-               and (m.provider in configured or not configured)]
-    return max(windows, default=None)
 
 
 def _schema_json(reply: Any, schema: dict | None) -> tuple[str | None, Any, str | None]:

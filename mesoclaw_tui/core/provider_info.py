@@ -76,8 +76,9 @@ def parse_ollama_host(value: str) -> str:
     return f"{scheme}://{name}:{port}" + (f"/{path}" if slash and path else "")
 
 
-def no_provider_message() -> str:
-    """What to do when nothing can serve: every key variable, and Ollama's host."""
+def no_provider_message(config_path: str | None = None) -> str:
+    """What to do when nothing can serve: `mesoclaw setup`, every key variable, and Ollama's host;
+    with config_path, where config.toml is."""
     envs = [env for p in PROVIDERS.values() for env in p.key_envs]
-    return ("no provider is configured: set one of " + ", ".join(envs)
-            + " (or OLLAMA_HOST for a local Ollama), or add [providers.<id>] to config.toml")
+    return ("no provider is configured: run `mesoclaw setup`, or set one of " + ", ".join(envs)
+            + " (or OLLAMA_HOST for a local Ollama), or add [providers.<id>] to " + (config_path or "config.toml"))

@@ -7,8 +7,12 @@ engine call, and the dataclasses it returns. Nothing outside this package and `s
     jobs            scheduled jobs, their runs, the scheduler lease and claims (part of RouterService)
     health          live provider checks, the providers report, failures replies record (part of it)
     views           what `router status` / `router test` and the router screen show (part of it)
-    records, conversation_records, job_records, agent_records   the dataclasses handed out
+    chats           search across conversations, a conversation's cost, export and import (part of it)
+    app_state       the app's preferences, settings re-read, a provider set up (part of it)
+    records, conversation_records, job_records, chat_records, agent_records
+                    the dataclasses handed out
     models, availability, config_file, usage     pure helpers, tested without a database
+    search, chat_file                            pure: search queries and quotes; a conversation as a file
 
 Names are loaded on first use (PEP 562): the app imports this package on its way to showing the
 profile, and most of these dataclasses are not needed for that.
@@ -30,12 +34,14 @@ _WHERE = {
     "RunResult": "job_records", "Beat": "job_records", "Busy": "job_records",
     "UsageReport": "usage",
     "AgentStep": "agent_records", "StepToolCall": "agent_records", "AgentJobSettings": "agent_records",
+    "SearchHit": "chat_records", "SearchResult": "chat_records", "ConversationUsage": "chat_records",
     "EXPORT_FORMAT": "config_file",
     "NOT_CHAT": "models", "validate_user_model": "models",
 }
 __all__ = [
-    "AgentJobSettings", "AgentStep", "StepToolCall", "EXPORT_FORMAT", "NOT_CHAT", "Beat", "Busy", "ChainEntry", "Claim", "Conversation", "Job", "JobRun", "Lease", "Message",
-    "ModelRow", "ProviderFailure", "RecordedReply", "ReplyMessage", "RouterConfig", "RouterService", "RunResult",
+    "AgentJobSettings", "AgentStep", "StepToolCall", "EXPORT_FORMAT", "NOT_CHAT", "Beat", "Busy", "ChainEntry", "Claim",
+    "Conversation", "ConversationUsage", "Job", "JobRun", "Lease", "Message", "ModelRow", "ProviderFailure",
+    "RecordedReply", "ReplyMessage", "RouterConfig", "RouterService", "RunResult", "SearchHit", "SearchResult",
     "TranscriptEntry", "TranscriptPage", "UsageRecord", "UsageReport", "validate_user_model",
 ]
 assert sorted(__all__) == sorted(_WHERE)
@@ -51,6 +57,7 @@ def __getattr__(name: str) -> Any:
 
 if TYPE_CHECKING:
     from .agent_records import AgentJobSettings, AgentStep, StepToolCall
+    from .chat_records import ConversationUsage, SearchHit, SearchResult
     from .config_file import EXPORT_FORMAT
     from .conversation_records import (
         Conversation,

@@ -77,8 +77,10 @@ class JobsMixin:
         return JobRun.from_row(row) if row else None
 
     async def update_job(self, name: str, now: float, *, enabled: bool | None = None,
-                         next_run_at: float | None = None) -> bool:
-        changes: dict[str, Any] = {}
+                         next_run_at: float | None = None, definition: Mapping[str, Any] | None = None) -> bool:
+        """Change a job: enabled, its next run, and with `definition` (checked by the caller) its kind,
+        prompt, task, profile and schedule."""
+        changes: dict[str, Any] = dict(definition or {})
         if enabled is not None:
             changes["enabled"] = int(enabled)
         if next_run_at is not None:

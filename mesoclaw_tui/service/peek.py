@@ -10,9 +10,14 @@ from __future__ import annotations
 import os
 
 from ..paths import resolve_paths
-from ..store.peek import peek_active_profile
+from ..store.peek import peek_active_profile, peek_start
 
 
 def active_profile(db: str | os.PathLike[str] | None = None) -> str | None:
     """The profile the database names, or None when it cannot tell at once (no file yet, a lock)."""
     return peek_active_profile(resolve_paths(db).db_path)
+
+
+def first_frame(db: str | os.PathLike[str] | None = None) -> tuple[str | None, dict[str, str]]:
+    """The profile and the app's preferences (theme, last screen) as the database has them now."""
+    return peek_start(resolve_paths(db).db_path)

@@ -32,6 +32,8 @@ from ..settings import Settings, load_settings, resolve_paths
 from ..store import RouterConfigRow, Store
 from . import availability as avail
 from .agent_steps import AgentStepsMixin
+from .app_state import AppStateMixin
+from .chats import ChatsMixin
 from .conversations import ConversationsMixin
 from .health import HealthMixin
 from .jobs import JobsMixin
@@ -65,7 +67,8 @@ def config_from_row(row: RouterConfigRow) -> RouterConfig:
     return RouterConfig(profile, overrides, routes, row.updated_at)
 
 
-class RouterService(ConversationsMixin, JobsMixin, HealthMixin, ViewsMixin, AgentStepsMixin):
+class RouterService(ConversationsMixin, ChatsMixin, AppStateMixin, JobsMixin, HealthMixin, ViewsMixin,
+                    AgentStepsMixin):
     def __init__(self, store: Store, settings: Settings):
         self.store = store  # the service's own: nothing outside service/ and store/ reaches into it
         self.settings = settings
@@ -81,7 +84,9 @@ class RouterService(ConversationsMixin, JobsMixin, HealthMixin, ViewsMixin, Agen
         settings = load_settings(paths, environ)
         # An explicit --db names a file; its folder must exist (a typo should not create folders).
         store = await Store.open(paths.db_path, create_dirs=db is None)
-        return cls(store, settings)
+        service = cls(store, settings)
+        service.environ = environ  # read again when config.toml changes (reload_settings)
+        return service
 
     async def close(self) -> None:
         await self.store.close()

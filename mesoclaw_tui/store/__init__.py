@@ -6,6 +6,7 @@
     values         text as SQLite can store it (a lone surrogate becomes U+FFFD)
     conversations  conversations, messages, usage (part of Store)
     agent_steps    an agent run's steps and their tool calls (part of Store)
+    chats          full-text search, a conversation's cost, export and import whole, preferences (part of Store)
     health         provider health, live checks, provider listings (part of Store)
     jobs           scheduled jobs, runs, the scheduler lease and claims (part of Store)
     peek           one synchronous read before the app's first frame (stdlib sqlite3, no aiosqlite)

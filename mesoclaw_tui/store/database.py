@@ -23,6 +23,7 @@ import aiosqlite
 
 from ..core.types import MesoclawFailure
 from .agent_steps import AgentStepsMixin
+from .chats import ChatsMixin
 from .conversations import ConversationMixin
 from .errors import StoreError, busy, describe, is_busy
 from .health import ProviderStateMixin
@@ -85,7 +86,7 @@ def _row_to_config(row: Any) -> RouterConfigRow:
     )
 
 
-class Store(ProviderStateMixin, ConversationMixin, JobsMixin, AgentStepsMixin):
+class Store(ProviderStateMixin, ConversationMixin, ChatsMixin, JobsMixin, AgentStepsMixin):
     def __init__(self, conn: aiosqlite.Connection, path: Path):
         self.conn = conn
         self.path = path

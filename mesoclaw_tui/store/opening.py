@@ -48,8 +48,14 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "ALTER TABLE messages ADD COLUMN agent_step INTEGER",
         "ALTER TABLE messages ADD COLUMN tool_calls TEXT",
         "ALTER TABLE jobs ADD COLUMN agent TEXT",
+        # and the full-text index of the messages there are (schema.sql adds its triggers and the
+        # preferences table); skipped, like every statement naming messages_fts, without FTS5
+        "CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(content, content = 'messages', "
+        "content_rowid = 'id', tokenize = 'unicode61 remove_diacritics 2')",
+        "INSERT INTO messages_fts (messages_fts) VALUES ('rebuild')",
     ),
 }
+FTS_TABLE = "messages_fts"
 _ADD_COLUMN = re.compile(r"ALTER TABLE (\w+) ADD COLUMN (\w+)", re.IGNORECASE)
 
 
@@ -204,12 +210,15 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
     try:
         version = _refuse_foreign_or_newer(conn, path)  # another process may have migrated meanwhile
         if version != SCHEMA_VERSION:
+            fts = has_fts5(conn)
             for step in range(version + 1, SCHEMA_VERSION + 1):
                 for statement in MIGRATIONS.get(step, ()):
-                    if version > 0 and _needed(conn, statement):  # a fresh file gets the whole schema
+                    # a fresh file gets the whole schema
+                    if version > 0 and _needed(conn, statement) and (fts or FTS_TABLE not in statement):
                         conn.execute(statement)
             for statement in split_statements(schema_text()):
-                conn.execute(statement)
+                if fts or FTS_TABLE not in statement:
+                    conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
         conn.execute("COMMIT")
@@ -219,7 +228,19 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
         raise
 
 
+def has_fts5(conn: sqlite3.Connection) -> bool:
+    """Whether this SQLite can index text (FTS5 is built into the SQLite of python.org's and most
+    distributions' Pythons, but a build may leave it out)."""
+    try:
+        return bool(conn.execute("SELECT sqlite_compileoption_used('ENABLE_FTS5')").fetchone()[0])
+    except sqlite3.Error:
+        return False
+
+
 def _needed(conn: sqlite3.Connection, statement: str) -> bool:
+    if FTS_TABLE in statement:  # indexing the messages there are: none before schema 2
+        return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'messages'").fetchone() \
+            is not None
     match = _ADD_COLUMN.match(statement.strip())
     if match is None:
         return True

@@ -1,4 +1,5 @@
-"""One synchronous read of the active profile, for the app's first frame (stdlib sqlite3 only).
+"""One synchronous read of the active profile and the app's preferences, for the app's first frame
+(stdlib sqlite3 only).
 
 The app shows the profile in its top bar; reading it here, before the first frame, means the frame
 the user first sees already says which profile routes, without waiting for aiosqlite and the
@@ -23,16 +24,26 @@ def peek_connection(path: Path) -> sqlite3.Connection:
 
 
 def peek_active_profile(path: Path) -> str | None:
+    return peek_start(path)[0]
+
+
+def peek_start(path: Path) -> tuple[str | None, dict[str, str]]:
+    """The active profile and the app's remembered preferences (theme, last screen), in one read."""
     if not path.is_file():
-        return None
+        return None, {}
     try:
         conn = peek_connection(path)
         try:
             row = conn.execute("SELECT active_profile FROM router_config WHERE id = 1").fetchone()
+            try:
+                preferences = dict(conn.execute("SELECT name, value FROM preferences").fetchall())
+            except sqlite3.OperationalError:  # a file from before schema 5: the service migrates it
+                preferences = {}
         finally:
             conn.close()
     except sqlite3.Error:
-        return None
+        return None, {}
     value = row[0] if row else None
     # a hand-edited value is shown only if it looks like a profile name; the service corrects it
-    return value if isinstance(value, str) and value.isalpha() and len(value) <= 16 else None
+    profile = value if isinstance(value, str) and value.isalpha() and len(value) <= 16 else None
+    return profile, {k: v for k, v in preferences.items() if isinstance(k, str) and isinstance(v, str)}

@@ -20,16 +20,17 @@ from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 
 from .errors import report, write_log
+from .preferences import DARK_THEME, LIGHT_THEME, remember, start_state, theme_name
 
 if TYPE_CHECKING:
     from textual.notifications import SeverityLevel
 
     from ..engine import Engine
     from ..service import RouterService
+    from .live_config import ConfigWatch
 
 POLL_INTERVAL_S = 0.5
 JOBS_INTERVAL_S = 30.0  # how often the open app looks for due scheduled jobs
-DARK_THEME, LIGHT_THEME = "textual-dark", "textual-light"
 
 
 def _chat_screen() -> Screen:
@@ -59,25 +60,34 @@ class MesoclawApp(App[None]):
 
     # Priority bindings work while the prompt has focus. None of these keys is eaten by tmux or a
     # terminal: ctrl+b is tmux's prefix, ctrl+s/ctrl+q are flow control, ctrl+m/i/h/[ are enter,
-    # tab, backspace and escape.
+    # tab, backspace and escape. A binding with an id can be given another key in config.toml's
+    # [keys] (tui/keys.py lists them).
     BINDINGS = [
-        Binding("ctrl+r", "cycle_profile", "Profile", priority=True, tooltip="eco → balanced → premium"),
-        Binding("ctrl+t", "go('chat')", "Chat", priority=True),
-        Binding("ctrl+o", "go('router')", "Router", priority=True),
-        Binding("ctrl+f", "go('models')", "Models", priority=True),
+        Binding("ctrl+r", "cycle_profile", "Profile", priority=True, tooltip="eco → balanced → premium",
+                id="profile_cycle"),
+        Binding("ctrl+t", "go('chat')", "Chat", priority=True, id="screen_chat"),
+        Binding("ctrl+o", "go('router')", "Router", priority=True, id="screen_router"),
+        Binding("ctrl+f", "go('models')", "Models", priority=True, id="screen_models"),
         Binding("f1", "go('chat')", "Chat", show=False),
         Binding("f2", "go('router')", "Router", show=False),
         Binding("f3", "go('models')", "Models", show=False),
-        Binding("f9", "toggle_theme", "Theme", show=False),
-        Binding("ctrl+e", "show_jobs", "Jobs", show=False, priority=True),
+        Binding("f9", "toggle_theme", "Theme", show=False, id="theme"),
+        Binding("ctrl+e", "show_jobs", "Jobs", show=False, priority=True, id="jobs"),
+        Binding("ctrl+p", "command_palette", "palette", show=False, priority=True, id="palette"),
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="quit"),
     ]
 
     profile: reactive[str] = reactive("")
 
     def __init__(self, db: str | None = None, *, poll_interval: float = POLL_INTERVAL_S,
-                 jobs_interval: float = JOBS_INTERVAL_S) -> None:
+                 jobs_interval: float = JOBS_INTERVAL_S, offer_setup: bool = False) -> None:
+        # the profile, theme and screen as left, read before the first frame (one stdlib read)
+        profile, theme, mode = start_state(db)
+        self.DEFAULT_MODE = mode  # type: ignore[misc]  (read by App.__init__: the screen the app opens on)
         super().__init__()
         self.db = db
+        self.offer_setup = offer_setup  # open the setup screen when no provider is configured (launch does)
+        self._config_watch: ConfigWatch | None = None
         self.jobs_interval = jobs_interval
         self._scheduler = None
         self._jobs_running = False
@@ -90,20 +100,11 @@ class MesoclawApp(App[None]):
         self._service_ready = asyncio.Event()
         self._data_version: int | None = None
         self._polling = False
-        self.theme = DARK_THEME
+        self.theme = theme
         # Over SSH every animation frame is bytes on the wire and lag for the user: scroll at once.
         self.animation_level = "none"
-        self.set_reactive(MesoclawApp.profile, self._peek_profile())
-
-    def _peek_profile(self) -> str:
-        """The profile, read at once so the first frame shows it (the service, opened after that
-        frame, reads it again); "" (drawn as …) when it cannot tell yet."""
-        from ..service.peek import active_profile
-
-        try:
-            return active_profile(self.db) or ""
-        except Exception:  # a bad path or environment: the service reports it once it opens
-            return ""
+        # The first frame shows the profile ("" is drawn as …); the service, opened after it, reads it again.
+        self.set_reactive(MesoclawApp.profile, profile)
 
     # lifecycle -----------------------------------------------------------------------------------
 
@@ -130,9 +131,29 @@ class MesoclawApp(App[None]):
         finally:
             self._service_ready.set()
         if self.service is not None:
+            await self._settings_in_use()
             self.set_interval(self.poll_interval, self._start_poll)
             self.run_worker(self._warm_up(), name="warm-up", exit_on_error=False)
             self.set_interval(self.jobs_interval, self._start_jobs)
+
+    async def _settings_in_use(self) -> None:
+        """config.toml's [keys] applied and its changes followed; with no provider, the setup screen."""
+        from .live_config import ConfigWatch, apply_keys
+
+        assert self.service is not None
+        self._config_watch = ConfigWatch(self.service.settings.paths.config_path)
+        apply_keys(self)
+        if self.offer_setup:
+            from .screens.setup import needs_setup
+
+            if needs_setup(self.service):
+                await self.action_setup()
+
+    async def action_setup(self) -> None:
+        from .screens.setup import SetupScreen
+
+        if await self.ready() is not None and not isinstance(self.screen, SetupScreen):
+            await self.push_screen(SetupScreen())
 
     # scheduled jobs ----------------------------------------------------------------------------
 
@@ -263,6 +284,7 @@ class MesoclawApp(App[None]):
     async def action_go(self, mode: str) -> None:
         if mode != self.current_mode and not self._in_dialog():
             await self.switch_mode(mode)
+            remember(self, "last_screen", mode)
 
     async def action_cycle_profile(self) -> None:
         service = await self.ready()
@@ -280,6 +302,7 @@ class MesoclawApp(App[None]):
 
     def action_toggle_theme(self) -> None:
         self.theme = LIGHT_THEME if self.theme == DARK_THEME else DARK_THEME
+        remember(self, "theme", theme_name(self.theme))
 
     # live sync -------------------------------------------------------------------------------------
 
@@ -296,6 +319,10 @@ class MesoclawApp(App[None]):
             if version != self._data_version:
                 self._data_version = version
                 await self.reload_from_store()
+            if self._config_watch is not None and self._config_watch.changed():
+                from .live_config import config_changed
+
+                await config_changed(self)
         except Exception as exc:  # a locked or vanished file: keep polling, keep the details
             write_log(self, exc)
         finally:
@@ -330,19 +357,26 @@ class MesoclawApp(App[None]):
     # command palette -----------------------------------------------------------------------------
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield SystemCommand("Chat", "Go to the chat (ctrl+t)", lambda: self.run_action("go('chat')"))
-        yield SystemCommand("Router settings", "Profile, task routing, overrides, custom chains (ctrl+o)",
+        from .keys import key_of
+
+        def key(name: str) -> str:
+            return key_of(self, name)
+
+        yield SystemCommand("Chat", f"Go to the chat ({key('screen_chat')})", lambda: self.run_action("go('chat')"))
+        yield SystemCommand("Router settings", f"Profile, task routing, overrides, custom chains ({key('screen_router')})",
                             lambda: self.run_action("go('router')"))
-        yield SystemCommand("Model browser", "Every model, its tier, context and price (ctrl+f)",
+        yield SystemCommand("Model browser", f"Every model, its tier, context and price ({key('screen_models')})",
                             lambda: self.run_action("go('models')"))
-        yield SystemCommand("Cycle routing profile", "eco → balanced → premium → eco (ctrl+r)",
+        yield SystemCommand("Cycle routing profile", f"eco → balanced → premium → eco ({key('profile_cycle')})",
                             self.action_cycle_profile)
         for name in ("eco", "balanced", "premium"):
             yield SystemCommand(f"Profile: {name}", f"Route with the {name} profile",
                                 lambda name=name: self.set_profile(name))
-        yield SystemCommand("Toggle light/dark theme", "Switch between the light and dark theme (f9)",
+        yield SystemCommand("Toggle light/dark theme", f"Switch between the light and dark theme ({key('theme')})",
                             self.action_toggle_theme)
-        yield SystemCommand("Scheduled jobs", "Each job, its next run and last result (ctrl+e)",
+        yield SystemCommand("Set up providers", "Give mesoclaw a provider's key, check it, pick the default profile",
+                            self.action_setup)
+        yield SystemCommand("Scheduled jobs", f"Each job, its next run and last result ({key('jobs')})",
                             lambda: self.run_action("show_jobs"))
         base = self.screen_stack[0] if self.screen_stack else screen
         commands = getattr(base, "commands", None)

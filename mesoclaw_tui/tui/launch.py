@@ -17,7 +17,7 @@ def launch(db: str | None) -> None:
         raise MesoclawError("the app needs a terminal; for scripts use `mesoclaw ask` or `mesoclaw router …`")
     from .app import MesoclawApp
 
-    app = MesoclawApp(db)
+    app = MesoclawApp(db, offer_setup=True)  # with no provider configured, the setup screen first
     app.run()
     raise_if_failed(app)
 

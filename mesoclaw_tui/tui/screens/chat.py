@@ -25,6 +25,7 @@ from ..safe import safe_text
 from ..widgets.bars import AppBar, KeyBar
 from ..widgets.messages import AssistantMessage, Notice, StoredReply, UserMessage
 from ..widgets.transcript import PAGE, Loader, Transcript
+from . import chat_extras as extras
 from .base import LiveScreen
 
 if TYPE_CHECKING:
@@ -60,12 +61,14 @@ FAILURE_TEXT: dict[FailureKind, Callable[[Any], str | None]] = {
 class ChatScreen(LiveScreen):
     AUTO_FOCUS = None  # the prompt is focused once it replaces its slot, right after the first frame
     BINDINGS = [
-        Binding("escape", "cancel_reply", "Cancel reply", priority=True),
-        Binding("ctrl+k", "pick_model", "Model", priority=True),
-        Binding("ctrl+n", "new_chat", "New chat", show=False, priority=True),
-        Binding("ctrl+l", "conversations", "Chats", priority=True),
-        Binding("ctrl+g", "copy_reply", "Copy reply", show=False, priority=True),
-        Binding("f4", "toggle_agent", "Agent", show=False, priority=True),
+        Binding("escape", "cancel_reply", "Cancel reply", priority=True, id="cancel_reply"),
+        Binding("ctrl+k", "pick_model", "Model", priority=True, id="pick_model"),
+        Binding("ctrl+n", "new_chat", "New chat", show=False, priority=True, id="new_chat"),
+        Binding("ctrl+l", "conversations", "Chats", priority=True, id="conversations"),
+        Binding("ctrl+g", "copy_reply", "Copy reply", show=False, priority=True, id="copy_reply"),
+        Binding("ctrl+y", "copy_code", "Copy code", show=False, priority=True, id="copy_code"),
+        Binding("ctrl+u", "attach", "Attach", show=False, priority=True, id="attach"),
+        Binding("f4", "toggle_agent", "Agent", show=False, priority=True, id="toggle_agent"),
         Binding("pageup", "scroll_transcript(-1)", "Scroll up", show=False, priority=True),
         Binding("pagedown", "scroll_transcript(1)", "Scroll down", show=False, priority=True),
     ]
@@ -133,9 +136,7 @@ class ChatScreen(LiveScreen):
     async def _hint_if_unconfigured(self) -> None:
         service = self.app.service  # type: ignore[attr-defined]
         if service is not None and not service.settings.configured():
-            from ...core.provider_info import no_provider_message
-
-            await self.transcript.append(Notice(no_provider_message(), id="no-provider"))
+            await self.transcript.append(Notice(extras.no_provider_hint(service), id="no-provider"))
 
     # conversations ------------------------------------------------------------------------------
 
@@ -168,6 +169,7 @@ class ChatScreen(LiveScreen):
         await self.transcript.show(self._loader(self.conversation_id) if self.conversation_id else None)
         self._render_route()
         self._schedule_preview()
+        await extras.show_usage(self)
 
     @guarded
     async def reload(self, *, config_only: bool = False) -> None:
@@ -188,6 +190,7 @@ class ChatScreen(LiveScreen):
         if latest and (not shown or latest[-1].id > max(shown)):
             await self.transcript.show(self._loader(self.conversation_id))
         self._render_route()
+        await extras.show_usage(self)
 
     def on_screen_resume(self) -> None:
         self._focus_prompt()  # then LiveScreen.on_screen_resume reloads if stale
@@ -256,7 +259,7 @@ class ChatScreen(LiveScreen):
 
     def on_prompt_input_submitted(self, event: PromptInput.Submitted) -> None:
         text = event.text.strip()
-        if not text:
+        if not text and not extras.has_attachments(self):  # attached files alone may be the question
             return
         if self.streaming:
             self.notify("A reply is still streaming: esc cancels it.", severity="warning", timeout=3)
@@ -297,7 +300,9 @@ class ChatScreen(LiveScreen):
         hint = self.query("#no-provider")
         if hint and app.service.settings.configured():
             await hint.remove()
-        user = UserMessage(text)
+        files = extras.take_attachments(self)
+        prompt = files.prompt(text) if files else text  # as stored: each text file a block, each image named
+        user = UserMessage(prompt)
         view = AssistantMessage(label="routing…")
         await transcript.append(user, view)
         transcript.anchor()
@@ -305,7 +310,8 @@ class ChatScreen(LiveScreen):
         self._render_route()
         state: dict[str, Any] = {"task": None, "target": None}
         try:
-            turn = Turn(text, source="chat", conversation_id=self.conversation_id, model=model)
+            turn = Turn(prompt, source="chat", conversation_id=self.conversation_id, model=model,
+                        content=files.content(prompt) if files else None)
             async for event in app.engine.stream(turn):
                 if type(event) is Delta:
                     if not view.streaming:
@@ -323,6 +329,7 @@ class ChatScreen(LiveScreen):
                     await view.end_stream()
                     self._finished(view, event.reply)
                     await self._note_user_message_id(user, event.reply.message_id)
+                    await extras.show_usage(self)
         except asyncio.CancelledError:
             await view.end_stream()
             label = f"{state['target'] or 'no model'} · {state['task']} · CANCELLED: the partial reply is kept"
@@ -436,7 +443,7 @@ class ChatScreen(LiveScreen):
     @work(group="dialog", exclusive=True, exit_on_error=False)
     @guarded
     async def action_conversations(self) -> None:
-        from .dialogs import ConversationPicker
+        from .conversations import ConversationPicker
 
         service = await self.host.ready()
         if service is None:
@@ -445,7 +452,8 @@ class ChatScreen(LiveScreen):
             self.notify("A reply is still streaming: esc cancels it.", severity="warning", timeout=3)
             return
         conversations = await service.list_conversations()
-        choice = await self.app.push_screen_wait(ConversationPicker(conversations, self.conversation_id))
+        choice = await self.app.push_screen_wait(ConversationPicker(conversations, self.conversation_id,
+                                                                    search=service.search_conversations))
         if choice is None:
             return
         action, conversation_id = choice
@@ -489,6 +497,12 @@ class ChatScreen(LiveScreen):
         self.app.copy_to_clipboard(replies[-1].text)
         self.notify("Copied the last reply to the clipboard (OSC 52).", timeout=2)
 
+    def action_copy_code(self) -> None:
+        extras.copy_code_block(self)
+
+    def action_attach(self) -> None:
+        extras.open_attach(self)
+
     def action_scroll_transcript(self, direction: int) -> None:
         transcript = self.transcript
         if direction < 0:
@@ -501,17 +515,26 @@ class ChatScreen(LiveScreen):
     # command palette ----------------------------------------------------------------------------
 
     def commands(self) -> Iterable[SystemCommand]:
-        yield SystemCommand("Choose the model", "For the next message or the whole conversation (ctrl+k)",
+        from ..keys import key_of
+
+        def key(name: str) -> str:
+            return key_of(self.app, name)
+
+        yield SystemCommand("Choose the model", f"For the next message or the whole conversation ({key('pick_model')})",
                             self.action_pick_model)
-        yield SystemCommand("Agent mode: on/off", "Messages in this conversation start a tool-using agent run (f4)",
-                            self.action_toggle_agent)
-        yield SystemCommand("New conversation", "Start a new chat (ctrl+n)", self.action_new_chat)
-        yield SystemCommand("Conversations", "Switch, rename or delete conversations (ctrl+l)",
+        yield SystemCommand("Agent mode: on/off", f"Messages in this conversation start a tool-using agent run "
+                            f"({key('toggle_agent')})", self.action_toggle_agent)
+        yield SystemCommand("New conversation", f"Start a new chat ({key('new_chat')})", self.action_new_chat)
+        yield SystemCommand("Conversations", f"Search, switch, rename or delete conversations ({key('conversations')})",
                             self.action_conversations)
-        yield SystemCommand("Copy the last reply", "To the clipboard, over SSH too (ctrl+g)",
+        yield SystemCommand("Copy the last reply", f"To the clipboard, over SSH too ({key('copy_reply')})",
                             self.action_copy_reply)
+        yield SystemCommand("Copy a code block", f"Pick one of the last reply's code blocks and copy it ({key('copy_code')})",
+                            self.action_copy_code)
+        yield SystemCommand("Attach a file", f"Text or an image, sent with the next message ({key('attach')})",
+                            self.action_attach)
         if self.streaming:
-            yield SystemCommand("Cancel the reply", "Stop streaming and keep the partial text (esc)",
+            yield SystemCommand("Cancel the reply", f"Stop streaming and keep the partial text ({key('cancel_reply')})",
                                 self.action_cancel_reply)
         yield SystemCommand("Let the router choose", "Clear the model chosen for the next message and the "
                             "conversation", lambda: self.run_worker(self._clear_models()))

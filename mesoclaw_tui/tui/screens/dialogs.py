@@ -1,4 +1,5 @@
-"""Keyboard dialogs: pick a model (type to filter), pick a conversation, enter a line, confirm.
+"""Keyboard dialogs: pick a model (type to filter), enter a line, confirm (the conversation list is
+conversations.py).
 
 Each is a ModalScreen: escape closes it, enter accepts, and errors a service raises are shown
 inside the dialog instead of closing it.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.text import Text
 from textual import on
@@ -21,9 +22,6 @@ from textual.widgets.option_list import Option
 
 from .. import format as fmt
 from ..safe import neutralise, safe_text
-
-if TYPE_CHECKING:
-    from ...service import Conversation
 
 AUTO = "__auto__"
 
@@ -195,62 +193,6 @@ class ModelPicker(Dialog):
 
     def _pick(self, option_id: str | None) -> None:
         self.dismiss(Picked(None if option_id == AUTO else option_id, self.scope or "next"))
-
-
-class ConversationPicker(Dialog):
-    """Enter opens; n new, r rename, d delete: returns (action, conversation id)."""
-
-    BINDINGS = [
-        Binding("n", "choose('new')", "New"),
-        Binding("r", "choose('rename')", "Rename"),
-        Binding("d,delete", "choose('delete')", "Delete"),
-    ]
-
-    def __init__(self, conversations: Sequence[Conversation], current: int | None) -> None:
-        super().__init__()
-        self.conversations = list(conversations)
-        self.current = current
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="dialog"):
-            yield Static("Conversations", classes="title")
-            options = [
-                Option(Text.assemble(("● " if c.id == self.current else "  ", "bold"),
-                                     fmt.clip(neutralise(c.title or "New chat"), 52),
-                                     (f"  {c.message_count} msgs", "dim")), id=str(c.id))
-                for c in self.conversations
-            ]
-            yield OptionList(*options, id="options")
-            if not options:
-                yield Static("No conversations yet: type a message in the chat to start one.")
-            yield Static(id="error", classes="error")
-            yield Static("enter open · n new · r rename · d delete · esc close", classes="hint")
-
-    def on_mount(self) -> None:
-        self.query_one("#error").display = False
-        option_list = self.query_one(OptionList)
-        ids = [c.id for c in self.conversations]
-        if self.current in ids:
-            option_list.highlighted = ids.index(self.current)
-        option_list.focus()
-
-    def _highlighted(self) -> int | None:
-        option_list = self.query_one(OptionList)
-        if option_list.highlighted is None:
-            return None
-        return int(option_list.get_option_at_index(option_list.highlighted).id or 0)
-
-    def action_choose(self, action: str) -> None:
-        if action == "new":
-            self.dismiss(("new", None))
-            return
-        conversation_id = self._highlighted()
-        if conversation_id is not None:
-            self.dismiss((action, conversation_id))
-
-    @on(OptionList.OptionSelected)
-    def _on_selected(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(("open", int(event.option.id or 0)))
 
 
 class TextPrompt(Dialog):

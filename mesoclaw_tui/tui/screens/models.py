@@ -72,8 +72,8 @@ def entries_from(rows: Iterable[Any], today: str) -> list[Entry]:
 
 class ModelTable(RowList):
     BINDINGS = [
-        Binding("o", "screen.use_for_task", "Override"),
-        Binding("p", "screen.cycle_provider", "Provider"),
+        Binding("o", "screen.use_for_task", "Override", id="models_override"),
+        Binding("p", "screen.cycle_provider", "Provider", id="models_provider"),
         Binding("slash", "screen.focus_search", "Search", show=False),
     ]
 
@@ -91,7 +91,7 @@ class ModelsScreen(LiveScreen):
     ModelsScreen #model-detail { height: 2; margin: 0 2; color: $text-muted; }
     """
     BINDINGS = [
-        Binding("ctrl+n", "add_model", "Add", priority=True),
+        Binding("ctrl+n", "add_model", "Add", priority=True, id="models_add"),
         Binding("down", "to_table", show=False),
     ]
 

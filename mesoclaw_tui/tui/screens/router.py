@@ -51,10 +51,10 @@ def chain_text(view: dict[str, Any]) -> Text:
 
 class TaskTable(FitTable):
     BINDINGS = [
-        Binding("o", "screen.set_override", "Override"),
-        Binding("x", "screen.clear_override", "Clear override", show=False),
-        Binding("e", "screen.edit_chain", "Edit chain"),
-        Binding("c", "screen.clear_chain", "Clear chain", show=False),
+        Binding("o", "screen.set_override", "Override", id="router_override"),
+        Binding("x", "screen.clear_override", "Clear override", show=False, id="router_clear_override"),
+        Binding("e", "screen.edit_chain", "Edit chain", id="router_edit_chain"),
+        Binding("c", "screen.clear_chain", "Clear chain", show=False, id="router_clear_chain"),
     ]
 
     def __init__(self, **kwargs: Any) -> None:

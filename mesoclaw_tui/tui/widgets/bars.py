@@ -15,7 +15,8 @@ from ..safe import neutralise
 
 
 class AppBar(Widget):
-    """`mesoclaw │ Chat │ <context> …  profile BALANCED ^r`: the profile is always in sight."""
+    """`mesoclaw │ Chat │ <context> … <meter>  profile BALANCED ^r`: the profile is always in sight;
+    the meter is what the conversation has cost so far (the chat sets it)."""
 
     DEFAULT_CSS = """
     AppBar {
@@ -28,6 +29,7 @@ class AppBar(Widget):
 
     context: reactive[str] = reactive("")
     profile: reactive[str] = reactive("")
+    meter: reactive[str] = reactive("")
 
     def __init__(self, screen_name: str, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -40,11 +42,17 @@ class AppBar(Widget):
         self.profile = profile
 
     def render(self) -> Text:
+        from ..keys import key_of
+
         width = self.size.width
+        # With a meter at 80 columns, the word "profile" gives its room to the title (the coloured
+        # chip and its key still say what it is).
+        spare = width - 100 if self.meter and self.context else 1
         right = Text.assemble(
-            ("profile ", "dim"),
+            (f"{self.meter}  " if self.meter else "", ""),
+            ("profile " if spare > 0 else "", "dim"),
             (f" {self.profile.upper() or '…'} ", f"bold reverse {PROFILE_COLOURS.get(self.profile, '')}".strip()),
-            (" ^r ", "dim"),
+            (f" {key_of(self.app, 'profile_cycle')} ", "dim"),
         )
         left = Text.assemble((" mesoclaw ", "bold"), ("│ ", "dim"), (self.screen_name, "bold"))
         if self.context:  # a conversation's title: the start of a prompt, which may be a pasted file
@@ -90,13 +98,12 @@ class KeyBar(Widget):
         key_style = self.get_component_rich_style("keybar--key")
         text_style = self.get_component_rich_style("keybar--description")
         dim = Style(dim=True)
-        palette_key = self.app.COMMAND_PALETTE_BINDING
         seen: set[str] = set()
         keys = Text(no_wrap=True, overflow="ellipsis")
         palette = Text()
-        for key, active in self.screen.active_bindings.items():
+        for active in self.screen.active_bindings.values():
             binding, enabled = active.binding, active.enabled
-            if key == palette_key and self.app.ENABLE_COMMAND_PALETTE:
+            if binding.action in ("command_palette", "app.command_palette") and self.app.ENABLE_COMMAND_PALETTE:
                 palette = Text.assemble((f" {self.app.get_key_display(binding)}", key_style),
                                         (" palette ", text_style))
                 continue
