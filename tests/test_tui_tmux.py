@@ -122,7 +122,7 @@ def test_keys_sent_quickly_reach_the_fields_in_order(isolated_env: Path) -> None
         tmux("send-keys", "-t", "smoke", "C-u", socket=socket)
         tmux("send-keys", "-t", "smoke", "-l", "gpt-6-astra,gpt-6-lunx", socket=socket)
         tmux("send-keys", "-t", "smoke", "BSpace", "a", "Enter", socket=socket)
-        wait_for_pane(socket, "custom chain saved")
+        wait_for_pane(socket, "custom route saved")
         tmux("send-keys", "-t", "smoke", "C-q", socket=socket)
     finally:
         subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True)

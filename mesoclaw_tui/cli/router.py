@@ -107,23 +107,31 @@ def _print_task(view: dict[str, Any]) -> None:
 @json_option
 @click.pass_context
 def chain(ctx: click.Context, task: str, models: str | None, clear: bool, as_json: bool) -> None:
-    """Show or set TASK's custom route: models tried after the override, before the profile's chain."""
+    """Show or set TASK's custom route: models tried after the override, before the profile's chain.
+
+    Setting the route already stored changes nothing; setting the active profile's own chain removes the
+    custom route (the task follows the profile again). The first line says which happened; --json gives
+    it as "change": saved, unchanged, cleared or profile."""
     chosen = parse_task(task)
     if models is not None and clear:
         raise MesoclawError("give --set M1,M2,... or --clear, not both")
 
+    changed: list[Any] = []
+
     async def act(service):
         if models is not None:
-            await service.set_custom_route(chosen, models.split(","))
+            changed.append(await service.set_custom_route(chosen, models.split(",")))
         elif clear:
             await service.clear_custom_route(chosen)
         return await service.task_view(chosen, await service.get_router_config())
 
     view = run_with_service(ctx, act)
     if as_json:
-        out.emit_json(view)
+        out.emit_json({**view, "change": changed[0].outcome} if changed else view)
         return
-    if not view["custom_route"]:
+    if changed:
+        out.console().print(out.escape(changed[0].summary))
+    elif not view["custom_route"]:
         out.console().print(f"no custom route for {view['task']}: the profile's chain is used "
                             f"(set one with --set M1,M2,…)")
     _print_task(view)
@@ -226,21 +234,58 @@ def model_dict(m: Any, available: bool, today: str) -> dict[str, Any]:
 @click.option("--price-in", type=float, help="USD per 1M input tokens.")
 @click.option("--price-out", type=float, help="USD per 1M output tokens.")
 @click.option("--best-for", default="", help="A few words on what it is good at.")
+@click.option("--replace", is_flag=True, help="Replace a model added before, every field as given here (without "
+              "it, adding one twice is refused: `models update` changes some fields and keeps the others).")
 @json_option
 @click.pass_context
 def models_add(ctx: click.Context, provider: str, model: str, tier: str, context_window: int | None,
                max_output: int | None, price_in: float | None, price_out: float | None, best_for: str,
-               as_json: bool) -> None:
+               replace: bool, as_json: bool) -> None:
     """Add MODEL served by PROVIDER; it is routable everywhere built-ins are."""
     added = run_with_service(ctx, lambda s: s.add_user_model(
         provider, model, tier, context_window=context_window, max_output=max_output, input_price=price_in,
-        output_price=price_out, best_for=best_for))
+        output_price=price_out, best_for=best_for, replace=replace))
     if as_json:
         out.emit_json(model_dict(added, added.provider in _configured_providers(ctx), real_today()))
     else:
-        out.console().print(f"added {added.provider}:{out.escape(added.model_id)} "
+        out.console().print(f"{'replaced' if replace else 'added'} {added.provider}:{out.escape(added.model_id)} "
                             f"(canonical {out.escape(added.canonical)}, {out.tier(added.cost_tier.value)} tier; "
                             f"{out.escape(price_words(added))})")
+
+
+@models.command("update")
+@click.argument("provider")
+@click.argument("model")
+@click.option("--tier", help="Cost tier: low, medium or high.")
+@click.option("--context", "context_window", type=int, help="Context window in tokens.")
+@click.option("--max-output", type=int, help="Largest reply in tokens.")
+@click.option("--price-in", type=float, help="USD per 1M input tokens.")
+@click.option("--price-out", type=float, help="USD per 1M output tokens.")
+@click.option("--best-for", help="A few words on what it is good at.")
+@json_option
+@click.pass_context
+def models_update(ctx: click.Context, provider: str, model: str, tier: str | None, context_window: int | None,
+                  max_output: int | None, price_in: float | None, price_out: float | None, best_for: str | None,
+                  as_json: bool) -> None:
+    """Change the given fields of a user-added MODEL of PROVIDER; the others are kept."""
+    updated, changed = run_with_service(ctx, lambda s: s.update_user_model(
+        provider, model, cost_tier=tier, context_window=context_window, max_output=max_output,
+        input_price=price_in, output_price=price_out, best_for=best_for))
+    if as_json:
+        out.emit_json({**model_dict(updated, updated.provider in _configured_providers(ctx), real_today()),
+                       "changed": changed})
+        return
+    name = f"{updated.provider}:{out.escape(updated.model_id)}"
+    if not changed:
+        out.console().print(f"{name} unchanged: it already has those values")
+        return
+    words = ", ".join(FIELD_WORDS.get(k, k) for k in changed)
+    out.console().print(f"updated {words} of {name}, kept the rest (now {out.tier(updated.cost_tier.value)} tier; "
+                        f"{out.escape(price_words(updated))})")
+
+
+FIELD_WORDS = {"cost_tier": "the tier", "context_window": "the context window", "max_output": "the max output",
+               "input_price": "the input price", "output_price": "the output price", "best_for": "best-for"}
 
 
 def price_words(m: Any) -> str:

@@ -230,15 +230,19 @@ class RouterScreen(LiveScreen):
         view = self.views[task]
         current = ", ".join(view["custom_route"] or view["profile_chain"])
 
+        changes: list[Any] = []
+
         async def save(value: str) -> None:
-            await service.set_custom_route(task, value.split(","))
+            # The service decides: the same chain, or the profile's own, saves nothing (a custom route
+            # equal to the profile's chain would stop the task following profile changes).
+            changes.append(await service.set_custom_route(task, value.split(",")))
 
         saved = await self.app.push_screen_wait(TextPrompt(
             f"Custom chain for {task}: models to try, first to last", current,
             placeholder="e.g. gpt-4o, claude-sonnet-4.5", hint="comma-separated · enter save · esc cancel",
             submit=save))
-        if saved is not None:
-            self.notify(f"{task}: custom chain saved", timeout=2)
+        if saved is not None and changes:
+            self.notify(changes[-1].summary, timeout=3)
             await self.reload()
 
     @guarded
