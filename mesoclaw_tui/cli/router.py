@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -433,12 +434,16 @@ def _print_route(view: dict[str, Any], decision: Any, *, forced: bool, explain: 
 
 @router.command()
 @click.argument("file", required=False)
+@click.option("--force", is_flag=True, help="Overwrite FILE when it exists (without it, an existing file is refused).")
 @json_option
 @click.pass_context
-def export(ctx: click.Context, file: str | None, as_json: bool) -> None:
-    """Write the router settings and user models as TOML to FILE (or stdout, also with -)."""
+def export(ctx: click.Context, file: str | None, force: bool, as_json: bool) -> None:
+    """Write the router settings and user models as TOML to FILE (or stdout, also with -). An existing
+    FILE is left alone unless --force."""
     import tomli_w
 
+    if file and file != "-" and not force and os.path.lexists(file):
+        raise MesoclawError(f"{file} exists: give --force to overwrite it, another name, or - for stdout")
     data = run_with_service(ctx, lambda s: s.export_config())
     if as_json and not file:
         out.emit_json(data)
