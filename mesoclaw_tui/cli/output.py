@@ -10,6 +10,7 @@ model ids, job output, file contents) reaches the terminal safely by constructio
 - `table()`: a str cell is literal text; a Text cell keeps its style. Both are neutralised.
 - `write()` / `echo()`: text to stdout or stderr, neutralised (a streamed reply, a job's output).
 - `emit_json()`: the exact text; JSON escapes every control character, C1, DEL and bidi included.
+  Every float is given to 10 significant digits (costs are sums of float products).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 
 from ..core.text import UNSAFE, is_safe, neutralise
 from ..formatting import context as tokens  # noqa: F401  (re-exported for the commands)
-from ..formatting import price  # noqa: F401
+from ..formatting import price, usd  # noqa: F401
 
 TIER_STYLES = {"low": "green", "medium": "yellow", "high": "red"}
 
@@ -32,7 +33,10 @@ def json_text(value: Any) -> str:
     """`value` as indented JSON that is safe on a terminal and exact when parsed: json.dumps escapes
     C0 controls; DEL, C1 controls, bidi overrides and lone surrogates are escaped here as \\uXXXX
     (outside a JSON string there are only ASCII punctuation, digits, letters and whitespace)."""
-    text = json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    from ..core.numbers import rounded
+
+    # Floats to 10 significant digits: a cost reads 0.00165235, not 0.0016523500000000001.
+    text = json.dumps(rounded(value), indent=2, ensure_ascii=False, default=str)
     return escape_unsafe(text)
 
 
@@ -46,6 +50,14 @@ def escape_unsafe(text: str) -> str:
 
 def emit_json(value: Any) -> None:
     sys.stdout.write(json_text(value) + "\n")
+
+
+def emit_json_line(value: Any) -> None:
+    """One JSON object on one line (JSON lines: a long-running command's events), flushed."""
+    from ..core.numbers import rounded
+
+    sys.stdout.write(escape_unsafe(json.dumps(rounded(value), ensure_ascii=False, default=str)) + "\n")
+    sys.stdout.flush()
 
 
 def write(text: str, *, err: bool = False) -> None:
@@ -181,17 +193,6 @@ def escape(text: str) -> str:
     """Text from outside for `console()` and `table()`: markup is off there, so this only makes control
     characters visible (which they do anyway); kept so a command can say which text is from outside."""
     return neutralise(text)
-
-
-def usd(value: float | None) -> str:
-    """Dollars with enough digits that a small cost does not round to $0."""
-    if value is None:
-        return "unknown"
-    if value == 0:
-        return "$0"
-    if abs(value) >= 0.01:
-        return f"${value:,.4f}"
-    return f"${value:.2g}" if abs(value) < 1e-6 else f"${value:.6f}"
 
 
 def plural(n: int, word: str) -> str:

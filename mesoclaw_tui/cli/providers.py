@@ -56,7 +56,10 @@ def _ago(seconds: float) -> str:
 @json_option
 @click.pass_context
 def check(ctx: click.Context, only: tuple[str, ...], timeout: float, as_json: bool) -> None:
-    """Ask each configured provider's model list (Ollama: the models pulled); feeds routing."""
+    """Ask each configured provider's model list (Ollama: the models pulled); feeds routing.
+
+    Exit codes: 0 every provider checked answered; 1 any of them failed (the table says which and
+    why); 3 no provider is configured."""
     from ..core.model_ids import skipped_note
     from ..core.provider_info import no_provider_message
 
@@ -75,8 +78,17 @@ def check(ctx: click.Context, only: tuple[str, ...], timeout: float, as_json: bo
         for r in results:
             if r.get("skipped_ids"):
                 out.console().print(f"{r['provider']}: {skipped_note(r['skipped_ids'])}")
-    if not any(r["ok"] for r in results):
-        raise ExitCode(1, "no provider answered")
+    failed_check(results, "")
+
+
+def failed_check(results: list[dict[str, Any]], consequence: str) -> None:
+    """Exit 1, naming them, when any provider checked failed: 0 means every one answered."""
+    failed = [r["provider"] for r in results if not r["ok"]]
+    if not failed:
+        return
+    which = "no provider answered" if len(failed) == len(results) else \
+        f"{len(failed)} of {len(results)} providers failed: {', '.join(failed)}"
+    raise ExitCode(1, which + consequence)
 
 
 @providers.command("set")

@@ -547,10 +547,12 @@ def models_refresh(ctx: click.Context, only: tuple[str, ...], timeout: float, as
     """Merge each configured provider's live model list: retire what it no longer lists, add what is new (priced).
 
     Ids that cannot be a model id (control characters, whitespace, empty, over 256 characters) are
-    skipped and counted."""
+    skipped and counted. Exit codes: 0 every provider refreshed; 1 any of them failed (the others are
+    refreshed; the lines say which failed and why); 3 no provider is configured."""
     from ..core.model_ids import skipped_note
     from ..core.provider_info import no_provider_message
     from .main import EXIT_NO_PROVIDER, ExitCode
+    from .providers import failed_check
 
     results = run_with_service(ctx, lambda s: s.refresh_models(list(only) or None, timeout=timeout))
     if not results:
@@ -569,8 +571,8 @@ def models_refresh(ctx: click.Context, only: tuple[str, ...], timeout: float, as
                       + (f" ({out.escape(', '.join(r['not_listed']))}: retired, their successors answer)"
                          if r["not_listed"] else "")
                       + (f"; {skipped}" if skipped else ""))
-    if not any(r["ok"] for r in results):
-        raise ExitCode(1, "no provider answered; nothing was refreshed")
+    refreshed = [r["provider"] for r in results if r["ok"]]
+    failed_check(results, f"; refreshed: {', '.join(refreshed)}" if refreshed else "; nothing was refreshed")
 
 
 def parse_since(value: str) -> float:
