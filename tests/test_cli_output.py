@@ -137,3 +137,38 @@ def test_scheduler_run_once_stays_quiet_for_cron(cli) -> None:
 @pytest.mark.parametrize("args", [("scheduler", "run", "--help")])
 def test_the_readme_promise_every_command_takes_json(cli, args) -> None:
     assert "--json" in cli(*args).out
+
+
+def _lines_and_words(text: str) -> tuple[list[str], set[str]]:
+    lines = text.splitlines()
+    return lines, {word for line in lines for word in line.split()}
+
+
+def test_providers_fits_80_columns_without_cutting_a_word(cli, monkeypatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-123456789")
+    monkeypatch.setenv("OPENROUTER_API_KEY", "sk-or-test-1234567")
+    monkeypatch.setenv("MESOCLAW_GROQ_BASE_URL", "https://gw.example.com/groq/openai/v1")
+    r = cli("providers")
+    lines, words = _lines_and_words(r.out)
+    assert max(len(line.rstrip()) for line in lines) <= 80, r.out
+    assert {"OPENAI_API_KEY)", "OPENROUTER_API_KEY)", "https://gw.example.com/groq/openai/v1"} <= words, r.out
+    wide = cli("providers", "--json")  # and the full picture stays a flag away
+    assert "https://api.openai.com/v1" in wide.out
+
+
+def test_router_status_fits_80_columns_and_shows_every_chain_whole(cli, monkeypatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-123456789")
+    cli("router", "chain", "code", "--set", "claude-opus-5.5,openrouter:openai/gpt-6.1-sol,gpt-6-astra,"
+        "gemini-3.5-flash-lite,claude-haiku-5.5,gpt-6-luna")
+    cli("router", "task", "general", "--set", "openrouter:openai/gpt-6.1-sol")
+    r = cli("router", "status")
+    lines, words = _lines_and_words(r.out)
+    assert max(len(line.rstrip()) for line in lines) <= 80, r.out
+    view = json.loads(cli("router", "status", "--json").out)
+    for task_view in view["tasks"].values():
+        for entry in task_view["chain"]:
+            if entry["stage"] != "tier":
+                assert (entry["resolves_to"] or entry["model"]) in words, (entry, r.out)
+    assert "openrouter:openai/gpt-6.1-sol" in words

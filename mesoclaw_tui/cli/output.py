@@ -133,6 +133,28 @@ def table(*columns: str, title: str | None = None):
     return t
 
 
+def keep_words_whole(t: Any, rows: list[tuple[Any, ...]], width: int, cap: int = 24) -> Any:
+    """Fit `t` (made by `table()`, holding `rows`) to `width` columns so cells wrap between words,
+    never inside a name: each column gets at least its longest word (up to `cap`; a longer one, a URL
+    in an error say, may still fold), a column of single words its full width, and the room left goes
+    to the wrapping columns in proportion to what they lack. Rich's own squeezing ignores words."""
+    texts = [[str(column.header), *(str(getattr(row[i], "plain", row[i])) for row in rows)]
+             for i, column in enumerate(t.columns)]
+    natural = [max(len(line) for cell in cells for line in (cell.splitlines() or [""])) for cells in texts]
+    single = [not any(" " in cell.strip() for cell in cells) for cells in texts]
+    least = [n if one else min(cap, max((len(w) for c in cells for w in c.split()), default=0))
+             for n, one, cells in zip(natural, single, texts, strict=True)]
+    room = width - (3 if t.box else 2) * (len(natural) - 1)  # padding either side, and a box's divider
+    spare = room - sum(least)
+    if sum(natural) <= room or spare < 0:
+        return t
+    lack = [n - m for n, m in zip(natural, least, strict=True)]
+    widths = [m + spare * gap // max(1, sum(lack)) for m, gap in zip(least, lack, strict=True)]
+    for column, w in zip(t.columns, widths, strict=True):
+        column.width = w
+    return t
+
+
 def styled(text: str, style: str) -> Any:
     """Literal text in a style (no style when plain)."""
     from rich.text import Text

@@ -25,7 +25,9 @@ def providers(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         out.emit_json(report)
         return
-    t = out.table("provider", "configured", "key", "base URL", "last check", "cooldown")
+    con = out.console()
+    wide = con.width >= 120
+    rows, urls = [], []
     now = time.time()
     for p in report:
         check = p["last_check"]
@@ -36,9 +38,23 @@ def providers(ctx: click.Context, as_json: bool) -> None:
             f"unusable {p['unusable_s']:.0f}s" if p["unusable_s"] else "-")
         key = f"{p['key']} ({p['key_source']})" if p["key"] else (p["key_source"] or "-")
         base = p["base_url"] + ("" if p["base_url_source"] == "default" else f" ({p['base_url_source']})")
-        t.add_row(p["provider"], out.mark(p["configured"]), out.escape(key), out.escape(base),
-                  out.escape(check_text), cooldown)
-    out.console().print(t)
+        if p["base_url_source"] != "default":
+            urls.append(f"{p['provider']}: {base}")
+        rows.append((p["provider"], out.mark(p["configured"]), out.escape(key), out.escape(base),
+                     out.escape(check_text), cooldown))
+    # Below 120 columns the base URLs (one unbreakable word each) leave the table: the ones you set are
+    # listed under it, a line each; `--json` gives them all.
+    headers = ("provider", "configured", "key", "base URL", "last check", "cooldown")
+    if not wide:
+        headers, rows = headers[:3] + headers[4:], [row[:3] + row[4:] for row in rows]
+    t = out.table(*headers)
+    for row in rows:
+        t.add_row(*row)
+    con.print(out.keep_words_whole(t, rows, con.width))
+    if not wide:
+        con.print("base URLs: the providers' own" + (", except:" if urls else " (--json lists them)"))
+        for line in urls:
+            con.print(out.escape(f"  {line}"))
 
 
 def _ago(seconds: float) -> str:

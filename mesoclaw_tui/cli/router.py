@@ -328,16 +328,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
         return
     con = out.console()
     con.print(out.markup("profile: [bold]{}[/]  [dim]{}[/]", view["profile"], view["description"]))
-    t = out.table("task", "primary", "chain (✓ available)" if not out.is_plain() else "chain", "override")
-    retired = {ref["model"] for ref in view["outdated"] if ref["status"] == "retired"}
-    for name, task_view in view["tasks"].items():
-        primary = task_view["primary"]
-        override = task_view["override"] or "-"
-        if override in retired:
-            override += " (retired)"
-        t.add_row(name, f"{primary['provider']}:{primary['model']}" if primary else "none available",
-                  out.escape(chain_line(task_view["chain"])), out.escape(override))
-    con.print(t)
+    con.print(status_table(view, con.width))
     configured = [p for p, info in view["providers"].items() if info["configured"]]
     con.print(f"providers configured: {', '.join(configured) if configured else 'none'}")
     if not configured:
@@ -346,6 +337,36 @@ def status(ctx: click.Context, as_json: bool) -> None:
         con.print(out.styled(no_provider_message(), "yellow"))
     for note in view.get("notes", []):
         con.print(out.markup("[yellow]note:[/] {}", note))
+
+
+def status_table(view: dict[str, Any], width: int) -> Any:
+    """Each task's primary, chain and override: four columns when every cell fits on one line, else
+    (at 80 columns, say) the task and, under one another, what it routes to and its chain, wrapped
+    between models: never a model name cut in two, never a chain cut off."""
+    retired = {ref["model"] for ref in view["outdated"] if ref["status"] == "retired"}
+    chain_title = "chain (✓ available)" if not out.is_plain() else "chain"
+    rows = []
+    for name, task_view in view["tasks"].items():
+        primary = task_view["primary"]
+        override = task_view["override"] or "-"
+        if override in retired:
+            override += " (retired)"
+        rows.append((name, f"{primary['provider']}:{primary['model']}" if primary else "none available",
+                     chain_line(task_view["chain"]), override))
+    headers = ("task", "primary", chain_title, "override")
+    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows, strict=False)]
+    if sum(widths) + 2 * (len(widths) - 1) <= width:
+        t = out.table(*headers)
+        for row in rows:
+            t.add_row(*(out.escape(cell) for cell in row))
+        return t
+    t = out.table("task", f"primary · override, then the {chain_title}")
+    cells = []
+    for name, primary, chain, override in rows:
+        head = primary + ("" if override == "-" else f" · override {override}")
+        cells.append((name, out.escape(f"{head}\n{chain}")))
+        t.add_row(*cells[-1])
+    return out.keep_words_whole(t, cells, width)
 
 
 def chain_line(chain: list[dict[str, Any]]) -> str:
