@@ -125,8 +125,10 @@ class MesoclawApp(App[None]):
             # Done before any conversation is loaded, so no message widget is frozen with it.
             gc.freeze()
         except (MesoclawError, MesoclawFailure) as exc:
-            self.open_error = str(exc)
-            self.notify(self.open_error, title="Cannot open mesoclaw's database", severity="error", timeout=30)
+            from .errors import open_failure
+
+            title, self.open_error = open_failure(exc)
+            self.notify(self.open_error, title=title, severity="error", timeout=30)
         finally:
             self._service_ready.set()
         if self.service is not None:

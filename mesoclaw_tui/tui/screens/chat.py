@@ -24,6 +24,7 @@ from ..errors import guarded
 from ..safe import safe_text
 from ..widgets.bars import AppBar, KeyBar
 from ..widgets.messages import AssistantMessage, Notice, StoredReply, UserMessage
+from ..widgets.queued import SendQueue
 from ..widgets.transcript import PAGE, Loader, Transcript
 from .base import LiveScreen
 
@@ -78,6 +79,7 @@ class ChatScreen(LiveScreen):
         self._preview_timer: Timer | None = None
         self._preview_text = ""
         self._reply_worker: Worker | None = None
+        self._queue = SendQueue()  # messages sent while a reply streams
 
     def compose(self) -> ComposeResult:
         yield AppBar("Chat", id="bar")
@@ -120,7 +122,7 @@ class ChatScreen(LiveScreen):
         """After the first paint: open the last conversation, or say how to configure a provider."""
         service = await self.host.ready()
         if service is None:
-            await self.transcript.append(Notice(f"Cannot open the database: {self.host.open_error}"))
+            await self.transcript.append(Notice(self.host.open_error or ""))
             return
         last = await service.last_conversation_id()
         if last is not None:
@@ -248,19 +250,35 @@ class ChatScreen(LiveScreen):
 
     # sending ------------------------------------------------------------------------------------
 
-    def on_prompt_input_submitted(self, event: PromptInput.Submitted) -> None:
+    async def on_prompt_input_submitted(self, event: PromptInput.Submitted) -> None:
         text = event.text.strip()
         if not text:
-            return
-        if self.streaming:
-            self.notify("A reply is still streaming: esc cancels it.", severity="warning", timeout=3)
             return
         if self.host.service is None:
             self.notify("The database is not open yet.", severity="warning", timeout=3)
             return
         event.prompt.clear()
+        if self.streaming:  # sent when the reply ends, in order; esc takes it back
+            await self._queue.add(self.transcript, text)
+            return
+        self._start_reply(text)
+
+    def _start_reply(self, text: str) -> None:
         self._reply_worker = self._send(text)
         self.refresh_bindings()
+
+    async def _after_reply(self, cancelled: bool) -> None:
+        """The reply ended: send the message queued first; after a cancel, give them back to the prompt."""
+        if not self._queue or self.streaming or not self.is_attached:
+            return
+        if cancelled:
+            texts = await self._queue.take_all()
+            prompt: Any = self.query_one("#prompt")
+            prompt.text = "\n\n".join([*texts, prompt.text] if prompt.text.strip() else texts)
+            return
+        text = await self._queue.take_first()
+        if text:
+            self._start_reply(text)
 
     @work(group="reply", exclusive=True, exit_on_error=False)
     async def _send(self, text: str) -> None:
@@ -302,7 +320,8 @@ class ChatScreen(LiveScreen):
                     await self._note_user_message_id(user, event.reply.message_id)
         except asyncio.CancelledError:
             await view.end_stream()
-            label = f"{state['target'] or 'no model'} · {state['task']} · CANCELLED: the partial reply is kept"
+            kept = "the partial reply is kept" if view.text else "before any text arrived"
+            label = f"{state['target'] or 'no model'} · {state['task']} · CANCELLED: {kept}"
             view.finish(status="cancelled", label=label)
             raise
         except (MesoclawError, MesoclawFailure) as exc:
@@ -343,7 +362,12 @@ class ChatScreen(LiveScreen):
         view.message_id = reply.message_id
         view.finish(status=reply.status, label=label, error=error)
 
-    def action_cancel_reply(self) -> None:
+    async def action_cancel_reply(self) -> None:
+        if self._queue:  # first the message queued last comes back to the prompt; then the reply stops
+            text = await self._queue.take_last() or ""
+            prompt: Any = self.query_one("#prompt")
+            prompt.text = f"{text}\n\n{prompt.text}" if prompt.text.strip() else text
+            return
         if self.streaming and self._reply_worker is not None:
             self._reply_worker.cancel()
 
@@ -357,6 +381,8 @@ class ChatScreen(LiveScreen):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker is self._reply_worker:
             self.refresh_bindings()
+            if event.state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+                self.call_later(self._after_reply, event.state is WorkerState.CANCELLED)
 
     # model picker -------------------------------------------------------------------------------
 
