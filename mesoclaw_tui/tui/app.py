@@ -179,7 +179,7 @@ class MesoclawApp(App[None]):
         import importlib
 
         for name in ("mesoclaw_tui.engine", "mesoclaw_tui.providers", "mesoclaw_tui.core.classifier",
-                     "textual.widgets.markdown", "httpx"):
+                     "mesoclaw_tui.tui.widgets.reply_markdown", "rich.markdown", "rich.syntax", "httpx"):
             await asyncio.to_thread(importlib.import_module, name)
 
     async def ready(self) -> RouterService | None:
