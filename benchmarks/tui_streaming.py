@@ -170,20 +170,20 @@ async def run(count: int, rate: float) -> None:
                     handling.append(handled[char] - pending[char])
                 pending.pop(char)
             if server.done.is_set():
-                # on screen: the Markdown holds the last token and a frame has been drawn since
-                while END_MARKER not in view.body.source:
+                # on screen: the reply has drawn the last token and a frame has been drawn since
+                while END_MARKER not in view.drawn_text:
                     await asyncio.sleep(0.001)
                 drawn = asyncio.Event()
                 app.call_after_refresh(drawn.set)
                 await drawn.wait()
                 shown_at = time.perf_counter()
         await app.workers.wait_for_complete()
-        blocks = len(view.body.children)
+        segments = view.segments
     def p95(values: list[float]) -> float:
         ordered = sorted(values)
         return ordered[max(0, int(len(ordered) * 0.95) - 1)]
 
-    print(f"{count:,} tokens at {rate:,.0f} tokens/s into {blocks} Markdown blocks")
+    print(f"{count:,} tokens at {rate:,.0f} tokens/s, drawn as {segments + 1} Markdown parts")
     print(f"  last token on screen after it was sent : {(shown_at - server.last_sent) * 1000:7.1f} ms"
           "   (target <= 150 ms)")
     for name, values in (("handled", handling), ("on screen", latencies)):

@@ -392,12 +392,14 @@ class Scheduler:
                           grace: float = 8.0, force: asyncio.Event | None = None,
                           on_run: Callable[[Job, JobRun | None], Any] | None = None,
                           on_standby: Callable[[dict[str, Any] | None], Any] | None = None,
-                          on_error: Callable[[Exception], Any] | None = None) -> list[JobRun]:
+                          on_error: Callable[[Exception], Any] | None = None,
+                          on_lease: Callable[[], Any] | None = None) -> list[JobRun]:
         """The foreground scheduler. When `stop` is set, no new job starts and the running one has
         `grace` seconds (or until `force` is set) to finish before it is cancelled and marked interrupted.
         A failure outside a job (a busy, full or damaged database) is reported to on_error and retried at
         the next poll instead of ending the scheduler (with once=True it is raised). With once=True, a
-        lease or claim left by a runner that looks gone is watched until it can be taken over."""
+        lease or claim left by a runner that looks gone is watched until it can be taken over. After
+        standing by (on_standby), on_lease is called once this scheduler holds the lease."""
         force = force or asyncio.Event()
         poll = max(0.05, min(poll, self.lease_ttl / 3))  # renew the lease well before it expires
         runs: list[JobRun] = []
@@ -421,6 +423,8 @@ class Scheduler:
                         break
                     if not self.holding and on_standby is not None and not standby_said and not once:
                         _call(on_standby, await lease_status(self.service, self.now))
+                    if self.holding and standby_said and on_lease is not None:
+                        _call(on_lease)
                     standby_said = not self.holding
                     wait = await self._wait_after_tick(poll, watching, once)
                 with contextlib.suppress(TimeoutError):

@@ -82,34 +82,42 @@ class Settings:
         return text
 
 
+class ConfigFileError(MesoclawError):
+    """config.toml cannot be used as it is: the message names the file and, where it can, the line.
+    (A face tells this apart from a database problem.)"""
+
+
+class ConfigFileUnreadable(MesoclawFailure):
+    """config.toml exists but cannot be read (permissions, a folder in its place)."""
+
+
 def read_config_file(path: Path) -> dict:
     if not path.is_file():
         return {}
     import tomllib
 
     try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise MesoclawError(f"{path} is not valid TOML: {exc}") from None
+        text = path.read_bytes().decode("utf-8")
+        data = tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigFileError(f"{path} is not valid TOML: {exc}") from None
     except (OSError, RecursionError) as exc:
         reason = "nested too deeply" if isinstance(exc, RecursionError) else exc.strerror or str(exc)
-        raise MesoclawFailure(f"cannot read {path}: {reason}") from None
+        raise ConfigFileUnreadable(f"cannot read {path}: {reason}") from None
     providers = data.get("providers", {})
     if not isinstance(providers, dict):
-        raise MesoclawError(f"{path}: [providers] must be a table of [providers.<id>] tables")
+        raise ConfigFileError(f"{_where(path, text, 'providers')}: [providers] must be a table of "
+                              "[providers.<id>] tables")
     for pid, table in providers.items():
+        where = _where(path, text, f"providers.{pid}")
         if pid not in PROVIDERS:
-            raise MesoclawError(
-                f"{path}: unknown provider [providers.{pid}] (choose one of: {', '.join(PROVIDERS)})"
-            )
+            raise ConfigFileError(f"{where}: unknown provider [providers.{pid}] (choose one of: {', '.join(PROVIDERS)})")
         if not isinstance(table, dict) or not set(table) <= PROVIDER_KEYS:
-            raise MesoclawError(
-                f"{path}: [providers.{pid}] takes only {', '.join(sorted(PROVIDER_KEYS))}"
-            )
+            raise ConfigFileError(f"{where}: [providers.{pid}] takes only {', '.join(sorted(PROVIDER_KEYS))}")
         problem = provider_table_problem(table)
         if problem:
-            raise MesoclawError(f"{path}: [providers.{pid}] {problem}")
+            key = problem.split(" ", 1)[0]
+            raise ConfigFileError(f"{_where(path, text, f'providers.{pid}', key)}: [providers.{pid}] {problem}")
     return data
 
 
@@ -119,6 +127,25 @@ def config_tables(paths: Paths, *names: str) -> tuple[str, tuple[object, ...]]:
     way by every face, so they all run with the same settings."""
     data = read_config_file(paths.config_path)
     return str(paths.config_path), tuple(data.get(name) for name in names)
+
+
+def _where(path: Path, text: str, table: str, key: str | None = None) -> str:
+    """`path, line N`: the line of the [table] header, or of `key = …` inside it (just the path when
+    neither is written out, an inline table say)."""
+    header = re.compile(r"\s*\[\s*" + r"\s*\.\s*".join(map(re.escape, table.split("."))) + r"\s*\]")
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if header.match(line)), None)
+    if start is None:
+        return str(path)
+    found = start
+    if key is not None:
+        for i in range(start + 1, len(lines)):
+            if lines[i].lstrip().startswith("["):
+                break
+            if re.match(r"\s*" + re.escape(key) + r"\s*=", lines[i]):
+                found = i
+                break
+    return f"{path}, line {found + 1}"
 
 
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

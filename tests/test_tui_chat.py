@@ -43,21 +43,16 @@ async def stored_messages() -> list[dict]:
 
 async def test_enter_sends_and_the_reply_streams_as_markdown_with_its_label(
         openai_server: FakeProviderServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    from textual.widgets import Markdown
+    from mesoclaw_tui.tui.widgets import reply_markdown
 
-    calls = {"append": 0, "update": 0}
-    original_append, original_update = Markdown.append, Markdown.update
+    drawn: list[list[str]] = []  # the blocks of each draw of the reply's growing end
+    original = reply_markdown.ReplyMarkdown.__init__
 
-    def counting_append(self, markdown):
-        calls["append"] += 1
-        return original_append(self, markdown)
+    def counting(self, blocks, cache=None):
+        drawn.append(list(blocks))
+        original(self, blocks, cache)
 
-    def counting_update(self, markdown):
-        calls["update"] += bool(markdown)  # mounting an empty reply is not a re-render
-        return original_update(self, markdown)
-
-    monkeypatch.setattr(Markdown, "append", counting_append)
-    monkeypatch.setattr(Markdown, "update", counting_update)
+    monkeypatch.setattr(reply_markdown.ReplyMarkdown, "__init__", counting)
     stream = Stream("openai", MARKDOWN, usage=(12, 34))
     openai_server.default("*/chat/completions", stream)
     app = MesoclawApp()
@@ -69,8 +64,9 @@ async def test_enter_sends_and_the_reply_streams_as_markdown_with_its_label(
         label = str(reply.query_one(".label").render())
         assert label.startswith("openai:gpt-6.1-sol") and " · code · " in label
         assert "12 in / 34 out" in label and "$" in label and "~" not in label
-        assert calls["append"] >= 1 and calls["update"] == 0  # streamed by appending, never re-rendered
-        assert reply.query("MarkdownTable") and reply.query("MarkdownFence")
+        assert len(drawn) >= 2 and drawn[-1][-1].source.startswith("| a | b |")  # drawn as it grew, as Markdown
+        text = screen_text(app)
+        assert "Title" in text and "# Title" not in text and "print('hi')" in text and "```" not in text
         assert app.screen.query_one("#prompt").text == ""
         request = openai_server.requests_to(openai_server.chat_path("openai"))[-1].json
         assert request["messages"][-1]["content"] == "write a python function that adds two numbers"

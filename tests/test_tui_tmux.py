@@ -95,3 +95,41 @@ def test_a_hostile_reply_changes_neither_the_pane_title_nor_the_clipboard(isolat
             assert tmux("list-buffers", socket=socket) == ""  # OSC 52 would have made a paste buffer
         finally:
             subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True)
+
+
+def test_keys_sent_quickly_reach_the_fields_in_order(isolated_env: Path) -> None:
+    """The report of issue 11 (item 4), as it was made: in the model browser's search, `claude low`,
+    ten backspaces and `available` sent by tmux send-keys read `available` (not `clavailab`); the
+    chain editor saves what was typed."""
+    socket = f"mesoclaw-typing-{os.getpid()}"
+    env = {"MESOCLAW_HOME": str(isolated_env), "TERM": "xterm-256color"}
+    unset = " ".join(f"-u {name}" for name in PROVIDER_ENV)
+    command = f"env {unset} " + " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items()) + \
+        f" {shlex.quote(sys.executable)} -m mesoclaw_tui; sleep 5"
+    tmux("-f", "/dev/null", "new-session", "-d", "-s", "smoke", "-x", "80", "-y", "24", command, socket=socket)
+    try:
+        wait_for_pane(socket, "BALANCED")
+        tmux("send-keys", "-t", "smoke", "C-f", socket=socket)
+        wait_for_pane(socket, "type to search models")
+        tmux("send-keys", "-t", "smoke", "-l", "claude low", socket=socket)
+        tmux("send-keys", "-t", "smoke", *["BSpace"] * 10, socket=socket)
+        tmux("send-keys", "-t", "smoke", "-l", "available", socket=socket)
+        pane = wait_for_pane(socket, " of ")  # the count under the list
+        time.sleep(1.0)  # every key has been handled by now
+        pane = tmux("capture-pane", "-p", "-t", "smoke", socket=socket)
+        search_line = next(line for line in pane.splitlines() if "All providers" in line)
+        assert search_line.split("All providers")[1].split("▼")[-1].strip() == "available", search_line
+        tmux("send-keys", "-t", "smoke", "C-o", socket=socket)
+        wait_for_pane(socket, "Task routing")
+        tmux("send-keys", "-t", "smoke", "e", socket=socket)
+        wait_for_pane(socket, "Custom chain for code")
+        tmux("send-keys", "-t", "smoke", "C-u", socket=socket)
+        tmux("send-keys", "-t", "smoke", "-l", "gpt-6-astra,gpt-6-lunx", socket=socket)
+        tmux("send-keys", "-t", "smoke", "BSpace", "a", "Enter", socket=socket)
+        wait_for_pane(socket, "custom route saved")
+        tmux("send-keys", "-t", "smoke", "C-q", socket=socket)
+    finally:
+        subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True)
+    result = run_mesoclaw("router", "chain", "code", "--json", env={"MESOCLAW_HOME": str(isolated_env)})
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["custom_route"] == ["gpt-6-astra", "gpt-6-luna"], result.stdout

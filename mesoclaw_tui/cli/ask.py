@@ -243,7 +243,9 @@ async def _stream(engine, turn, writer, quiet) -> tuple:
 
 def routing_line(reply) -> str:
     fallbacks = ", ".join(f"{a.provider}:{a.model} {a.outcome}" for a in reply.fallbacks)
-    cost = "cost unknown" if reply.cost_usd is None else f"${reply.cost_usd:.6f}"
+    from ..formatting import usd
+
+    cost = "cost unknown" if reply.cost_usd is None else usd(reply.cost_usd)
     tokens = f"{'~' if reply.estimated else ''}{reply.input_tokens}+{reply.output_tokens} tokens"
     return (f"{reply.task.value} -> {reply.provider}:{reply.model} ({reply.profile.value}; {tokens}; {cost}"
             + (f"; fallbacks: {fallbacks}" if fallbacks else "") + ")")

@@ -10,6 +10,7 @@ model ids, job output, file contents) reaches the terminal safely by constructio
 - `table()`: a str cell is literal text; a Text cell keeps its style. Both are neutralised.
 - `write()` / `echo()`: text to stdout or stderr, neutralised (a streamed reply, a job's output).
 - `emit_json()`: the exact text; JSON escapes every control character, C1, DEL and bidi included.
+  Every float is given to 10 significant digits (costs are sums of float products).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 
 from ..core.text import UNSAFE, is_safe, neutralise
 from ..formatting import context as tokens  # noqa: F401  (re-exported for the commands)
-from ..formatting import price  # noqa: F401
+from ..formatting import price, usd  # noqa: F401
 
 TIER_STYLES = {"low": "green", "medium": "yellow", "high": "red"}
 
@@ -32,7 +33,10 @@ def json_text(value: Any) -> str:
     """`value` as indented JSON that is safe on a terminal and exact when parsed: json.dumps escapes
     C0 controls; DEL, C1 controls, bidi overrides and lone surrogates are escaped here as \\uXXXX
     (outside a JSON string there are only ASCII punctuation, digits, letters and whitespace)."""
-    text = json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    from ..core.numbers import rounded
+
+    # Floats to 10 significant digits: a cost reads 0.00165235, not 0.0016523500000000001.
+    text = json.dumps(rounded(value), indent=2, ensure_ascii=False, default=str)
     return escape_unsafe(text)
 
 
@@ -49,8 +53,10 @@ def emit_json(value: Any) -> None:
 
 
 def emit_json_line(value: Any) -> None:
-    """One JSON value on one line (a stream of them, e.g. `mesoclaw agent --json`), flushed."""
-    sys.stdout.write(escape_unsafe(json.dumps(value, ensure_ascii=False, default=str)) + "\n")
+    """One JSON value on one line (JSON lines: a long-running command's events, e.g. `mesoclaw agent --json`), flushed."""
+    from ..core.numbers import rounded
+
+    sys.stdout.write(escape_unsafe(json.dumps(rounded(value), ensure_ascii=False, default=str)) + "\n")
     sys.stdout.flush()
 
 
@@ -127,6 +133,28 @@ def table(*columns: str, title: str | None = None):
     return t
 
 
+def keep_words_whole(t: Any, rows: list[tuple[Any, ...]], width: int, cap: int = 24) -> Any:
+    """Fit `t` (made by `table()`, holding `rows`) to `width` columns so cells wrap between words,
+    never inside a name: each column gets at least its longest word (up to `cap`; a longer one, a URL
+    in an error say, may still fold), a column of single words its full width, and the room left goes
+    to the wrapping columns in proportion to what they lack. Rich's own squeezing ignores words."""
+    texts = [[str(column.header), *(str(getattr(row[i], "plain", row[i])) for row in rows)]
+             for i, column in enumerate(t.columns)]
+    natural = [max(len(line) for cell in cells for line in (cell.splitlines() or [""])) for cells in texts]
+    single = [not any(" " in cell.strip() for cell in cells) for cells in texts]
+    least = [n if one else min(cap, max((len(w) for c in cells for w in c.split()), default=0))
+             for n, one, cells in zip(natural, single, texts, strict=True)]
+    room = width - (3 if t.box else 2) * (len(natural) - 1)  # padding either side, and a box's divider
+    spare = room - sum(least)
+    if sum(natural) <= room or spare < 0:
+        return t
+    lack = [n - m for n, m in zip(natural, least, strict=True)]
+    widths = [m + spare * gap // max(1, sum(lack)) for m, gap in zip(least, lack, strict=True)]
+    for column, w in zip(t.columns, widths, strict=True):
+        column.width = w
+    return t
+
+
 def styled(text: str, style: str) -> Any:
     """Literal text in a style (no style when plain)."""
     from rich.text import Text
@@ -187,17 +215,6 @@ def escape(text: str) -> str:
     """Text from outside for `console()` and `table()`: markup is off there, so this only makes control
     characters visible (which they do anyway); kept so a command can say which text is from outside."""
     return neutralise(text)
-
-
-def usd(value: float | None) -> str:
-    """Dollars with enough digits that a small cost does not round to $0."""
-    if value is None:
-        return "unknown"
-    if value == 0:
-        return "$0"
-    if abs(value) >= 0.01:
-        return f"${value:,.4f}"
-    return f"${value:.2g}" if abs(value) < 1e-6 else f"${value:.6f}"
 
 
 def plural(n: int, word: str) -> str:

@@ -25,7 +25,9 @@ def providers(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         out.emit_json(report)
         return
-    t = out.table("provider", "configured", "key", "base URL", "last check", "cooldown")
+    con = out.console()
+    wide = con.width >= 120
+    rows, urls = [], []
     now = time.time()
     for p in report:
         check = p["last_check"]
@@ -36,9 +38,23 @@ def providers(ctx: click.Context, as_json: bool) -> None:
             f"unusable {p['unusable_s']:.0f}s" if p["unusable_s"] else "-")
         key = f"{p['key']} ({p['key_source']})" if p["key"] else (p["key_source"] or "-")
         base = p["base_url"] + ("" if p["base_url_source"] == "default" else f" ({p['base_url_source']})")
-        t.add_row(p["provider"], out.mark(p["configured"]), out.escape(key), out.escape(base),
-                  out.escape(check_text), cooldown)
-    out.console().print(t)
+        if p["base_url_source"] != "default":
+            urls.append(f"{p['provider']}: {base}")
+        rows.append((p["provider"], out.mark(p["configured"]), out.escape(key), out.escape(base),
+                     out.escape(check_text), cooldown))
+    # Below 120 columns the base URLs (one unbreakable word each) leave the table: the ones you set are
+    # listed under it, a line each; `--json` gives them all.
+    headers = ("provider", "configured", "key", "base URL", "last check", "cooldown")
+    if not wide:
+        headers, rows = headers[:3] + headers[4:], [row[:3] + row[4:] for row in rows]
+    t = out.table(*headers)
+    for row in rows:
+        t.add_row(*row)
+    con.print(out.keep_words_whole(t, rows, con.width))
+    if not wide:
+        con.print("base URLs: the providers' own" + (", except:" if urls else " (--json lists them)"))
+        for line in urls:
+            con.print(out.escape(f"  {line}"))
 
 
 def _ago(seconds: float) -> str:
@@ -56,7 +72,10 @@ def _ago(seconds: float) -> str:
 @json_option
 @click.pass_context
 def check(ctx: click.Context, only: tuple[str, ...], timeout: float, as_json: bool) -> None:
-    """Ask each configured provider's model list (Ollama: the models pulled); feeds routing."""
+    """Ask each configured provider's model list (Ollama: the models pulled); feeds routing.
+
+    Exit codes: 0 every provider checked answered; 1 any of them failed (the table says which and
+    why); 3 no provider is configured."""
     from ..core.model_ids import skipped_note
     from ..core.provider_info import no_provider_message
 
@@ -75,8 +94,17 @@ def check(ctx: click.Context, only: tuple[str, ...], timeout: float, as_json: bo
         for r in results:
             if r.get("skipped_ids"):
                 out.console().print(f"{r['provider']}: {skipped_note(r['skipped_ids'])}")
-    if not any(r["ok"] for r in results):
-        raise ExitCode(1, "no provider answered")
+    failed_check(results, "")
+
+
+def failed_check(results: list[dict[str, Any]], consequence: str) -> None:
+    """Exit 1, naming them, when any provider checked failed: 0 means every one answered."""
+    failed = [r["provider"] for r in results if not r["ok"]]
+    if not failed:
+        return
+    which = "no provider answered" if len(failed) == len(results) else \
+        f"{len(failed)} of {len(results)} providers failed: {', '.join(failed)}"
+    raise ExitCode(1, which + consequence)
 
 
 @providers.command("set")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -107,23 +108,31 @@ def _print_task(view: dict[str, Any]) -> None:
 @json_option
 @click.pass_context
 def chain(ctx: click.Context, task: str, models: str | None, clear: bool, as_json: bool) -> None:
-    """Show or set TASK's custom route: models tried after the override, before the profile's chain."""
+    """Show or set TASK's custom route: models tried after the override, before the profile's chain.
+
+    Setting the route already stored changes nothing; setting the active profile's own chain removes the
+    custom route (the task follows the profile again). The first line says which happened; --json gives
+    it as "change": saved, unchanged, cleared or profile."""
     chosen = parse_task(task)
     if models is not None and clear:
         raise MesoclawError("give --set M1,M2,... or --clear, not both")
 
+    changed: list[Any] = []
+
     async def act(service):
         if models is not None:
-            await service.set_custom_route(chosen, models.split(","))
+            changed.append(await service.set_custom_route(chosen, models.split(",")))
         elif clear:
             await service.clear_custom_route(chosen)
         return await service.task_view(chosen, await service.get_router_config())
 
     view = run_with_service(ctx, act)
     if as_json:
-        out.emit_json(view)
+        out.emit_json({**view, "change": changed[0].outcome} if changed else view)
         return
-    if not view["custom_route"]:
+    if changed:
+        out.console().print(out.escape(changed[0].summary))
+    elif not view["custom_route"]:
         out.console().print(f"no custom route for {view['task']}: the profile's chain is used "
                             f"(set one with --set M1,M2,…)")
     _print_task(view)
@@ -226,21 +235,58 @@ def model_dict(m: Any, available: bool, today: str) -> dict[str, Any]:
 @click.option("--price-in", type=float, help="USD per 1M input tokens.")
 @click.option("--price-out", type=float, help="USD per 1M output tokens.")
 @click.option("--best-for", default="", help="A few words on what it is good at.")
+@click.option("--replace", is_flag=True, help="Replace a model added before, every field as given here (without "
+              "it, adding one twice is refused: `models update` changes some fields and keeps the others).")
 @json_option
 @click.pass_context
 def models_add(ctx: click.Context, provider: str, model: str, tier: str, context_window: int | None,
                max_output: int | None, price_in: float | None, price_out: float | None, best_for: str,
-               as_json: bool) -> None:
+               replace: bool, as_json: bool) -> None:
     """Add MODEL served by PROVIDER; it is routable everywhere built-ins are."""
     added = run_with_service(ctx, lambda s: s.add_user_model(
         provider, model, tier, context_window=context_window, max_output=max_output, input_price=price_in,
-        output_price=price_out, best_for=best_for))
+        output_price=price_out, best_for=best_for, replace=replace))
     if as_json:
         out.emit_json(model_dict(added, added.provider in _configured_providers(ctx), real_today()))
     else:
-        out.console().print(f"added {added.provider}:{out.escape(added.model_id)} "
+        out.console().print(f"{'replaced' if replace else 'added'} {added.provider}:{out.escape(added.model_id)} "
                             f"(canonical {out.escape(added.canonical)}, {out.tier(added.cost_tier.value)} tier; "
                             f"{out.escape(price_words(added))})")
+
+
+@models.command("update")
+@click.argument("provider")
+@click.argument("model")
+@click.option("--tier", help="Cost tier: low, medium or high.")
+@click.option("--context", "context_window", type=int, help="Context window in tokens.")
+@click.option("--max-output", type=int, help="Largest reply in tokens.")
+@click.option("--price-in", type=float, help="USD per 1M input tokens.")
+@click.option("--price-out", type=float, help="USD per 1M output tokens.")
+@click.option("--best-for", help="A few words on what it is good at.")
+@json_option
+@click.pass_context
+def models_update(ctx: click.Context, provider: str, model: str, tier: str | None, context_window: int | None,
+                  max_output: int | None, price_in: float | None, price_out: float | None, best_for: str | None,
+                  as_json: bool) -> None:
+    """Change the given fields of a user-added MODEL of PROVIDER; the others are kept."""
+    updated, changed = run_with_service(ctx, lambda s: s.update_user_model(
+        provider, model, cost_tier=tier, context_window=context_window, max_output=max_output,
+        input_price=price_in, output_price=price_out, best_for=best_for))
+    if as_json:
+        out.emit_json({**model_dict(updated, updated.provider in _configured_providers(ctx), real_today()),
+                       "changed": changed})
+        return
+    name = f"{updated.provider}:{out.escape(updated.model_id)}"
+    if not changed:
+        out.console().print(f"{name} unchanged: it already has those values")
+        return
+    words = ", ".join(FIELD_WORDS.get(k, k) for k in changed)
+    out.console().print(f"updated {words} of {name}, kept the rest (now {out.tier(updated.cost_tier.value)} tier; "
+                        f"{out.escape(price_words(updated))})")
+
+
+FIELD_WORDS = {"cost_tier": "the tier", "context_window": "the context window", "max_output": "the max output",
+               "input_price": "the input price", "output_price": "the output price", "best_for": "best-for"}
 
 
 def price_words(m: Any) -> str:
@@ -282,16 +328,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
         return
     con = out.console()
     con.print(out.markup("profile: [bold]{}[/]  [dim]{}[/]", view["profile"], view["description"]))
-    t = out.table("task", "primary", "chain (✓ available)" if not out.is_plain() else "chain", "override")
-    retired = {ref["model"] for ref in view["outdated"] if ref["status"] == "retired"}
-    for name, task_view in view["tasks"].items():
-        primary = task_view["primary"]
-        override = task_view["override"] or "-"
-        if override in retired:
-            override += " (retired)"
-        t.add_row(name, f"{primary['provider']}:{primary['model']}" if primary else "none available",
-                  out.escape(chain_line(task_view["chain"])), out.escape(override))
-    con.print(t)
+    con.print(status_table(view, con.width))
     configured = [p for p, info in view["providers"].items() if info["configured"]]
     con.print(f"providers configured: {', '.join(configured) if configured else 'none'}")
     if not configured:
@@ -300,6 +337,36 @@ def status(ctx: click.Context, as_json: bool) -> None:
         con.print(out.styled(no_provider_message(), "yellow"))
     for note in view.get("notes", []):
         con.print(out.markup("[yellow]note:[/] {}", note))
+
+
+def status_table(view: dict[str, Any], width: int) -> Any:
+    """Each task's primary, chain and override: four columns when every cell fits on one line, else
+    (at 80 columns, say) the task and, under one another, what it routes to and its chain, wrapped
+    between models: never a model name cut in two, never a chain cut off."""
+    retired = {ref["model"] for ref in view["outdated"] if ref["status"] == "retired"}
+    chain_title = "chain (✓ available)" if not out.is_plain() else "chain"
+    rows = []
+    for name, task_view in view["tasks"].items():
+        primary = task_view["primary"]
+        override = task_view["override"] or "-"
+        if override in retired:
+            override += " (retired)"
+        rows.append((name, f"{primary['provider']}:{primary['model']}" if primary else "none available",
+                     chain_line(task_view["chain"]), override))
+    headers = ("task", "primary", chain_title, "override")
+    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows, strict=False)]
+    if sum(widths) + 2 * (len(widths) - 1) <= width:
+        t = out.table(*headers)
+        for row in rows:
+            t.add_row(*(out.escape(cell) for cell in row))
+        return t
+    t = out.table("task", f"primary · override, then the {chain_title}")
+    cells = []
+    for name, primary, chain, override in rows:
+        head = primary + ("" if override == "-" else f" · override {override}")
+        cells.append((name, out.escape(f"{head}\n{chain}")))
+        t.add_row(*cells[-1])
+    return out.keep_words_whole(t, cells, width)
 
 
 def chain_line(chain: list[dict[str, Any]]) -> str:
@@ -388,12 +455,16 @@ def _print_route(view: dict[str, Any], decision: Any, *, forced: bool, explain: 
 
 @router.command()
 @click.argument("file", required=False)
+@click.option("--force", is_flag=True, help="Overwrite FILE when it exists (without it, an existing file is refused).")
 @json_option
 @click.pass_context
-def export(ctx: click.Context, file: str | None, as_json: bool) -> None:
-    """Write the router settings and user models as TOML to FILE (or stdout, also with -)."""
+def export(ctx: click.Context, file: str | None, force: bool, as_json: bool) -> None:
+    """Write the router settings and user models as TOML to FILE (or stdout, also with -). An existing
+    FILE is left alone unless --force."""
     import tomli_w
 
+    if file and file != "-" and not force and os.path.lexists(file):
+        raise MesoclawError(f"{file} exists: give --force to overwrite it, another name, or - for stdout")
     data = run_with_service(ctx, lambda s: s.export_config())
     if as_json and not file:
         out.emit_json(data)
@@ -497,10 +568,12 @@ def models_refresh(ctx: click.Context, only: tuple[str, ...], timeout: float, as
     """Merge each configured provider's live model list: retire what it no longer lists, add what is new (priced).
 
     Ids that cannot be a model id (control characters, whitespace, empty, over 256 characters) are
-    skipped and counted."""
+    skipped and counted. Exit codes: 0 every provider refreshed; 1 any of them failed (the others are
+    refreshed; the lines say which failed and why); 3 no provider is configured."""
     from ..core.model_ids import skipped_note
     from ..core.provider_info import no_provider_message
     from .main import EXIT_NO_PROVIDER, ExitCode
+    from .providers import failed_check
 
     results = run_with_service(ctx, lambda s: s.refresh_models(list(only) or None, timeout=timeout))
     if not results:
@@ -519,8 +592,8 @@ def models_refresh(ctx: click.Context, only: tuple[str, ...], timeout: float, as
                       + (f" ({out.escape(', '.join(r['not_listed']))}: retired, their successors answer)"
                          if r["not_listed"] else "")
                       + (f"; {skipped}" if skipped else ""))
-    if not any(r["ok"] for r in results):
-        raise ExitCode(1, "no provider answered; nothing was refreshed")
+    refreshed = [r["provider"] for r in results if r["ok"]]
+    failed_check(results, f"; refreshed: {', '.join(refreshed)}" if refreshed else "; nothing was refreshed")
 
 
 def parse_since(value: str) -> float:

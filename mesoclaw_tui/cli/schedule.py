@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import UTC, datetime
 from typing import Any
@@ -65,7 +66,7 @@ def _summary(run: Any) -> str:
         parts.append(f"{run.input_tokens or 0}+{run.output_tokens or 0} tokens"
                      + (" (estimated)" if run.estimated else ""))
     if run.cost_usd is not None:
-        parts.append(out.price(run.cost_usd))
+        parts.append(out.usd(run.cost_usd))
     text = ", ".join(parts)
     return f"{text}: {run.error}" if run.error else text
 
@@ -213,7 +214,7 @@ def show(ctx: click.Context, name: str, limit: int, as_json: bool) -> None:
     for run in runs:
         tokens = "-" if run.input_tokens is None else f"{run.input_tokens}+{run.output_tokens or 0}"
         t.add_row(when(run.started_at, now), run.trigger, _status(run.status), _answered(run),
-                  f"{run.seconds:.1f} s" if run.seconds is not None else "-", tokens, out.price(run.cost_usd))
+                  f"{run.seconds:.1f} s" if run.seconds is not None else "-", tokens, out.usd(run.cost_usd))
     con.print(t)
     latest = runs[0]
     if latest.error:
@@ -348,33 +349,23 @@ def scheduler() -> None:
               help="Seconds between looks at the jobs when none is due sooner.")
 @click.option("--grace", default=8.0, show_default=True, type=click.FloatRange(0.0, 3600.0),
               help="On SIGTERM/Ctrl+C, seconds the running job gets to finish before it is marked interrupted.")
+@json_option
 @click.pass_context
-def scheduler_run(ctx: click.Context, once: bool, poll: float, grace: float) -> None:
+def scheduler_run(ctx: click.Context, once: bool, poll: float, grace: float, as_json: bool) -> None:
     """Run due jobs in the foreground until SIGTERM or Ctrl+C (a second one stops at once).
 
     Missed runs (the machine slept) run once. If another scheduler holds the lease this one stands
-    by and takes over when it stops; with --once it exits quietly.
+    by and takes over when it stops; with --once it exits quietly. It says when it starts (not with
+    --once), when it stands by and when it takes the lease over, and each run; with --json, as JSON
+    lines: one object per event, its "event" one of started, standby, lease, run_started, run, error,
+    stopping.
     """
     import asyncio
     import signal
 
     from ..scheduler import Scheduler
 
-    def log(message: str) -> None:
-        out.echo(f"{datetime.now():%Y-%m-%d %H:%M:%S} {message}")
-
-    def on_run(job: Any, run: Any) -> None:
-        if run is None:
-            log(f"job {job.name}: started")
-        else:
-            log(f"job {job.name}: {_summary(run)}")
-
-    def on_standby(lease: dict[str, Any] | None) -> None:
-        if not once and lease is not None:
-            out.echo(f"mesoclaw: another scheduler ({lease['holder']}) holds the lease; standing by", err=True)
-
-    def on_error(exc: Exception) -> None:
-        out.echo(f"mesoclaw: {exc}; trying again shortly", err=True)
+    events = SchedulerEvents(as_json, once, grace)
 
     async def act(service: Any) -> None:
         stop, force = asyncio.Event(), asyncio.Event()
@@ -385,9 +376,7 @@ def scheduler_run(ctx: click.Context, once: bool, poll: float, grace: float) -> 
                 force.set()
             else:
                 stop.set()
-                if not once:
-                    out.echo(f"mesoclaw: stopping (a running job gets {grace:g} s; signal again to stop now)",
-                             err=True)
+                events.stopping()
 
         installed = []
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -398,14 +387,72 @@ def scheduler_run(ctx: click.Context, once: bool, poll: float, grace: float) -> 
                 pass
         runner = Scheduler(service)
         try:
-            await runner.run_forever(stop, once=once, poll=poll, grace=grace, force=force, on_run=on_run,
-                                     on_standby=on_standby, on_error=on_error)
+            await events.started(service)
+            await runner.run_forever(stop, once=once, poll=poll, grace=grace, force=force, on_run=events.run,
+                                     on_standby=events.standby, on_error=events.error, on_lease=events.lease)
         finally:
             for sig in installed:
                 loop.remove_signal_handler(sig)
             await runner.aclose()
 
     run_with_service(ctx, act)
+
+
+class SchedulerEvents:
+    """What `scheduler run` says: timestamped lines (stdout; standing by and errors on stderr), or with
+    --json one JSON object per line on stdout."""
+
+    def __init__(self, as_json: bool, once: bool, grace: float) -> None:
+        self.as_json, self.once, self.grace = as_json, once, grace
+        self.holder: str | None = None  # the scheduler this one stood by for
+
+    def _emit(self, event: str, line: str, *, err: bool = False, **fields: Any) -> None:
+        if self.as_json:
+            out.emit_json_line({"event": event, "at": datetime.now().astimezone().isoformat(timespec="seconds"),
+                                **fields})
+        elif err:
+            out.echo(f"mesoclaw: {line}", err=True)
+        else:
+            out.echo(f"{datetime.now():%Y-%m-%d %H:%M:%S} {line}")
+
+    async def started(self, service: Any) -> None:
+        if self.once:
+            return
+        from ..scheduler import list_jobs
+
+        jobs = [j for j in await list_jobs(service) if j.enabled]
+        due = sorted((j for j in jobs if j.next_run_at), key=lambda j: j.next_run_at)
+        nxt = f"next: {due[0].name} {when(due[0].next_run_at)}" if due else "none due"
+        self._emit("started", f"scheduler started: {len(jobs)} enabled job{'' if len(jobs) == 1 else 's'}, "
+                   f"{nxt} (Ctrl+C stops)", pid=os.getpid(), jobs=len(jobs),
+                   next={"name": due[0].name, "at": due[0].as_dict()["next_run_at"]} if due else None)
+
+    def standby(self, lease: dict[str, Any] | None) -> None:
+        if self.once or lease is None:
+            return
+        self.holder = lease["holder"]
+        self._emit("standby", f"another scheduler ({lease['holder']}) holds the lease; standing by", err=True,
+                   holder=lease["holder"])
+
+    def lease(self) -> None:
+        if self.once:
+            return
+        before = self.holder or "another scheduler"
+        self._emit("lease", f"took the lease over from {before}: running due jobs now", previous=self.holder)
+
+    def run(self, job: Any, run: Any) -> None:
+        if run is None:
+            self._emit("run_started", f"job {job.name}: started", job=job.name)
+        else:
+            self._emit("run", f"job {job.name}: {_summary(run)}", job=job.name, run=run.as_dict())
+
+    def error(self, exc: Exception) -> None:
+        self._emit("error", f"{exc}; trying again shortly", err=True, error=str(exc))
+
+    def stopping(self) -> None:
+        if not self.once:
+            self._emit("stopping", f"stopping (a running job gets {self.grace:g} s; signal again to stop now)",
+                       err=True, grace_s=self.grace)
 
 
 @scheduler.command("status")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .numbers import significant
 from .profiles import chain_for
 from .registry import Registry
 from .types import ModelTarget, RoutingProfile, TaskType
@@ -15,7 +16,7 @@ def cost_of(registry: Registry, target: ModelTarget | None, input_tokens: int | 
     model = registry.get(target.provider, target.model)
     if model is None or not model.price_known():
         return None
-    return (input_tokens * model.input_price + output_tokens * model.output_price) / 1_000_000
+    return significant((input_tokens * model.input_price + output_tokens * model.output_price) / 1_000_000)
 
 
 def baseline_target(registry: Registry) -> ModelTarget | None:

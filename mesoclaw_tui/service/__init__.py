@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 _WHERE = {
     "RouterService": "router_service",
-    "RouterConfig": "records", "ModelRow": "records", "ChainEntry": "records",
+    "RouterConfig": "records", "ModelRow": "records", "RouteChange": "records", "ChainEntry": "records",
     "Conversation": "conversation_records", "Message": "conversation_records",
     "TranscriptEntry": "conversation_records", "TranscriptPage": "conversation_records",
     "UsageRecord": "conversation_records", "ReplyMessage": "conversation_records",
@@ -41,7 +41,7 @@ _WHERE = {
 __all__ = [
     "AgentJobSettings", "AgentStep", "StepToolCall", "EXPORT_FORMAT", "NOT_CHAT", "Beat", "Busy", "ChainEntry", "Claim",
     "Conversation", "ConversationUsage", "Job", "JobRun", "Lease", "Message", "ModelRow", "ProviderFailure",
-    "RecordedReply", "ReplyMessage", "RouterConfig", "RouterService", "RunResult", "SearchHit", "SearchResult",
+    "RecordedReply", "ReplyMessage", "RouteChange", "RouterConfig", "RouterService", "RunResult", "SearchHit", "SearchResult",
     "TranscriptEntry", "TranscriptPage", "UsageRecord", "UsageReport", "validate_user_model",
 ]
 assert sorted(__all__) == sorted(_WHERE)
@@ -71,6 +71,6 @@ if TYPE_CHECKING:
     )
     from .job_records import Beat, Busy, Claim, Job, JobRun, Lease, RunResult
     from .models import NOT_CHAT, validate_user_model
-    from .records import ChainEntry, ModelRow, RouterConfig
+    from .records import ChainEntry, ModelRow, RouteChange, RouterConfig
     from .router_service import RouterService
     from .usage import UsageReport

@@ -63,6 +63,32 @@ def validate_user_model(row: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+PRICE_FIELDS = ("input_price", "output_price")
+
+
+def already_added(provider: str, model_id: str) -> str:
+    return (f"{provider}:{model_id} was added before; change some of its fields with `mesoclaw router models "
+            f"update {provider} {model_id} --tier …` (the others are kept), or give every field again with --replace")
+
+
+def no_such_user_model(provider: str, model_id: str, users: Sequence[str]) -> str:
+    choices = ", ".join(users) if users else "none have been added"
+    return f"no user-added model '{model_id}' for {provider} (user-added models: {choices})"
+
+
+def updated_user_model(existing: Mapping[str, Any], given: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """A stored user model with the given fields changed, checked as a new one is; and which fields
+    changed. Prices given become the user's; prices not given keep their source and date."""
+    merged = {**existing, **given}
+    row = validate_user_model(merged)
+    if any(k in given for k in PRICE_FIELDS):
+        row.update(price_source="user", price_as_of=None, price_approx=0)
+    else:
+        row.update({k: existing.get(k) for k in ("price_source", "price_as_of", "price_approx")})
+    changed = [k for k in given if row[k] != existing.get(k)]
+    return row, changed
+
+
 def refuse_builtin(row: Mapping[str, Any]) -> None:
     if any(m.provider == row["provider"] and m.model_id == row["model_id"] for m in BUILTIN_MODELS):
         raise MesoclawError(

@@ -22,6 +22,30 @@ class RouterConfig(NamedTuple):
     updated_at: str = ""
 
 
+class RouteChange(NamedTuple):
+    """What saving a task's custom route did. `outcome`: "saved"; "unchanged" (the same route was
+    there: nothing written); "cleared" (the models are the profile's own chain, so the custom route
+    was removed and the task follows the profile again); "profile" (the profile's own chain and
+    there was no custom route: nothing written)."""
+
+    task: TaskType
+    profile: RoutingProfile
+    models: tuple[str, ...]
+    outcome: str
+
+    @property
+    def summary(self) -> str:
+        task, profile = self.task.value, self.profile.value
+        if self.outcome == "saved":
+            return f"{task}: custom route saved: {' -> '.join(self.models)}"
+        if self.outcome == "unchanged":
+            return f"{task}: custom route unchanged, nothing saved"
+        follows = f"{task} follows the profile's chain (and changes with the profile)"
+        if self.outcome == "cleared":
+            return f"{task}: that is the {profile} profile's own chain, so the custom route was removed: {follows}"
+        return f"{task}: that is the {profile} profile's own chain, nothing saved: {follows}"
+
+
 class ModelRow(NamedTuple):
     model: RoutableModel
     available: bool

@@ -39,13 +39,16 @@ from .health import HealthMixin
 from .jobs import JobsMixin
 from .models import (
     NOT_LISTED,
+    already_added,
     merged_models,
+    no_such_user_model,
     priced_user_model,
     refuse_builtin,
+    updated_user_model,
     user_model,
     validate_user_model,
 )
-from .records import ModelRow, RouterConfig
+from .records import ModelRow, RouteChange, RouterConfig
 from .views import ViewsMixin
 
 if TYPE_CHECKING:
@@ -231,7 +234,12 @@ class RouterService(ConversationsMixin, ChatsMixin, AppStateMixin, JobsMixin, He
 
     # custom routes ---------------------------------------------------------------------------------
 
-    async def set_custom_route(self, task: str | TaskType, models: list[str]) -> list[str]:
+    async def set_custom_route(self, task: str | TaskType, models: list[str]) -> RouteChange:
+        """Save TASK's custom route, unless it changes nothing: the same route as stored writes nothing,
+        and the active profile's own chain is no custom route at all (one that was there is removed), so
+        the task keeps following the profile. The result says which happened."""
+        from ..core.profiles import chain_for
+
         task = parse_task(str(task))
         names = [m.strip() for m in models]
         if any(not n for n in names) and any(names):
@@ -239,12 +247,21 @@ class RouterService(ConversationsMixin, ChatsMixin, AppStateMixin, JobsMixin, He
         if not any(names):
             raise MesoclawError("a custom route needs at least one model, e.g. --set gpt-4o,claude-sonnet-4.5")
         names = [await self.normalise_model_name(n) for n in names]
+        profile_chains = {p: [await self.normalise_model_name(n) for n in chain_for(p, task)] for p in RoutingProfile}
+        done: list[RouteChange] = []
 
         def change(row: RouterConfigRow) -> None:
-            row.custom_routes[task.value] = names
+            profile = config_from_row(row).profile
+            before = row.custom_routes.get(task.value)
+            if names == profile_chains[profile]:
+                outcome = "cleared" if row.custom_routes.pop(task.value, None) is not None else "profile"
+            else:
+                outcome = "unchanged" if before == names else "saved"
+                row.custom_routes[task.value] = names
+            done.append(RouteChange(task, profile, tuple(names), outcome))
 
         await self.store.update_router_config(change)
-        return names
+        return done[0]
 
     async def clear_custom_route(self, task: str | TaskType) -> bool:
         task = parse_task(str(task))
@@ -272,8 +289,9 @@ class RouterService(ConversationsMixin, ChatsMixin, AppStateMixin, JobsMixin, He
     async def add_user_model(self, provider: str, model_id: str, tier: str, *,
                              context_window: int | str | None = None, max_output: int | str | None = None,
                              input_price: float | str | None = None, output_price: float | str | None = None,
-                             best_for: str = "") -> RoutableModel:
-        """Numbers may come as typed text (the app's form): they are checked here, and a MesoclawError
+                             best_for: str = "", replace: bool = False) -> RoutableModel:
+        """A model the registry lacks; one added before is refused unless `replace` (then every field is
+        the given one). Numbers may come as typed text (the app's form): they are checked here, and a MesoclawError
         names what is wrong. Without prices, the price data's price is used where it matches (marked
         as such); the price is unknown only when nothing matches."""
         row = validate_user_model({
@@ -283,19 +301,46 @@ class RouterService(ConversationsMixin, ChatsMixin, AppStateMixin, JobsMixin, He
         })
         refuse_builtin(row)
         row = priced_user_model(row, real_today())
-        await self.store.replace_user_models([row])
+
+        def add(existing: dict[str, Any] | None) -> dict[str, Any]:
+            if existing is not None and not replace:
+                raise MesoclawError(already_added(row["provider"], row["model_id"]))
+            return row
+
+        await self.store.change_user_model(row["provider"], row["model_id"], add)
         self.invalidate()
         return user_model(row)
+
+    async def update_user_model(self, provider: str, model_id: str, **given: Any) -> tuple[RoutableModel, list[str]]:
+        """Change only the given fields (cost_tier, context_window, max_output, input_price, output_price,
+        best_for; None: not given) of a user-added model. Returns it and the fields that changed (none:
+        nothing was written). Prices given are the user's; the others keep their source."""
+        pid = provider_info(provider).id
+        mid = model_id.strip()
+        given = {k: v for k, v in given.items() if v is not None}
+        if not given:
+            raise MesoclawError("nothing to update: give --tier, --context, --max-output, --price-in, --price-out "
+                                "or --best-for")
+        users = [f"{r['provider']}:{r['model_id']}" for r in await self.store.list_user_models()]
+        changed: list[str] = []
+
+        def update(existing: dict[str, Any] | None) -> dict[str, Any] | None:
+            if existing is None:
+                raise MesoclawError(no_such_user_model(pid, mid, users))
+            row, fields = updated_user_model(existing, given)
+            changed.extend(fields)
+            return row if fields else None
+
+        await self.store.change_user_model(pid, mid, update)
+        self.invalidate()
+        model = (await self.registry()).require(f"{pid}:{mid}")[0]
+        return model, changed
 
     async def remove_user_model(self, provider: str, model_id: str) -> None:
         pid = provider_info(provider).id
         if not await self.store.remove_user_model(pid, model_id.strip()):
             users = [f"{r['provider']}:{r['model_id']}" for r in await self.store.list_user_models()]
-            choices = ", ".join(users) if users else "none have been added"
-            raise MesoclawError(
-                f"no user-added model '{model_id}' for {pid} (user-added models: {choices}; "
-                "built-in models cannot be removed)"
-            )
+            raise MesoclawError(no_such_user_model(pid, model_id, users) + "; built-in models cannot be removed")
         self.invalidate()
 
     async def refresh_models(self, providers: list[str] | None = None, *, timeout: float = 10.0

@@ -52,6 +52,12 @@ class RouterConfigRow:
     updated_at: str = ""
 
 
+def _config_values(config: RouterConfigRow) -> tuple[str, str, str]:
+    """The columns the row is written as."""
+    return (config.active_profile, json.dumps(config.custom_routes, sort_keys=True),
+            json.dumps(config.task_overrides, sort_keys=True))
+
+
 def _parse_json_column(name: str, raw: str | None, kind: type) -> Any:
     fix = "run `mesoclaw router reset` to clear it"
     if raw is None or raw.strip() == "":
@@ -214,17 +220,18 @@ class Store(ProviderStateMixin, ConversationMixin, ChatsMixin, JobsMixin, AgentS
         return _row_to_config(await self.row(CONFIG_ROW))
 
     async def update_router_config(self, change: Callable[[RouterConfigRow], None]) -> RouterConfigRow:
-        """Read, change and write the singleton row in one write transaction."""
+        """Read, change and write the singleton row in one write transaction. A change that changes
+        nothing writes nothing (no new updated_at, nothing for another process to reload)."""
         async with self.write() as db:
             row = await (await db.execute(CONFIG_ROW)).fetchone()
             config = _row_to_config(row)
+            before = _config_values(config)
             change(config)
-            await db.execute(
-                "UPDATE router_config SET active_profile = ?, custom_routes = ?, task_overrides = ?, "
-                "updated_at = CURRENT_TIMESTAMP WHERE id = 1",
-                (config.active_profile, json.dumps(config.custom_routes, sort_keys=True),
-                 json.dumps(config.task_overrides, sort_keys=True)),
-            )
+            after = _config_values(config)
+            if after != before:
+                await db.execute(
+                    "UPDATE router_config SET active_profile = ?, custom_routes = ?, task_overrides = ?, "
+                    "updated_at = CURRENT_TIMESTAMP WHERE id = 1", after)
         return config
 
     async def reset_router_config(self) -> None:
@@ -261,6 +268,21 @@ class Store(ProviderStateMixin, ConversationMixin, ChatsMixin, JobsMixin, AgentS
             [{"max_output": None, "best_for": "", "price_source": None, "price_as_of": None, "price_approx": 0, **m}
              for m in models],
         )
+
+    async def change_user_model(self, provider: str, model_id: str,
+                                change: Callable[[dict[str, Any] | None], dict[str, Any] | None]) -> dict[str, Any] | None:
+        """Read one user model (None when there is none) and write the row `change` returns in its place
+        (nothing when it returns None), in one write transaction; an exception from `change` writes
+        nothing. Returns what was written."""
+        async with self.write() as db:
+            found = await (await db.execute(
+                "SELECT provider, model_id, canonical, cost_tier, context_window, max_output, input_price, "
+                "output_price, best_for, price_source, price_as_of, price_approx FROM user_models "
+                "WHERE provider = ? AND model_id = ?", (provider, model_id))).fetchone()
+            row = change(dict(found) if found else None)
+            if row is not None:
+                await self._upsert_user_models(db, [row])
+            return row
 
     async def remove_user_model(self, provider: str, model_id: str) -> bool:
         async with self.write() as db:

@@ -126,8 +126,10 @@ class MesoclawApp(App[None]):
             # Done before any conversation is loaded, so no message widget is frozen with it.
             gc.freeze()
         except (MesoclawError, MesoclawFailure) as exc:
-            self.open_error = str(exc)
-            self.notify(self.open_error, title="Cannot open mesoclaw's database", severity="error", timeout=30)
+            from .errors import open_failure
+
+            title, self.open_error = open_failure(exc)
+            self.notify(self.open_error, title=title, severity="error", timeout=30)
         finally:
             self._service_ready.set()
         if self.service is not None:
@@ -198,7 +200,7 @@ class MesoclawApp(App[None]):
         import importlib
 
         for name in ("mesoclaw_tui.engine", "mesoclaw_tui.providers", "mesoclaw_tui.core.classifier",
-                     "textual.widgets.markdown", "httpx"):
+                     "mesoclaw_tui.tui.widgets.reply_markdown", "rich.markdown", "rich.syntax", "httpx"):
             await asyncio.to_thread(importlib.import_module, name)
 
     async def ready(self) -> RouterService | None:

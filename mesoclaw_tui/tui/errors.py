@@ -67,3 +67,13 @@ def guarded(func: Callable[Concatenate[N, P], Awaitable[R]]) -> Callable[Concate
             return None
 
     return wrapper
+
+
+def open_failure(error: BaseException) -> tuple[str, str]:
+    """Why the app could not open its service, as (toast title, sentence): config.toml's problem
+    names the file and the line, and is not called a database problem."""
+    from ..settings import ConfigFileError, ConfigFileUnreadable
+
+    if isinstance(error, ConfigFileError | ConfigFileUnreadable):
+        return "config.toml is not valid", f"Cannot use config.toml: {error}. Fix it and start mesoclaw again."
+    return "Cannot open mesoclaw's database", f"Cannot open the database: {error}"

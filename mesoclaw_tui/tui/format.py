@@ -9,7 +9,7 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..formatting import context, price  # noqa: F401  (re-exported for the screens)
+from ..formatting import context, price, usd  # noqa: F401  (re-exported for the screens)
 
 TIER_COLOURS = {"low": "green", "medium": "yellow", "high": "red"}
 PROFILE_COLOURS = {"eco": "green", "balanced": "yellow", "premium": "magenta"}
@@ -31,12 +31,10 @@ def mark(ok: bool) -> tuple[str, str]:
 
 
 def cost(value: float | None, estimated: bool = False) -> str:
+    """A reply's cost as the CLI writes it (formatting.usd), `~` when estimated."""
     if value is None:
         return "cost unknown"
-    approx = "~" if estimated else ""
-    if value == 0:
-        return f"{approx}$0"
-    return f"{approx}${value:.4f}" if value >= 0.0001 else f"{approx}${value:.6f}"
+    return ("~" if estimated else "") + usd(value)
 
 
 def tokens(input_tokens: int | None, output_tokens: int | None, estimated: bool = False) -> str:

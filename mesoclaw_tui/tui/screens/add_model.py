@@ -13,6 +13,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 from ...core.provider_info import PROVIDERS
 from ...core.types import MesoclawError
 from ..errors import guarded
+from ..widgets.fields import Field
 from .dialogs import Dialog
 
 if TYPE_CHECKING:
@@ -63,16 +64,16 @@ class AddModelForm(Dialog):
                 yield Select([(p.name, p.id) for p in PROVIDERS.values()], value=self.provider or "openai",
                              allow_blank=False, compact=True, id="provider")
                 yield Label("Model ID")
-                yield Input(placeholder="as the provider's API names it, e.g. gpt-4.1", compact=True, id="model")
+                yield Field(placeholder="as the provider's API names it, e.g. gpt-4.1", compact=True, id="model")
                 yield Label("Cost tier")
                 yield Select([("low", "low"), ("medium", "medium"), ("high", "high")], value="medium",
                              allow_blank=False, compact=True, id="tier")
                 yield Label("Context (tokens)")
-                yield Input(placeholder="e.g. 128k (optional)", compact=True, id="context")
+                yield Field(placeholder="e.g. 128k (optional)", compact=True, id="context")
                 yield Label("Input $/1M")
-                yield Input(placeholder="e.g. 2.50 (blank: from the price data)", compact=True, id="price-in")
+                yield Field(placeholder="e.g. 2.50 (blank: from the price data)", compact=True, id="price-in")
                 yield Label("Output $/1M")
-                yield Input(placeholder="e.g. 10.00", compact=True, id="price-out")
+                yield Field(placeholder="e.g. 10.00", compact=True, id="price-out")
             yield Static(id="error", classes="error")
             with Horizontal(id="buttons"):
                 yield Button("Add", variant="primary", id="save", compact=True)

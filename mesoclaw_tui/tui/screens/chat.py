@@ -24,6 +24,7 @@ from ..errors import guarded
 from ..safe import safe_text
 from ..widgets.bars import AppBar, KeyBar
 from ..widgets.messages import AssistantMessage, Notice, StoredReply, UserMessage
+from ..widgets.queued import SendQueue
 from ..widgets.transcript import PAGE, Loader, Transcript
 from . import chat_extras as extras
 from .base import LiveScreen
@@ -84,6 +85,7 @@ class ChatScreen(LiveScreen):
         self._preview_text = ""
         self._reply_worker: Worker | None = None
         self._agent: AgentRunner | None = None  # agent mode (f4): made on first use
+        self._queue = SendQueue()  # messages sent while a reply streams
 
     def compose(self) -> ComposeResult:
         yield AppBar("Chat", id="bar")
@@ -126,7 +128,7 @@ class ChatScreen(LiveScreen):
         """After the first paint: open the last conversation, or say how to configure a provider."""
         service = await self.host.ready()
         if service is None:
-            await self.transcript.append(Notice(f"Cannot open the database: {self.host.open_error}"))
+            await self.transcript.append(Notice(self.host.open_error or ""))
             return
         last = await service.last_conversation_id()
         if last is not None:
@@ -257,17 +259,20 @@ class ChatScreen(LiveScreen):
 
     # sending ------------------------------------------------------------------------------------
 
-    def on_prompt_input_submitted(self, event: PromptInput.Submitted) -> None:
+    async def on_prompt_input_submitted(self, event: PromptInput.Submitted) -> None:
         text = event.text.strip()
         if not text and not extras.has_attachments(self):  # attached files alone may be the question
-            return
-        if self.streaming:
-            self.notify("A reply is still streaming: esc cancels it.", severity="warning", timeout=3)
             return
         if self.host.service is None:
             self.notify("The database is not open yet.", severity="warning", timeout=3)
             return
         event.prompt.clear()
+        if self.streaming:  # sent when the reply ends, in order; esc takes it back
+            await self._queue.add(self.transcript, text)
+            return
+        self._start_reply(text)
+
+    def _start_reply(self, text: str) -> None:
         if self._agent is not None and self._agent.is_on(self.conversation_id):  # an agent run instead
             self._reply_worker = self.run_worker(self._agent.send(text), group="reply", exclusive=True,
                                                  exit_on_error=False)
@@ -287,6 +292,19 @@ class ChatScreen(LiveScreen):
     async def on_unmount(self) -> None:
         if self._agent is not None:
             await self._agent.aclose()  # its MCP servers stop with the app
+
+    async def _after_reply(self, cancelled: bool) -> None:
+        """The reply ended: send the message queued first; after a cancel, give them back to the prompt."""
+        if not self._queue or self.streaming or not self.is_attached:
+            return
+        if cancelled:
+            texts = await self._queue.take_all()
+            prompt: Any = self.query_one("#prompt")
+            prompt.text = "\n\n".join([*texts, prompt.text] if prompt.text.strip() else texts)
+            return
+        text = await self._queue.take_first()
+        if text:
+            self._start_reply(text)
 
     @work(group="reply", exclusive=True, exit_on_error=False)
     async def _send(self, text: str) -> None:
@@ -332,7 +350,8 @@ class ChatScreen(LiveScreen):
                     await extras.show_usage(self)
         except asyncio.CancelledError:
             await view.end_stream()
-            label = f"{state['target'] or 'no model'} · {state['task']} · CANCELLED: the partial reply is kept"
+            kept = "the partial reply is kept" if view.text else "before any text arrived"
+            label = f"{state['target'] or 'no model'} · {state['task']} · CANCELLED: {kept}"
             view.finish(status="cancelled", label=label)
             raise
         except (MesoclawError, MesoclawFailure) as exc:
@@ -373,7 +392,12 @@ class ChatScreen(LiveScreen):
         view.message_id = reply.message_id
         view.finish(status=reply.status, label=label, error=error)
 
-    def action_cancel_reply(self) -> None:
+    async def action_cancel_reply(self) -> None:
+        if self._queue:  # first the message queued last comes back to the prompt; then the reply stops
+            text = await self._queue.take_last() or ""
+            prompt: Any = self.query_one("#prompt")
+            prompt.text = f"{text}\n\n{prompt.text}" if prompt.text.strip() else text
+            return
         if self.streaming and self._agent is not None and self._agent.stop():
             return  # an agent run stops after the tool that is running
         if self.streaming and self._reply_worker is not None:
@@ -389,6 +413,8 @@ class ChatScreen(LiveScreen):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker is self._reply_worker:
             self.refresh_bindings()
+            if event.state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+                self.call_later(self._after_reply, event.state is WorkerState.CANCELLED)
 
     # model picker -------------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from textual.widgets.option_list import Option
 
 from .. import format as fmt
 from ..safe import neutralise, safe_text
+from ..widgets.fields import Field
 
 AUTO = "__auto__"
 
@@ -33,6 +34,7 @@ class ModelChoice:
     name: str
     tier: str
     providers: tuple[tuple[str, bool], ...]  # (provider, available)
+    names: tuple[str, ...] = ()  # what it answers to, lower-cased (canonical, aliases, provider:id, id)
 
     @property
     def available(self) -> bool:
@@ -40,7 +42,7 @@ class ModelChoice:
 
     @property
     def haystack(self) -> str:
-        return " ".join([self.name, self.tier, *(p for p, _ in self.providers)]).lower()
+        return " ".join([self.name, self.tier, *(p for p, _ in self.providers), *self.names]).lower()
 
     def prompt(self) -> Text:
         glyph, style = fmt.mark(self.available)
@@ -54,14 +56,20 @@ class ModelChoice:
 
 def model_choices(rows: Sequence[Any]) -> list[ModelChoice]:
     """Group the service's model rows by canonical name; available ones first."""
+    from ..model_match import model_names
+
     grouped: dict[str, dict[str, Any]] = {}
     for row in rows:
         model = row.model
         if model.retired:
             continue
-        entry = grouped.setdefault(model.canonical, {"tier": model.cost_tier.value, "providers": {}})
+        entry = grouped.setdefault(model.canonical, {"tier": model.cost_tier.value, "providers": {},
+                                                     "aliases": set(), "ids": []})
         entry["providers"][model.provider] = entry["providers"].get(model.provider, False) or row.available
-    choices = [ModelChoice(name, e["tier"], tuple(e["providers"].items())) for name, e in grouped.items()]
+        entry["aliases"].update(model.aliases)
+        entry["ids"].append((model.provider, model.model_id))
+    choices = [ModelChoice(name, e["tier"], tuple(e["providers"].items()),
+                           model_names(name, sorted(e["aliases"]), e["ids"])) for name, e in grouped.items()]
     order = {"low": 0, "medium": 1, "high": 2}
     return sorted(choices, key=lambda c: (not c.available, order.get(c.tier, 3), c.name))
 
@@ -126,7 +134,7 @@ class ModelPicker(Dialog):
         with Vertical(id="dialog"):
             yield Static(safe_text(self.title_text), classes="title", markup=False)
             yield Static(id="scope")
-            yield Input(placeholder="type to filter models…", id="filter", compact=True)
+            yield Field(placeholder="type to filter models…", id="filter", compact=True)
             yield OptionList(id="options")
             yield Static(id="error", classes="error")
             hint = "enter pick · esc cancel" + (" · ctrl+k next message / whole conversation" if self.scope else "")
@@ -153,13 +161,15 @@ class ModelPicker(Dialog):
         self._filter(event.value)
 
     def _filter(self, query: str) -> None:
+        from ..model_match import ranked
+
         words = query.lower().split()
         options: list[Option] = []
         if self.auto_label and not words:
             options.append(Option(Text(self.auto_label, style="italic"), id=AUTO))
-        for choice in self.choices:
-            if all(w in choice.haystack for w in words):
-                options.append(Option(choice.prompt(), id=choice.name))
+        # An exact name first, then a prefix, then every word, then the characters in order.
+        for choice in ranked(self.choices, query, lambda c: c.names or (c.name.lower(),), lambda c: c.haystack):
+            options.append(Option(choice.prompt(), id=choice.name))
         option_list = self.query_one(OptionList)
         option_list.set_options(options)
         if options:
@@ -211,7 +221,7 @@ class TextPrompt(Dialog):
         with Vertical(id="dialog"):
             yield Static(safe_text(self.title_text), classes="title", markup=False)
             # A value from outside (a conversation's title) is shown, and so edited, without its controls.
-            yield Input(neutralise(self.value), placeholder=self.placeholder, id="value", compact=True)
+            yield Field(neutralise(self.value), placeholder=self.placeholder, id="value", compact=True)
             yield Static(id="error", classes="error")
             yield Static(self.hint, classes="hint", markup=False)
 

@@ -23,6 +23,7 @@ from .. import format as fmt
 from ..errors import guarded
 from ..safe import safe_text
 from ..widgets.bars import AppBar, KeyBar
+from ..widgets.fields import Field
 from ..widgets.fittable import Col
 from ..widgets.rowlist import RowList
 from .base import LiveScreen
@@ -39,6 +40,7 @@ class Entry:
     haystack: str
     cells: tuple[Any, ...]
     status: str = ""  # the lifecycle on the day the list was made, in full (the column may cut it)
+    names: tuple[str, ...] = ()  # what it answers to, lower-cased: canonical, aliases, id, provider:id
 
 
 def _cells(m: Any, available: bool, status: str) -> tuple[Any, ...]:
@@ -59,6 +61,7 @@ def entries_from(rows: Iterable[Any], today: str) -> list[Entry]:
     """The browser's rows; the status column is each model's lifecycle on `today` ("retired
     2026-11-30", "deprecated, retires 2027-01-14", "legacy", "not listed by provider", "local")."""
     from ...core.lifecycle import status_label
+    from ..model_match import model_names
 
     out = []
     for row in rows:
@@ -66,7 +69,8 @@ def entries_from(rows: Iterable[Any], today: str) -> list[Entry]:
         status = status_label(m, today) or ("local" if m.status == "local" else "")
         haystack = " ".join((m.provider, m.model_id, m.canonical, m.cost_tier.value, status, m.best_for,
                              *m.aliases)).lower()
-        out.append(Entry(m, row.available, haystack, _cells(m, row.available, status), status))
+        out.append(Entry(m, row.available, haystack, _cells(m, row.available, status), status,
+                         model_names(m.canonical, m.aliases, [(m.provider, m.model_id)])))
     return out
 
 
@@ -107,7 +111,7 @@ class ModelsScreen(LiveScreen):
         with Horizontal(id="filters"):
             options = [(p.name, p.id) for p in PROVIDERS.values()]
             yield Select(options, prompt="All providers", id="provider", compact=True, allow_blank=True)
-            yield Input(placeholder="type to search models · ↓ to the table", id="search", compact=True)
+            yield Field(placeholder="type to search models · ↓ to the table", id="search", compact=True)
         yield Static(id="header")
         yield ModelTable(id="models")
         yield Static(id="model-detail")
@@ -140,10 +144,14 @@ class ModelsScreen(LiveScreen):
         self.apply_filter()
 
     def apply_filter(self) -> None:
-        words = self.query_one("#search", Input).value.lower().split()
+        """Show the entries that match the search, ranked as every model list ranks them (an exact
+        name first); reads the field, never writes it."""
+        from ..model_match import ranked
+
         provider = self.provider
-        self.matches = [e for e in self.entries
-                        if (provider == ALL or e.model.provider == provider) and all(w in e.haystack for w in words)]
+        entries = self.entries if provider == ALL else [e for e in self.entries if e.model.provider == provider]
+        self.matches = ranked(entries, self.query_one("#search", Input).value, lambda e: e.names,
+                              lambda e: e.haystack)
         self.query_one(ModelTable).set_rows([e.cells for e in self.matches], natural=self._natural)
         self._show_header()
         self._show_detail()

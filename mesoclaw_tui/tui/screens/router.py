@@ -49,6 +49,15 @@ def chain_text(view: dict[str, Any]) -> Text:
     return text
 
 
+class ProfileButton(RadioButton):
+    """A profile's radio button whose state is a mark, not only a shade: with NO_COLOR (or a
+    monochrome terminal) the chosen profile still reads as chosen."""
+
+    @property
+    def BUTTON_INNER(self) -> str:  # Textual reads the button's inside from this name
+        return "●" if self.value else " "
+
+
 class TaskTable(FitTable):
     BINDINGS = [
         Binding("o", "screen.set_override", "Override", id="router_override"),
@@ -86,7 +95,7 @@ class RouterScreen(LiveScreen):
             with RadioSet(id="profiles"):
                 for profile in PROFILE_ORDER:
                     label = Text.assemble((f"{PROFILE_TITLES[profile]:<23}", "bold"), (profile.description, "dim"))
-                    yield RadioButton(label, id=f"profile-{profile.value}")
+                    yield ProfileButton(label, id=f"profile-{profile.value}")
             yield Static("Task routing  [dim](o override · x clear · e edit chain · c clear chain)[/]",
                          classes="section")
             yield TaskTable(id="tasks")
@@ -102,7 +111,7 @@ class RouterScreen(LiveScreen):
         self.stale = False
         service = await self.host.ready()
         if service is None:
-            self.query_one("#task-detail", Static).update(safe_text(f"Cannot open the database: {self.host.open_error}"))
+            self.query_one("#task-detail", Static).update(safe_text(self.host.open_error or ""))
             return
         self.config = config = await service.get_router_config()
         self._show_profile(config.profile)
@@ -216,7 +225,8 @@ class RouterScreen(LiveScreen):
         task = self.selected_task()
         service = self.host.service
         if task and service:
-            await self._change(lambda: service.clear_task_override(task), f"{task}: override cleared")
+            await self._change(lambda: service.clear_task_override(task), f"{task}: override cleared",
+                               f"{task} has no override: nothing to clear")
 
     @work(group="dialog", exclusive=True, exit_on_error=False)
     @guarded
@@ -230,15 +240,19 @@ class RouterScreen(LiveScreen):
         view = self.views[task]
         current = ", ".join(view["custom_route"] or view["profile_chain"])
 
+        changes: list[Any] = []
+
         async def save(value: str) -> None:
-            await service.set_custom_route(task, value.split(","))
+            # The service decides: the same chain, or the profile's own, saves nothing (a custom route
+            # equal to the profile's chain would stop the task following profile changes).
+            changes.append(await service.set_custom_route(task, value.split(",")))
 
         saved = await self.app.push_screen_wait(TextPrompt(
             f"Custom chain for {task}: models to try, first to last", current,
             placeholder="e.g. gpt-4o, claude-sonnet-4.5", hint="comma-separated · enter save · esc cancel",
             submit=save))
-        if saved is not None:
-            self.notify(f"{task}: custom chain saved", timeout=2)
+        if saved is not None and changes:
+            self.notify(changes[-1].summary, timeout=3)
             await self.reload()
 
     @guarded
@@ -246,15 +260,17 @@ class RouterScreen(LiveScreen):
         task = self.selected_task()
         service = self.host.service
         if task and service:
-            await self._change(lambda: service.clear_custom_route(task), f"{task}: custom chain cleared")
+            await self._change(lambda: service.clear_custom_route(task), f"{task}: custom chain cleared",
+                               f"{task} has no custom chain: nothing to clear")
 
-    async def _change(self, call: Any, message: str) -> None:
+    async def _change(self, call: Any, message: str, unchanged: str | None = None) -> None:
+        """Make a change and say so; `unchanged` is said instead when the call reports it changed nothing."""
         try:
-            await call()
+            changed = await call()
         except Exception as exc:
             self.host.report(exc)
             return
-        self.notify(message, timeout=2)
+        self.notify(unchanged if unchanged is not None and changed is False else message, timeout=2)
         await self.reload()
 
     def commands(self) -> Iterable[SystemCommand]:

@@ -1,18 +1,17 @@
 """One widget per message of the transcript.
 
-A reply streams into its Markdown through a MarkdownStream, which appends only the new blocks
-(and batches fragments that arrive faster than they can be drawn), so a long reply is never
-re-rendered whole per chunk.
+A reply is drawn by `reply_markdown.ReplyMarkdown`, block by block, the same while it streams and
+when it is opened again. While it streams, only its last few blocks are drawn again as fragments
+arrive (batched, at most every FLUSH_S); the finished ones are frozen into a widget drawn once, so
+a long reply is never re-rendered whole per chunk.
 """
 
 from __future__ import annotations
 
-import functools
 import time
 from typing import TYPE_CHECKING, Any
 
 from rich.segment import Segment
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.geometry import Size
@@ -24,14 +23,11 @@ from .. import format as fmt
 from ..safe import neutralise, safe_text
 
 if TYPE_CHECKING:
-    from textual.widgets import Markdown
-    from textual.widgets.markdown import MarkdownStream
-
     from ...service import TranscriptEntry
 
 
 FLUSH_S = 1 / 10  # the longest a received fragment waits before it is drawn
-SEGMENT_BLOCKS = 20  # blocks of a streaming reply kept as widgets before the finished ones are frozen
+TAIL_BLOCKS = 8  # blocks of a streaming reply drawn again per fragment before the finished ones are frozen
 
 
 class UserMessage(Static):
@@ -67,40 +63,11 @@ class Notice(Static):
 
 
 def rich_markdown(text: str) -> Any:
-    """A stored reply drawn by Rich: one widget instead of Textual's widget per block, so a page of
-    history mounts in a few milliseconds (Textual's Markdown is kept for the reply that streams).
-    Its control characters are made visible before it is parsed."""
-    return _chat_markdown()(neutralise(text), code_theme="ansi_dark", hyperlinks=False)
+    """A whole reply as the chat draws it (its control characters made visible): one renderable for
+    a stored reply, the same look as the reply had while it streamed."""
+    from .reply_markdown import ReplyMarkdown
 
-
-@functools.cache
-def _chat_markdown() -> type:
-    """Rich's Markdown, adjusted for a chat pane: left-aligned headings, code blocks without blank
-    padding lines, and inline code that is not a black box on the light theme."""
-    from rich.markdown import CodeBlock, Heading, Markdown
-    from rich.syntax import Syntax
-    from rich.theme import Theme
-
-    inline_code = Theme({"markdown.code": "bold cyan"})
-
-    class LeftHeading(Heading):
-        def __rich_console__(self, console: Any, options: Any) -> Any:
-            yield Text.assemble(("#" * int(self.tag[1:]) + " ", "dim"), (self.text.plain, "bold"))
-
-    class TightCodeBlock(CodeBlock):
-        def __rich_console__(self, console: Any, options: Any) -> Any:
-            yield Syntax(str(self.text).rstrip(), self.lexer_name, theme=self.theme, word_wrap=True,
-                         padding=(0, 1), background_color="default")
-
-    class ChatMarkdown(Markdown):
-        elements = {**Markdown.elements, "heading_open": LeftHeading, "fence": TightCodeBlock,
-                    "code_block": TightCodeBlock}
-
-        def __rich_console__(self, console: Any, options: Any) -> Any:
-            with console.use_theme(inline_code):
-                yield from super().__rich_console__(console, options)
-
-    return ChatMarkdown
+    return ReplyMarkdown.of(text)
 
 
 class RenderOnce(Widget):
@@ -134,6 +101,12 @@ class RenderOnce(Widget):
         width = self.size.width
         lines = self._lines(width)
         return Strip(lines[y], width) if y < len(lines) else Strip.blank(width, self.rich_style)
+
+    def show(self, renderable: Any) -> None:
+        """Draw something else (the growing end of a streaming reply)."""
+        self._renderable = renderable
+        self._cache = None
+        self.refresh(layout=True)
 
 
 class StoredReply(RenderOnce):
@@ -185,12 +158,7 @@ class AssistantMessage(Vertical):
     }
     /* No :last-child rules here: an order selector makes Textual restyle every block of the reply
        on each streamed append (quadratic in its length). */
-    AssistantMessage > Markdown {
-        margin: 0;
-        padding: 0;
-        background: transparent;
-    }
-    AssistantMessage > .segment { margin: 0 0 1 0; height: auto; }
+    AssistantMessage > .segment { margin: 0 0 1 0; }
     AssistantMessage > .error {
         color: $text-error;
         height: auto;
@@ -212,17 +180,20 @@ class AssistantMessage(Vertical):
         self._error = error
         self.status = status
         self.message_id = message_id
-        self._stream: MarkdownStream | None = None
+        self._streaming = False
         self._pending: list[str] = []
         self._flushed_at = 0.0
+        self._tail = neutralise(text)  # the blocks not frozen yet, as drawn (control characters visible)
+        self._drawn = self._tail  # everything drawn so far
+        self._block_cache: dict[Any, Any] = {}
+        self.segments = 0  # frozen parts
         self.set_class(status in ("cancelled", "incomplete", "failed"), f"-{status}")
 
     def compose(self) -> ComposeResult:
-        from textual.widgets import Markdown
+        from .reply_markdown import ReplyMarkdown, split_blocks
 
-        # Held directly, not queried: query_one caches its answer per set of children, so querying
-        # while segments are added would keep every replaced Markdown (and its blocks) alive.
-        self._body = Markdown(neutralise(self._text), classes="body")
+        # Held directly, not queried: query_one caches its answer per set of children.
+        self._body = RenderOnce(ReplyMarkdown(split_blocks(self._tail)[0], self._block_cache), classes="body")
         self._error_box = Static(safe_text(self._error or ""), classes="error", markup=False)
         self._label_box = Static(safe_text(self._label), classes="label", markup=False)
         self._error_box.display = bool(self._error)
@@ -230,17 +201,11 @@ class AssistantMessage(Vertical):
         yield self._error_box
         yield self._label_box
 
-    @property
-    def body(self) -> Markdown:
-        return self._body
-
     async def write(self, chunk: str) -> None:
-        """Append a fragment of the reply. Fragments are passed on at most FLUSH_S apart: every
-        append re-lays out the reply, so thousands of tiny ones a second would starve the keyboard."""
-        if self._stream is None:
-            from textual.widgets import Markdown
-
-            self._stream = Markdown.get_stream(self.body)
+        """Append a fragment of the reply. Fragments are drawn at most FLUSH_S apart: every draw
+        re-lays out the reply, so thousands of tiny ones a second would starve the keyboard."""
+        if not self._streaming:
+            self._streaming = True
             self._flushed_at = 0.0
         self._text += chunk
         self._pending.append(neutralise(chunk))  # shown safe; self._text keeps what arrived
@@ -249,47 +214,43 @@ class AssistantMessage(Vertical):
             await self._flush(now)
 
     async def _flush(self, now: float) -> None:
-        if self._pending and self._stream is not None:
-            fragment = "".join(self._pending)
-            self._pending.clear()
-            self._flushed_at = now
-            await self._stream.write(fragment)
-            if len(self.body.children) > SEGMENT_BLOCKS:
-                await self._freeze()
+        """Draw what arrived: the unfrozen blocks again (the finished ones from a cache), and once
+        there are more than TAIL_BLOCKS, freeze all but the last into a widget drawn once."""
+        from .reply_markdown import ReplyMarkdown, split_blocks, tail_from
 
-    async def _freeze(self) -> None:
-        """Turn the finished blocks of a long reply into one widget and keep streaming into a new
-        Markdown that starts at the block still growing. Textual lays out every widget on each
-        frame, so a 20,000-token reply as ~900 block widgets would make every keypress wait."""
-        from textual.widgets import Markdown
-
-        assert self._stream is not None
-        await self._stream.stop()  # everything written so far is in the document
-        body = self.body
-        from textual.widgets.markdown import MarkdownBlock
-
-        last = body.children[-1]
-        assert isinstance(last, MarkdownBlock)
-        start = last.source_range[0]
-        lines = body.source.splitlines(keepends=True)
-        done, tail = "".join(lines[:start]), "".join(lines[start:])
-        fresh = Markdown(classes="body")
-        await self.mount(RenderOnce(rich_markdown(done), classes="segment"), before=body)
-        await self.mount(fresh, before=body)
-        self._body = fresh
-        await body.remove()
-        self._stream = Markdown.get_stream(fresh)
-        await self._stream.write(tail)
+        if not self._pending:
+            return
+        fragment = "".join(self._pending)
+        self._pending.clear()
+        self._flushed_at = now
+        self._tail += fragment
+        self._drawn += fragment
+        blocks, last_start = split_blocks(self._tail)
+        if len(blocks) > TAIL_BLOCKS:
+            await self.mount(RenderOnce(ReplyMarkdown(blocks[:-1], self._block_cache), classes="segment"),
+                             before=self._body)
+            self.segments += 1
+            self._block_cache = {}
+            self._tail = tail_from(self._tail, last_start)
+            blocks = blocks[-1:]
+        current = {block.source for block in blocks}  # forget the last block's earlier, shorter versions
+        for key in [k for k in self._block_cache if k[0] not in current]:
+            del self._block_cache[key]
+        self._body.show(ReplyMarkdown(blocks, self._block_cache))
 
     async def end_stream(self) -> None:
-        if self._stream is not None:
+        if self._streaming:
             await self._flush(time.monotonic())
-            stream, self._stream = self._stream, None
-            await stream.stop()
+            self._streaming = False
 
     @property
     def streaming(self) -> bool:
-        return self._stream is not None
+        return self._streaming
+
+    @property
+    def drawn_text(self) -> str:
+        """What is on screen so far (made safe), pending fragments aside."""
+        return self._drawn
 
     def set_label(self, label: str) -> None:
         self._label = label

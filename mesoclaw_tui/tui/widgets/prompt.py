@@ -11,8 +11,10 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import TextArea
 
+from .ordered_keys import OrderedKeys
 
-class PromptInput(TextArea):
+
+class PromptInput(OrderedKeys, TextArea):
     BINDINGS = [
         Binding("enter", "submit", "Send", show=False),
         Binding("ctrl+j", "newline", "Newline", show=False),
