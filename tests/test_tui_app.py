@@ -95,6 +95,18 @@ async def test_a_change_from_the_cli_appears_within_a_second() -> None:
         assert code_row.split("│")[1].rstrip().endswith("gpt-6-luna")  # the Override column
 
 
+def highlighted_command(app: MesoclawApp) -> str:
+    """The command the palette would run on enter ("" while it has found none)."""
+    from textual.command import CommandList
+
+    found = app.screen.query(CommandList)
+    if not found or found.first().highlighted is None:
+        return ""
+    command_list = found.first()
+    prompt = command_list.get_option_at_index(command_list.highlighted).prompt
+    return getattr(prompt, "plain", str(prompt))
+
+
 async def test_command_palette_offers_every_action() -> None:
     app = MesoclawApp()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -107,7 +119,7 @@ async def test_command_palette_offers_every_action() -> None:
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"model browser")
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: "Model browser" in highlighted_command(app), what="the palette's best match")
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.current_mode == "models", what="the palette to switch screens")
 
