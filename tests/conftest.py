@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -16,6 +17,13 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
 pytest_plugins = ["tests.fakes.fixtures"]
+
+# A shell without job control starts background commands with SIGINT ignored (`cmd &` in a script,
+# nohup, some CI runners), and an ignored signal stays ignored across exec: every subprocess a test
+# starts would ignore the Ctrl+C the test sends it (Python installs no handler for an ignored SIGINT)
+# and hang. Tests stand in for a user at a terminal, so they start their processes with the default.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 PROVIDER_ENV = sorted(
     {name for p in PROVIDERS.values() for name in (*p.key_envs, *p.base_url_envs, p.mesoclaw_base_url_env)}

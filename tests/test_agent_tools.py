@@ -15,6 +15,7 @@ from mesoclaw_tui.agent.builtin import ToolLimits
 from mesoclaw_tui.agent.tools import CommandRun, FileChange
 
 from .agent_helpers import Dirs, alive, executor, make_dirs
+from .waiting import eventually_async
 
 YES = ApprovalRules(approve_all=True)
 
@@ -265,30 +266,27 @@ async def test_run_command_timeout_kills_the_whole_process_group(dirs: Dirs) -> 
     assert "started" in outcome.result.text
     assert outcome.result.detail.timed_out and outcome.result.detail.exit_code is None
     child = int((dirs.root / "child.pid").read_text())
-    await asyncio.sleep(0.1)
-    assert not alive(child)
+    await eventually_async(lambda: not alive(child), what="the killed child to die")
 
 
 async def test_run_command_leaves_no_background_process_behind(dirs: Dirs) -> None:
     outcome = await run_with(dirs).execute("run_command", {"command": "sleep 30 & echo $! > child.pid"})
     assert outcome.result.text.startswith("exit code 0")
     child = int((dirs.root / "child.pid").read_text())
-    await asyncio.sleep(0.1)
-    assert not alive(child)
+    await eventually_async(lambda: not alive(child), what="the killed child to die")
 
 
 async def test_run_command_cancelled_kills_the_process(dirs: Dirs) -> None:
     run = run_with(dirs)
     task = asyncio.create_task(run.execute("run_command", {"command": "echo $$ > pid; sleep 30"}))
-    for _ in range(100):
-        await asyncio.sleep(0.05)
-        if (dirs.root / "pid").exists() and (dirs.root / "pid").read_text().strip():
-            break
+    pid_file = dirs.root / "pid"
+    await eventually_async(lambda: pid_file.exists() and pid_file.read_text().endswith("\n"),
+                           what="the command to start")
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    await asyncio.sleep(0.1)
-    assert not alive(int((dirs.root / "pid").read_text()))
+    pid = int(pid_file.read_text())
+    await eventually_async(lambda: not alive(pid), what="the killed command to die")
 
 
 async def test_run_command_caps_output_keeping_head_and_tail(dirs: Dirs) -> None:

@@ -8,12 +8,12 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 
 import pytest
 
 from .conftest import PROVIDER_ENV, run_mesoclaw
-from .fakes.provider_server import Respond, Stream
+from .fakes.provider_server import Gate, Respond, Stream
+from .waiting import read_until, wait_caught_up
 
 OVERLOADED = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
 CANARY = "sk-canary-7f3e9a1b2c4d5e6f"
@@ -93,15 +93,19 @@ def test_mid_stream_failure_prints_partial_and_says_so(env, provider_server):
 
 
 def test_ctrl_c_exits_130_and_keeps_partial_reply(env, provider_server, isolated_env):
-    provider_server.script(provider_server.chat_path("openai"), Stream("openai", ["kept ", "lost"], stall_after=1))
+    gate = Gate()  # "kept ", then the reply waits: Ctrl+C comes mid-reply
+    provider_server.script(provider_server.chat_path("openai"), Stream("openai", ["kept ", "lost"], gate=gate,
+                                                                       hold_after=1))
     full_env = {k: v for k, v in os.environ.items() if k not in PROVIDER_ENV} | env
     proc = subprocess.Popen([sys.executable, "-m", "mesoclaw_tui", "ask", "--model", "gpt-4o", "x"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=full_env)
-    line = proc.stdout.read(5)
-    assert line == "kept "
-    time.sleep(0.2)
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=20)
+    try:
+        assert read_until(proc.stdout, "kept ") == "kept "  # printed as it came
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        gate.release()
+        proc.kill()
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     with sqlite3.connect(isolated_env / "mesoclaw.db") as conn:
@@ -110,17 +114,19 @@ def test_ctrl_c_exits_130_and_keeps_partial_reply(env, provider_server, isolated
 
 
 def test_json_on_ctrl_c_still_prints_the_partial_reply(env, provider_server):
-    provider_server.script(provider_server.chat_path("openai"), Stream("openai", ["kept ", "lost"], stall_after=1))
+    gate = Gate()
+    provider_server.script(provider_server.chat_path("openai"), Stream("openai", ["kept ", "lost"], gate=gate,
+                                                                       hold_after=1))
     full_env = {k: v for k, v in os.environ.items() if k not in PROVIDER_ENV} | env
     proc = subprocess.Popen([sys.executable, "-m", "mesoclaw_tui", "ask", "--json", "--model", "gpt-4o", "x"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=full_env)
-    deadline = time.time() + 10
-    while time.time() < deadline and not any(r.path.endswith("/chat/completions")
-                                             for r in provider_server.requests):
-        time.sleep(0.05)
-    time.sleep(0.3)
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=20)
+    try:
+        wait_caught_up(proc.pid, gate)  # it has "kept " (--json prints nothing until the end)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        gate.release()
+        proc.kill()
     assert proc.returncode == 130
     data = json.loads(out)
     assert data["status"] == "cancelled" and data["text"] == "kept "

@@ -13,8 +13,9 @@ from .fakes.provider_server import Stream
 
 
 def test_a_closed_stdout_ends_quietly_and_keeps_the_reply_so_far(provider_server, isolated_env):
-    # A long reply, paced so that `head` has long gone before it ends.
-    provider_server.default(provider_server.chat_path("openai"), Stream("openai", n=400, rate=200))
+    # A long reply (30 s), paced so that `head` has long gone before it ends, however busy the machine: the
+    # test lasts as long as mesoclaw takes to notice the closed pipe, not the reply.
+    provider_server.default(provider_server.chat_path("openai"), Stream("openai", n=6000, rate=200))
     env = {k: v for k, v in os.environ.items() if k not in PROVIDER_ENV}
     env.update(MESOCLAW_HOME=str(isolated_env), **provider_server.env("openai", api_key="sk-test-pipe-0001"))
     command = f"{sys.executable} -m mesoclaw_tui ask --model gpt-4o 'tell me a long story' | head -c 10"

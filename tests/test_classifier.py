@@ -173,9 +173,10 @@ def test_long_paste_is_read_through_the_users_request(text: str, expected: TaskT
 def test_megabyte_prompt_is_fast() -> None:
     text = ARTICLE * (1_000_000 // len(ARTICLE)) + "\nwhat are the main arguments on each side?"
     classify("warm up")
-    t0 = time.perf_counter()
+    # CPU time of this thread: what classifying costs, whatever else the machine's cores are busy with.
+    t0 = time.thread_time()
     c = classify(text)
-    elapsed = time.perf_counter() - t0
+    elapsed = time.thread_time() - t0
     assert c.task is ANALYSIS
     assert elapsed < 0.05, f"{elapsed * 1000:.1f} ms for 1 MB"
 

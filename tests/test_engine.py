@@ -228,7 +228,7 @@ async def test_cancel_keeps_the_partial_reply(engine, service, provider_server):
                 seen.set()
 
     task = asyncio.create_task(consume())
-    await asyncio.wait_for(seen.wait(), 5)
+    await asyncio.wait_for(seen.wait(), 30)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task

@@ -12,7 +12,9 @@ import pytest
 from mesoclaw_tui.core.provider_info import parse_ollama_host
 from tests.fakes.provider_server import (
     FakeProviderServer,
+    Gate,
     Hang,
+    Held,
     Replay,
     Respond,
     Stream,
@@ -100,6 +102,40 @@ def test_stop_releases_hanging_requests() -> None:
     with httpx.Client(timeout=0.2) as c, pytest.raises(httpx.ReadTimeout):
         c.get(server.url + "/x")
     server.stop()  # returns although a handler was still waiting
+
+
+def test_a_gate_holds_a_stream_after_k_deltas_until_released(provider_server: FakeProviderServer) -> None:
+    gate = Gate()
+    provider_server.script(provider_server.chat_path("openai"), Stream("openai", ["a", "b", "c"], gate=gate,
+                                                                       hold_after=2))
+    with httpx.Client(timeout=10) as c, c.stream("POST", provider_server.base_url("openai") + "/chat/completions",
+                                                 json={"model": "m"}) as response:
+        lines = response.iter_lines()
+        gate.wait()
+        seen = ""
+        while seen.count('"content":"') < 3:  # the role chunk's empty content, then "a" and "b"
+            seen += next(lines)
+        assert '"a"' in seen and '"b"' in seen and '"c"' not in seen
+        assert gate.server_port == provider_server.port and gate.client_port
+        gate.release()
+        rest = "".join(lines)
+    assert '"c"' in rest and "[DONE]" in rest
+
+
+def test_held_answers_only_once_released_and_stopping_the_server_ends_the_hold() -> None:
+    server = FakeProviderServer().start()
+    gate = Gate()
+    server.default("/x", Held(gate, Respond(200, {"ok": True})))
+    server.script("/y", Held(Gate(), Respond(200)))
+    with httpx.Client(timeout=10) as c:
+        with pytest.raises(httpx.ReadTimeout):
+            c.get(server.url + "/x", timeout=0.3)  # nothing until the test releases it
+        assert gate.reached
+        gate.release()
+        assert c.get(server.url + "/x").json() == {"ok": True}  # a released gate stays open
+        with pytest.raises(httpx.ReadTimeout):
+            c.get(server.url + "/y", timeout=0.3)
+    server.stop()  # returns although a response was still held
 
 
 def test_refused_port_refuses() -> None:

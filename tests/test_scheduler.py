@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from mesoclaw_tui.core.types import MesoclawError, MesoclawFailure
+from mesoclaw_tui.engine import Delta, Engine
 from mesoclaw_tui.scheduler import (
     Scheduler,
     add_job,
@@ -23,7 +24,8 @@ from mesoclaw_tui.scheduler import (
     set_enabled,
 )
 from mesoclaw_tui.service import RouterService
-from tests.fakes.provider_server import Delay, FakeProviderServer, Respond, Stream
+from tests.fakes.provider_server import Delay, FakeProviderServer, Gate, Held, Respond, Stream
+from tests.waiting import eventually_async
 
 UTCZ = UTC
 T0 = datetime(2025, 1, 6, 8, 0, tzinfo=UTC)  # a Monday
@@ -36,8 +38,10 @@ class Clock:
     def __init__(self, start: datetime = T0):
         self.t = start
         self.elapsed = 0.0
+        self.reads = 0  # how often the wall clock was read: a scheduler reads it at every poll
 
     def __call__(self) -> datetime:
+        self.reads += 1
         return self.t
 
     def mono(self) -> float:
@@ -51,6 +55,23 @@ class Clock:
     def jump(self, **kwargs: float) -> datetime:
         self.t += timedelta(**kwargs)
         return self.t
+
+
+class Watched(Engine):
+    """The real engine; `text` is what it has passed on to the scheduler so far."""
+
+    def __init__(self, service: RouterService) -> None:
+        super().__init__(service)
+        self.text = ""
+
+    async def run(self, turn, on_event=None):
+        def passed_on(event) -> None:
+            if on_event is not None:
+                on_event(event)
+            if type(event) is Delta:
+                self.text += event.text
+
+        return await super().run(turn, passed_on)
 
 
 @pytest.fixture
@@ -171,21 +192,21 @@ async def test_two_schedulers_only_one_runs_each_job(fake, clock, isolated_env) 
 
 async def test_a_claimed_job_is_not_run_again_even_by_a_new_lease_holder(fake, clock) -> None:
     """The lease is lost (deleted) while A runs a slow job: B takes the lease but cannot claim the job."""
-    fake.default(fake.chat_path("openai"), Delay(0.6, Stream("openai", "slow answer")))
+    gate = Gate()  # A's job is running (its request is in) until B has tried
+    fake.default(fake.chat_path("openai"), Held(gate, Stream("openai", "slow answer")))
     a_service, b_service = await RouterService.open(), await RouterService.open()
     try:
         await add_job(a_service, "slow", "every 1h", prompt="x", task="fast", now=clock)
         clock.advance(hours=1)
         a, b = Scheduler(a_service, now=clock), Scheduler(b_service, now=clock)
         running = asyncio.create_task(a.tick(keep_lease=True))
-        for _ in range(200):
-            if (await get_job(b_service, "slow")).running:
-                break
-            await asyncio.sleep(0.01)
+        await gate.wait_async()
+        assert (await get_job(b_service, "slow")).running
         async with b_service.store.write() as db:
             await db.execute("DELETE FROM scheduler_lease")
         assert await b.tick() == []
         assert b.holding is False  # tick() without keep_lease gave it back
+        gate.release()
         assert [r.status for r in await running] == ["ok"]
         assert len(fake.requests_to(fake.chat_path("openai"))) == 1
         await a.aclose()
@@ -279,33 +300,38 @@ async def test_heartbeat_checks_the_profiles_providers_and_feeds_availability(fa
 
 
 async def test_a_running_job_cannot_be_started_twice(fake, service, clock) -> None:
-    fake.default(fake.chat_path("openai"), Delay(0.4, Stream("openai", "slow")))
+    gate = Gate()  # the first run is under way until the second has been refused
+    fake.default(fake.chat_path("openai"), Held(gate, Stream("openai", "slow")))
     await add_job(service, "j", "every 1h", prompt="x", task="fast", now=clock)
     first = Scheduler(service, now=clock, role="cli")
     second = Scheduler(service, now=clock, role="cli")
     running = asyncio.create_task(first.run_now("j"))
-    await asyncio.sleep(0.2)
+    await gate.wait_async()
     with pytest.raises(MesoclawFailure, match="already running"):
         await second.run_now("j")
+    gate.release()
     assert (await running).status == "ok"
     await first.aclose()
     await second.aclose()
 
 
 async def test_cancelling_a_run_marks_it_interrupted_and_keeps_the_job_due(fake, service, clock) -> None:
-    fake.default(fake.chat_path("openai"), Stream("openai", n=200, rate=50))
+    gate = Gate()  # two deltas, then the reply waits: it is mid-stream when cancelled
+    fake.default(fake.chat_path("openai"), Stream("openai", n=200, gate=gate, hold_after=2))
     await add_job(service, "long", "every 1h", prompt="x", task="fast", now=clock)
     clock.advance(hours=1)
     due = (await get_job(service, "long")).next_run_at
-    scheduler = Scheduler(service, now=clock)
+    engine = Watched(service)
+    scheduler = Scheduler(service, engine, now=clock)
     task = asyncio.create_task(scheduler.tick(keep_lease=True))
-    await asyncio.sleep(0.5)
+    await eventually_async(lambda: engine.text == "tok tok ", what="the two deltas to reach the scheduler")
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
     await scheduler.aclose()
+    await engine.aclose()
     [run] = await job_runs(service, "long")
-    assert run.status == "interrupted" and run.output.startswith("tok tok")
+    assert run.status == "interrupted" and run.output == "tok tok "
     job = await get_job(service, "long")
     assert not job.running and job.last_status == "interrupted" and job.next_run_at == due
 
@@ -344,13 +370,12 @@ async def test_run_forever_stands_by_then_takes_over(fake, service, clock) -> No
     forever = asyncio.create_task(second.run_forever(
         stop, poll=0.05, on_standby=lambda lease: standby.append(lease["holder"]),
         on_run=lambda job, run: run and ran.append(run.status)))
-    await asyncio.sleep(0.3)
+    await eventually_async(lambda: standby, what="the scheduler to stand by")
+    polled = clock.reads
+    await eventually_async(lambda: clock.reads >= polled + 6, what="three more polls")
     assert standby == [first.holder] and ran == []  # said once, not on every poll
     await first.release()
-    for _ in range(100):
-        if ran:
-            break
-        await asyncio.sleep(0.05)
+    await eventually_async(lambda: ran, what="the job to run once the lease is free")
     stop.set()
     runs = await forever
     assert ran == ["ok"] and [r.status for r in runs] == ["ok"]

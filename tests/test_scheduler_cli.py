@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PROVIDER_ENV
-from tests.fakes.provider_server import FakeProviderServer, Stream
+from tests.fakes.provider_server import FakeProviderServer, Gate, Stream
+from tests.waiting import read_until, wait_caught_up
 
 
 @pytest.fixture
@@ -128,26 +129,15 @@ def test_scheduler_once_runs_what_is_due(cli, fake, isolated_env) -> None:
 # SIGTERM -------------------------------------------------------------------------------------------------
 
 
-def start_scheduler(home: Path, fake: FakeProviderServer, grace: float) -> subprocess.Popen[str]:
+def start(home: Path, fake: FakeProviderServer, *args: str) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if k not in PROVIDER_ENV}
     env.update(fake.env("openai", api_key="sk-test"), MESOCLAW_HOME=str(home))
-    return subprocess.Popen([sys.executable, "-m", "mesoclaw_tui", "scheduler", "run", "--poll", "0.2",
-                             "--grace", str(grace)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    return subprocess.Popen([sys.executable, "-m", "mesoclaw_tui", *args], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
 
 
-def wait_for_output(home: Path, timeout: float = 15) -> None:
-    """Until the running job has streamed some text (the engine records nothing before it ends, so
-    the fake server's record says when the request started)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with db(home) as conn:
-            row = conn.execute("SELECT status FROM job_runs ORDER BY id DESC LIMIT 1").fetchone()
-        if row is not None and row["status"] == "running":
-            time.sleep(0.4)
-            return
-        time.sleep(0.05)
-    raise AssertionError("the job never started")
+def start_scheduler(home: Path, fake: FakeProviderServer, grace: float) -> subprocess.Popen[str]:
+    return start(home, fake, "scheduler", "run", "--poll", "0.2", "--grace", str(grace))
 
 
 def make_due_job(cli, home: Path) -> None:
@@ -157,14 +147,16 @@ def make_due_job(cli, home: Path) -> None:
 
 
 def test_sigterm_past_the_grace_period_marks_the_run_interrupted(cli, fake, isolated_env) -> None:
-    fake.default(fake.chat_path("openai"), Stream("openai", n=400, rate=40))  # ~10 s of tokens
+    gate = Gate()  # the reply stops after 3 deltas until the test is done: it outlasts any grace
+    fake.default(fake.chat_path("openai"), Stream("openai", n=400, gate=gate, hold_after=3))
     make_due_job(cli, isolated_env)
     proc = start_scheduler(isolated_env, fake, grace=0.3)
     try:
-        wait_for_output(isolated_env)
+        wait_caught_up(proc.pid, gate)  # the job has the 3 deltas, and waits for more
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=15)
+        out, err = proc.communicate(timeout=30)
     finally:
+        gate.release()
         proc.kill()
     assert proc.returncode == 0, err
     assert "job slow: started" in out and "job slow: interrupted" in out
@@ -173,7 +165,7 @@ def test_sigterm_past_the_grace_period_marks_the_run_interrupted(cli, fake, isol
         job = conn.execute("SELECT * FROM jobs").fetchone()
         lease = conn.execute("SELECT * FROM scheduler_lease").fetchone()
         usage = conn.execute("SELECT outcome FROM usage WHERE source = 'job'").fetchall()
-    assert run["status"] == "interrupted" and run["output"].startswith("tok tok") and run["finished_at"]
+    assert run["status"] == "interrupted" and run["output"] == "tok tok tok " and run["finished_at"]
     assert job["running_since"] is None and job["last_status"] == "interrupted"
     assert job["next_run_at"] < time.time()  # still due: it runs again when a scheduler starts
     assert lease is None
@@ -181,14 +173,19 @@ def test_sigterm_past_the_grace_period_marks_the_run_interrupted(cli, fake, isol
 
 
 def test_sigterm_within_the_grace_period_lets_the_run_finish(cli, fake, isolated_env) -> None:
-    fake.default(fake.chat_path("openai"), Stream("openai", n=40, rate=25))  # ~1.6 s
+    gate = Gate()  # mid-reply when the signal comes, and until the scheduler has said it is stopping
+    fake.default(fake.chat_path("openai"), Stream("openai", n=40, gate=gate, hold_after=3))
     make_due_job(cli, isolated_env)
     proc = start_scheduler(isolated_env, fake, grace=30)
     try:
-        wait_for_output(isolated_env)
+        gate.wait()
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=20)
+        said = read_until(proc.stderr, "mesoclaw: stopping (a running job gets 30 s")  # stopping, mid-reply
+        gate.release()
+        out, err = proc.communicate(timeout=30)
+        err = said + err
     finally:
+        gate.release()
         proc.kill()
     assert proc.returncode == 0, err
     assert "job slow: ok" in out
@@ -200,21 +197,21 @@ def test_sigterm_within_the_grace_period_lets_the_run_finish(cli, fake, isolated
 
 
 def test_sigterm_stops_a_manual_run_and_records_it(cli, fake, isolated_env) -> None:
-    fake.default(fake.chat_path("openai"), Stream("openai", n=400, rate=40))
+    gate = Gate()
+    fake.default(fake.chat_path("openai"), Stream("openai", n=400, gate=gate, hold_after=3))
     assert cli("schedule", "add", "slow", "--every", "1h", "--task", "fast", "write a lot").code == 0
-    env = {k: v for k, v in os.environ.items() if k not in PROVIDER_ENV}
-    env.update(fake.env("openai", api_key="sk-test"), MESOCLAW_HOME=str(isolated_env))
-    proc = subprocess.Popen([sys.executable, "-m", "mesoclaw_tui", "schedule", "run", "slow"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = start(isolated_env, fake, "schedule", "run", "slow")
     try:
-        wait_for_output(isolated_env)
+        streamed = read_until(proc.stdout, "tok ")  # the run prints each delta as it comes
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=15)
+        out, err = proc.communicate(timeout=30)
     finally:
+        gate.release()
         proc.kill()
+    out = streamed + out
     assert proc.returncode == 130 and err == "mesoclaw: job slow: interrupted (recorded as such)\n"
     with db(isolated_env) as conn:
         run = conn.execute("SELECT * FROM job_runs").fetchone()
         job = conn.execute("SELECT * FROM jobs").fetchone()
-    assert run["status"] == "interrupted" and out.startswith(run["output"]) and run["output"]
+    assert run["status"] == "interrupted" and out.startswith(run["output"]) and run["output"].startswith("tok ")
     assert job["running_since"] is None

@@ -14,7 +14,8 @@ import pytest
 
 from mesoclaw_tui.scheduler import Scheduler, add_job, get_job, job_runs
 from mesoclaw_tui.service import RouterService
-from tests.fakes.provider_server import Delay, FakeProviderServer, Stream
+from tests.fakes.provider_server import FakeProviderServer, Gate, Held, Stream
+from tests.waiting import eventually_async
 
 T0 = datetime(2025, 1, 6, 8, 0, tzinfo=UTC)
 
@@ -46,22 +47,26 @@ def chat_requests(fake: FakeProviderServer) -> int:
 
 
 async def test_a_scheduler_whose_clock_jumps_ahead_cannot_take_a_running_job(fake, isolated_env) -> None:
-    """A runs a slow job, renewing its claim and the lease (every 0.1 s here). B's wall clock is two
-    minutes ahead, so by B's clock A's lease and claim have long expired; B polls all through A's run,
-    on its own real monotonic clock. B never takes the lease, never runs the job: one request."""
-    fake.default(fake.chat_path("openai"), Delay(1.5, Stream("openai", "slow answer")))
+    """A runs a slow job, renewing its claim and the lease (every 0.25 s here). B's wall clock is two
+    minutes ahead, so by B's clock A's lease and claim have long expired; B polls all through A's run
+    (held for 2 s, over twice the 0.75 s B would wait before calling A gone), on its own real monotonic
+    clock. B never takes the lease, never runs the job: one request."""
+    gate = Gate()
+    fake.default(fake.chat_path("openai"), Held(gate, Stream("openai", "slow answer")))
     a_service, b_service = await RouterService.open(), await RouterService.open()
     try:
         await add_job(a_service, "slow", "every 1h", prompt="x", task="fast", now=at(T0))
         now_a = at(T0 + timedelta(hours=1))
         now_b = at(T0 + timedelta(hours=1, minutes=2))  # the jump
-        a = Scheduler(a_service, now=now_a, lease_ttl=0.3, keepalive_s=0.1)
-        b = Scheduler(b_service, now=now_b, lease_ttl=0.3, keepalive_s=0.1)
+        a = Scheduler(a_service, now=now_a, lease_ttl=0.75, keepalive_s=0.25)
+        b = Scheduler(b_service, now=now_b, lease_ttl=0.75, keepalive_s=0.25)
         running = asyncio.create_task(a.tick(keep_lease=True))
-        while not (await get_job(b_service, "slow")).running:
-            await asyncio.sleep(0.01)
+        await gate.wait_async()
         b_runs = []
+        polling = time.monotonic()
         while not running.done():
+            if time.monotonic() - polling > 2.0:
+                gate.release()
             b_runs += await b.tick(keep_lease=True)
             assert not b.holding
             await asyncio.sleep(0.05)
@@ -106,16 +111,18 @@ async def test_scheduler_run_once_waits_out_a_dead_runner(fake, service) -> None
 
 
 async def test_a_manual_run_takes_over_a_dead_claim_but_not_a_live_one(fake, service) -> None:
-    fake.default(fake.chat_path("openai"), Delay(1.0, Stream("openai", "slow")))
+    gate = Gate()  # the live run is under way until the other has been refused
+    fake.default(fake.chat_path("openai"), Held(gate, Stream("openai", "slow")))
     await add_job(service, "j", "every 1h", prompt="x", task="fast", now=at(T0))
-    live = Scheduler(service, now=at(T0), role="cli", lease_ttl=0.3, keepalive_s=0.1)
+    # Renewing every 0.25 s: the other waits 0.75 s without seeing a renewal before it calls it gone.
+    live = Scheduler(service, now=at(T0), role="cli", lease_ttl=0.75, keepalive_s=0.25)
     running = asyncio.create_task(live.run_now("j"))
-    while not (await get_job(service, "j")).running:
-        await asyncio.sleep(0.01)
+    await gate.wait_async()
     ahead = Scheduler(service, now=at(T0 + timedelta(minutes=2)), role="cli")  # expired, by its clock
     waits: list[str] = []
     with pytest.raises(Exception, match="already running"):
         await ahead.run_now("j", on_wait=waits.append)
+    gate.release()
     assert (await running).status == "ok" and chat_requests(fake) == 1
     await live.aclose()
 
@@ -225,16 +232,14 @@ async def test_a_database_that_takes_no_write_is_reported_and_the_scheduler_goes
     errors: list[Exception] = []
     stop = asyncio.Event()
     forever = asyncio.create_task(scheduler.run_forever(stop, poll=0.05, on_error=errors.append))
-    for _ in range(200):
-        if errors:
-            break
-        await asyncio.sleep(0.02)
+    await eventually_async(lambda: errors or forever.done(), what="the failed write to be reported")
     assert not forever.done() and errors and "it is read-only" in str(errors[0])
     await service.store.rows("PRAGMA query_only = OFF")  # writable again
-    for _ in range(300):
-        if (await get_job(service, "j")).last_status:
-            break
-        await asyncio.sleep(0.05)
+
+    async def ran() -> bool:
+        return bool((await get_job(service, "j")).last_status)
+
+    await eventually_async(ran, what="the job to run once the database is writable")
     stop.set()
     runs = await forever
     assert [r.status for r in runs] == ["ok"]

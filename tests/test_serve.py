@@ -162,7 +162,7 @@ def test_a_client_that_goes_away_cancels_the_upstream_request(served, fake, isol
         for i, _ in enumerate(response.iter_bytes()):
             if i == 2:
                 break
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 30  # only bounds a hang: the row comes as soon as the cancel is noticed
     while True:
         with sqlite3.connect(isolated_env / "mesoclaw.db") as conn:
             rows = conn.execute("SELECT outcome, total_ms FROM usage WHERE source = 'serve'").fetchall()

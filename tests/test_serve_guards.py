@@ -24,7 +24,8 @@ from mesoclaw_tui.engine import Engine, Turn
 from mesoclaw_tui.server import Access, BackgroundServer, Limits, parse_size
 from mesoclaw_tui.service import RouterService
 from tests.conftest import PROVIDER_ENV
-from tests.fakes.provider_server import FakeProviderServer, Hang, Replay, Stream
+from tests.fakes.provider_server import FakeProviderServer, Gate, Hang, Held, Replay, Stream
+from tests.waiting import eventually_async
 
 HELLO = [{"role": "user", "content": "hello there"}]
 CHAT = b'{"model": "mesoclaw/auto", "messages": [{"role": "user", "content": "hello there"}]}'
@@ -396,11 +397,17 @@ async def test_a_burst_waits_its_turn_and_does_not_cool_the_provider(monkeypatch
 
 async def test_past_the_queue_it_is_503_with_retry_after(monkeypatch, fake, isolated_env) -> None:
     configure(monkeypatch, fake)
-    fake.default(fake.chat_path("openai"), Stream("openai", n=10, rate=10))  # 1 s a reply
+    gate = Gate()  # the first reply waits until the two past the queue have been turned away
+    fake.default(fake.chat_path("openai"), Held(gate, Stream("openai", "answer")))
     with BackgroundServer(limits=Limits(max_concurrent=1, max_queue=1)) as server:
         async with httpx.AsyncClient(timeout=30) as client:
-            replies = await asyncio.gather(*(
-                client.post(f"{server.base_url}/chat/completions", json={"messages": HELLO}) for _ in range(4)))
+            posts = [asyncio.ensure_future(client.post(f"{server.base_url}/chat/completions",
+                                                       json={"messages": HELLO})) for _ in range(4)]
+            try:
+                await eventually_async(lambda: sum(p.done() for p in posts) >= 2, what="two requests turned away")
+            finally:
+                gate.release()
+            replies = await asyncio.gather(*posts)
     statuses = sorted(r.status_code for r in replies)
     assert statuses == [200, 200, 503, 503]
     busy = [r for r in replies if r.status_code == 503]
@@ -411,14 +418,16 @@ async def test_past_the_queue_it_is_503_with_retry_after(monkeypatch, fake, isol
 
 async def test_a_full_local_connection_pool_is_not_the_providers_fault(monkeypatch, fake) -> None:
     configure(monkeypatch, fake)
-    fake.script(fake.chat_path("openai"), Stream("openai", n=20, rate=20))  # holds the one connection 1 s
+    gate = Gate()  # the first reply holds the one connection until the second has timed out waiting for it
+    fake.script(fake.chat_path("openai"), Stream("openai", n=20, gate=gate, hold_after=1))
     service = await RouterService.open()
     client = httpx.AsyncClient(timeout=httpx.Timeout(5.0, pool=0.2), limits=httpx.Limits(max_connections=1))
     try:
         engine = Engine(service, client)
         first = asyncio.create_task(engine.run(Turn("hello there", model="openai:gpt-4o", persist=False)))
-        await asyncio.sleep(0.3)
+        await gate.wait_async()
         second = await engine.run(Turn("hello there", model="openai:gpt-4o", persist=False))
+        gate.release()
         assert [a.outcome for a in second.attempts] == ["pool_timeout"]
         assert "openai" not in (await service.live_availability()).cooling
         assert (await first).status == "complete"
@@ -458,11 +467,12 @@ def test_a_client_that_leaves_cancels_the_upstream_request_and_the_fallback(case
             with pytest.raises(httpx.ReadTimeout):
                 httpx.post(url, json=body, headers=task, timeout=httpx.Timeout(5.0, read=0.5))
         left = time.monotonic()
-        assert wait_for(lambda: fake.abandoned, 5), "the upstream request was not closed"
+        assert wait_for(lambda: fake.abandoned, 30), "the upstream request was not closed"
         assert time.monotonic() - left < 2
         assert fake.abandoned == [fake.chat_path("openai")]
-        assert wait_for(lambda: usage_outcomes(isolated_env), 5)
-        time.sleep(2.0)  # longer than the read timeout that would have moved on to anthropic
+        # The usage row is written when the turn has ended: a fallback to anthropic (after the 1.5 s read
+        # timeout) would have been sent before it.
+        assert wait_for(lambda: usage_outcomes(isolated_env), 30)
         assert fake.requests_to(fake.chat_path("anthropic")) == []
         assert usage_outcomes(isolated_env) == ["cancelled"]
         assert provider_failures(isolated_env) == []
@@ -471,17 +481,24 @@ def test_a_client_that_leaves_cancels_the_upstream_request_and_the_fallback(case
 
 def test_a_client_that_leaves_while_queued_never_reaches_the_provider(monkeypatch, fake, isolated_env) -> None:
     configure(monkeypatch, fake)
-    fake.default(fake.chat_path("openai"), Stream("openai", n=10, rate=10))  # 1 s a reply
+    gate = Gate()  # the first request holds the one place until the queued one has left
+    fake.script(fake.chat_path("openai"), Held(gate, Stream("openai", "first")))
+    fake.default(fake.chat_path("openai"), Stream("openai", "later"))
     with BackgroundServer(limits=Limits(max_concurrent=1, max_queue=5)) as server:
         url = f"{server.base_url}/chat/completions"
-        holder = threading.Thread(target=httpx.post, args=(url,), kwargs={"json": {"messages": HELLO}, "timeout": 10})
+        holder = threading.Thread(target=httpx.post, args=(url,), kwargs={"json": {"messages": HELLO}, "timeout": 30})
         holder.start()
-        assert wait_for(lambda: fake.in_flight == 1, 5)
-        with pytest.raises(httpx.ReadTimeout):
-            httpx.post(url, json={"messages": HELLO}, timeout=httpx.Timeout(5.0, read=0.3))
-        holder.join(10)
-        time.sleep(0.3)
-    assert len(chat_requests(fake)) == 1  # the one that waited and left was never sent
+        try:
+            gate.wait()
+            with pytest.raises(httpx.ReadTimeout):
+                httpx.post(url, json={"messages": HELLO}, timeout=httpx.Timeout(5.0, read=0.3))
+        finally:
+            gate.release()
+            holder.join(30)
+        # The queue is first come first served: once a request sent now has been answered, the one that
+        # left would have reached the provider before it, had it been sent at all.
+        assert httpx.post(url, json={"messages": HELLO}, timeout=30).status_code == 200
+    assert len(chat_requests(fake)) == 2  # the holder's and the last: the one that waited and left was never sent
 
 
 # bad input ------------------------------------------------------------------------------------------------

@@ -91,7 +91,6 @@ def test_the_app_refuses_a_newer_database_and_exits(isolated_env):
                 except OSError:
                     break
             if not quit_sent and b"newer mesoclaw" in screen:
-                time.sleep(0.3)
                 os.write(master, b"\x11")  # ctrl+q
                 quit_sent = True
         app.wait(15)  # after ctrl+q the process must end: no thread left running

@@ -93,14 +93,14 @@ async def test_typing_previews_the_task_and_the_model_that_would_answer(openai_s
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
         await pilot.press(*"debug this python function")
-        await wait_for(pilot, lambda: "code → openai:" in screen_text(app), timeout=2, what="the preview")
+        await wait_for(pilot, lambda: "code → openai:" in screen_text(app), what="the preview")
         for _ in range(len("debug this python function")):
             await pilot.press("backspace")
         await pilot.press(*"write a short story about a cat")
-        await wait_for(pilot, lambda: "creative → openai:" in screen_text(app), timeout=2, what="creative")
+        await wait_for(pilot, lambda: "creative → openai:" in screen_text(app), what="creative")
         await pilot.press("ctrl+r")  # balanced -> premium changes the model that would answer
         await settle(app, pilot)
-        await wait_for(pilot, lambda: "creative → openai:gpt-6.1-sol" in screen_text(app), timeout=2, what="premium")
+        await wait_for(pilot, lambda: "creative → openai:gpt-6.1-sol" in screen_text(app), what="premium")
 
 
 async def test_escape_cancels_a_reply_and_keeps_the_partial_text(openai_server) -> None:

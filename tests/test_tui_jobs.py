@@ -9,6 +9,7 @@ from mesoclaw_tui.scheduler import Scheduler, add_job, list_jobs
 from mesoclaw_tui.service import RouterService
 from mesoclaw_tui.tui.app import MesoclawApp
 from tests.tui_helpers import fake_providers, no_unexpected_errors, screen_text, settle, wait_for
+from tests.waiting import eventually_async
 
 
 @pytest.fixture
@@ -35,13 +36,10 @@ async def test_a_due_job_runs_while_the_app_is_open_and_ctrl_e_shows_it(server) 
                 jobs = await list_jobs(service)
             return jobs[0].last_status
 
-        import asyncio
+        async def ran() -> bool:
+            return await last_status() == "ok"
 
-        for _ in range(100):
-            if await last_status() == "ok":
-                break
-            await asyncio.sleep(0.05)
-        assert await last_status() == "ok"
+        await eventually_async(ran, what="the due job to run in the app")
         await pilot.press("ctrl+e")
         await wait_for(pilot, lambda: "Scheduled jobs" in screen_text(app), what="the jobs dialog")
         text = screen_text(app)

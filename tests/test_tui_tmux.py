@@ -24,15 +24,27 @@ def tmux(*args: str, socket: str) -> str:
     return subprocess.run(["tmux", "-L", socket, *args], capture_output=True, text=True, check=True).stdout
 
 
-def wait_for_pane(socket: str, text: str, timeout: float = 20.0) -> str:
+# Only bounds a hang: on a loaded 2-core machine a cold start of the app in tmux can take many seconds.
+PANE_DEADLINE_S = 60.0
+# After the app ends, the pane's shell waits this long (the test kills the tmux server first), so the pane
+# is still there to be read however slowly the test gets to it.
+LINGER = "sleep 300"
+
+
+def pane(socket: str) -> str:
+    return tmux("capture-pane", "-p", "-t", "smoke", socket=socket)
+
+
+def wait_for_pane(socket: str, text: str, timeout: float = PANE_DEADLINE_S, gone: bool = False) -> str:
+    """Until text is on the pane (or, with gone=True, no longer on it)."""
     deadline = time.monotonic() + timeout
-    pane = ""
+    shown = ""
     while time.monotonic() < deadline:
-        pane = tmux("capture-pane", "-p", "-t", "smoke", socket=socket)
-        if text in pane:
-            return pane
+        shown = pane(socket)
+        if (text in shown) != gone:
+            return shown
         time.sleep(0.1)
-    raise AssertionError(f"{text!r} never appeared on the pane:\n{pane}")
+    raise AssertionError(f"{text!r} {'stayed on' if gone else 'never appeared on'} the pane:\n{shown}")
 
 
 def test_ctrl_r_in_a_real_terminal_saves_the_profile(isolated_env: Path, tmp_path: Path) -> None:
@@ -40,23 +52,20 @@ def test_ctrl_r_in_a_real_terminal_saves_the_profile(isolated_env: Path, tmp_pat
     env = {"MESOCLAW_HOME": str(isolated_env), "TERM": "xterm-256color"}
     unset = " ".join(f"-u {name}" for name in PROVIDER_ENV)
     command = f"env {unset} " + " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items()) + \
-        f" {shlex.quote(sys.executable)} -m mesoclaw_tui; sleep 5"
+        f" {shlex.quote(sys.executable)} -m mesoclaw_tui; {LINGER}"
     tmux("new-session", "-d", "-s", "smoke", "-x", "80", "-y", "24", command, socket=socket)
     try:
-        pane = wait_for_pane(socket, "(mode 0600)")
-        assert "Setup" in pane and "OpenAI" in pane  # no provider: the setup screen first
+        shown = wait_for_pane(socket, "(mode 0600)")
+        assert "Setup" in shown and "OpenAI" in shown  # no provider: the setup screen first
         tmux("send-keys", "-t", "smoke", "Escape", socket=socket)
-        pane = wait_for_pane(socket, "^r Profile")
-        assert "Chat" in pane and "BALANCED" in pane  # drawn, footer readable at 80x24
+        wait_for_pane(socket, "^r Profile")  # the chat's footer (the setup screen has its own)
+        shown = wait_for_pane(socket, "BALANCED")
+        assert "Chat" in shown and "^r Profile" in shown  # drawn, footer readable at 80x24
         tmux("send-keys", "-t", "smoke", "C-r", socket=socket)
         wait_for_pane(socket, "PREMIUM")
         tmux("send-keys", "-t", "smoke", "C-q", socket=socket)
-        deadline = time.monotonic() + 10
-        while "BALANCED" in tmux("capture-pane", "-p", "-t", "smoke", socket=socket) or \
-                "PREMIUM" in tmux("capture-pane", "-p", "-t", "smoke", socket=socket):
-            assert time.monotonic() < deadline, "the app did not quit on ctrl+q"
-            time.sleep(0.1)
-        assert "Traceback" not in tmux("capture-pane", "-p", "-t", "smoke", socket=socket)
+        wait_for_pane(socket, "PREMIUM", gone=True)  # the app quit on ctrl+q: its screen is gone
+        assert "Traceback" not in pane(socket)
     finally:
         subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True)
     result = run_mesoclaw("router", "profile", "--json", env={"MESOCLAW_HOME": str(isolated_env)})
@@ -77,7 +86,7 @@ def test_a_hostile_reply_changes_neither_the_pane_title_nor_the_clipboard(isolat
                **server.env("openai", api_key="sk-test-tmux")}
         unset = " ".join(f"-u {name}" for name in PROVIDER_ENV if name not in env)
         command = f"env {unset} " + " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items()) + \
-            f" {shlex.quote(sys.executable)} -m mesoclaw_tui; sleep 5"
+            f" {shlex.quote(sys.executable)} -m mesoclaw_tui; {LINGER}"
         tmux("-f", "/dev/null", "new-session", "-d", "-s", "smoke", "-x", "100", "-y", "30", command, socket=socket)
         try:
             tmux("set-option", "-g", "set-clipboard", "on", socket=socket)
@@ -87,9 +96,10 @@ def test_a_hostile_reply_changes_neither_the_pane_title_nor_the_clipboard(isolat
             assert tmux("list-buffers", socket=socket) == ""
             tmux("send-keys", "-t", "smoke", "-l", "tell me something", socket=socket)
             tmux("send-keys", "-t", "smoke", "Enter", socket=socket)
-            pane = wait_for_pane(socket, " in / ")  # the reply's label: it has finished
-            assert "␛]0;pwned-title␇" in pane  # drawn, visibly
-            time.sleep(0.5)  # anything the terminal was sent has been acted on by now
+            shown = wait_for_pane(socket, " in / ")  # the reply's label: it has finished
+            assert "␛]0;pwned-title␇" in shown  # drawn, visibly
+            # tmux acts on what the app writes in order, and the label came after the reply's text: a
+            # title or clipboard sequence in that text would have taken effect before the label showed.
             assert tmux("display-message", "-p", "-t", "smoke", "#{pane_title}", socket=socket) == title
             assert "pwned" not in tmux("display-message", "-p", "-t", "smoke", "#{window_name}", socket=socket)
             assert tmux("list-buffers", socket=socket) == ""  # OSC 52 would have made a paste buffer

@@ -20,6 +20,7 @@ import os
 import signal
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ MAX_RESULT_CHARS = 100_000
 MAX_TOOL_PAGES = 100
 STDERR_TAIL_BYTES = 2_000
 STOP_SECONDS = 10.0  # the SDK's own shutdown is bounded well below this
+LEFTOVER_DEATH_SECONDS = 2.0  # a SIGKILLed process is gone within a scheduler tick or two; bounded anyway
 
 
 class ServerState(StrEnum):
@@ -373,11 +375,14 @@ def _stderr_tail(conn: _Connection) -> str:
 
 
 def _kill_leftovers(token: str) -> None:
-    """Kill every process still carrying this server's token: children that left its group."""
+    """Kill every process still carrying this server's token: children that left its group. Returns
+    once they have died (SIGKILL only takes effect when the process next runs), so none is still
+    running when aclose() returns."""
     proc = Path("/proc")
     if not sys.platform.startswith("linux") or not proc.is_dir():
         return
     needle = f"{TOKEN_ENV}={token}".encode()
+    killed = []
     for entry in proc.iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
@@ -388,6 +393,19 @@ def _kill_leftovers(token: str) -> None:
         if needle in environ.split(b"\0"):
             with contextlib.suppress(OSError):
                 os.kill(int(entry.name), signal.SIGKILL)
+                killed.append(entry)
+    deadline = time.monotonic() + LEFTOVER_DEATH_SECONDS
+    while any(_running(entry) for entry in killed) and time.monotonic() < deadline:
+        time.sleep(0.005)
+
+
+def _running(entry: Path) -> bool:
+    """A process that exists and has not died (a zombie only waits for its parent to reap it)."""
+    try:
+        state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
 
 
 def _quiet_sdk_logs() -> None:

@@ -63,6 +63,20 @@ Behaviours (all dataclasses; reusable across requests):
   ``"gemini"``, ``"openrouter"`` or ``"ollama"`` shape (``ids`` defaults to ``server.models``).
 * ``Hang()`` — read the request, never answer (for timeouts). ``Drop()`` — close the
   connection without answering. ``Delay(seconds, behaviour)`` — wait, then answer.
+* ``Held(gate, behaviour)`` — read the request, wait at ``gate`` until the test releases it, then
+  answer. ``Stream(..., gate=gate, hold_after=K)`` sends K deltas (flushed), then waits at the gate.
+
+Gates put the client at a known point instead of guessing how long it takes to get there::
+
+    gate = Gate()
+    server.script(server.chat_path("openai"), Stream("openai", n=100, gate=gate, hold_after=2))
+    ...                                  # start the client
+    gate.wait()                          # (or ``await gate.wait_async()``) the 2 deltas are sent
+    ...                                  # the client is mid-reply for as long as the test likes
+    gate.release()                       # the stream goes on (stopping the server ends it too)
+
+``gate.client_port`` is the client's end of the held connection (see tests/waiting.py, which can
+tell when a process has read and acted on everything sent to it).
 
 Inspection: ``server.requests`` (list of ``RecordedRequest``: ``method``, ``path``,
 ``query``, ``headers`` with lower-case names, ``body`` bytes, ``.json``), ``requests_to(path)``,
@@ -86,6 +100,7 @@ import json
 import re
 import socket
 import threading
+import time
 import traceback
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -250,6 +265,65 @@ class Drop(Behaviour):
         return False
 
 
+class Gate:
+    """A point where a response waits until the test releases it; says when a response got there.
+
+    Thread-safe: the server's loop holds, the test (any thread or loop) waits and releases. Once
+    released, it stays open: later responses pass it without waiting."""
+
+    def __init__(self) -> None:
+        self._reached = threading.Event()
+        self._released = threading.Event()
+        self.client_port: int | None = None  # the client's port of the connection that reached it
+        self.server_port: int | None = None
+
+    @property
+    def reached(self) -> bool:
+        return self._reached.is_set()
+
+    def wait(self, timeout: float = 30.0) -> None:
+        """Until a response is waiting here (the deltas before it are sent and flushed)."""
+        if not self._reached.wait(timeout):
+            raise AssertionError(f"no response reached the gate within {timeout:g} s")
+
+    async def wait_async(self, timeout: float = 30.0) -> None:
+        """wait(), without blocking the caller's event loop (the client under test may run on it)."""
+        deadline = time.monotonic() + timeout
+        while not self._reached.is_set():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no response reached the gate within {timeout:g} s")
+            await asyncio.sleep(0.01)
+
+    def release(self) -> None:
+        self._released.set()
+
+    async def hold(self, ex: Exchange) -> bool:
+        """Wait here until released (True) or the server stops (False)."""
+        peer = ex._writer.get_extra_info("peername")
+        local = ex._writer.get_extra_info("sockname")
+        self.client_port = peer[1] if peer else None
+        self.server_port = local[1] if local else None
+        self._reached.set()
+        while not self._released.is_set():
+            if ex.server._stopping.is_set():
+                return False
+            await asyncio.sleep(0.005)
+        return True
+
+
+@dataclass
+class Held(Behaviour):
+    """Read the request, wait at the gate until the test releases it, then answer."""
+
+    gate: Gate
+    then: Behaviour
+
+    async def respond(self, ex: Exchange) -> bool:
+        if not await self.gate.hold(ex):
+            return False
+        return await self.then.respond(ex)
+
+
 @dataclass
 class Delay(Behaviour):
     seconds: float
@@ -367,6 +441,8 @@ class Stream(Behaviour):
     error_style: Literal["openai", "groq", "openrouter"] = "openai"
     error_message: str = "the model crashed"
     model: str | None = None  # default: the request's model
+    gate: Gate | None = None  # wait at this gate after ``hold_after`` deltas (see Gate)
+    hold_after: int = 0
 
     @property
     def deltas(self) -> Sequence[str]:
@@ -407,6 +483,11 @@ class Stream(Behaviour):
         stops = [k for k in (self.truncate_after, self.stall_after, self.error_after) if k is not None]
         stop_at = min(stops) if stops else None
         for i, text in enumerate(itertools.chain(deltas, [None])):
+            if self.gate is not None and i == self.hold_after:
+                await ex.send(fix(b"".join(buf)))
+                buf = []
+                if not await self.gate.hold(ex):
+                    return await ex.cut()
             if i == stop_at or text is None:
                 await ex.send(fix(b"".join(buf)))
                 buf = []
