@@ -6,6 +6,9 @@ engine call, and the dataclasses it returns. Nothing outside this package and `s
     jobs            scheduled jobs, their runs, the scheduler lease and claims (part of RouterService)
     health          live provider checks, the providers report, failures replies record (part of it)
     views           what `router status` / `router test` and the router screen show (part of it)
+    presets         presets, and what a conversation keeps: its system prompt, a preset's settings (part of it)
+    alternatives    the last exchange, its alternatives, escalations (part of it)
+    budgets         budgets (config.toml [budget]), the spend of the day and month, the verdict (part of it)
     records, conversation_records, job_records   the dataclasses handed out
     models, availability, config_file, usage     pure helpers, tested without a database
 
@@ -28,13 +31,16 @@ _WHERE = {
     "Job": "job_records", "JobRun": "job_records", "Lease": "job_records", "Claim": "job_records",
     "RunResult": "job_records", "Beat": "job_records", "Busy": "job_records",
     "UsageReport": "usage",
+    "ChatSettings": "conversation_records", "Preset": "preset_records",
+    "Exchange": "escalation", "EscalationPlan": "escalation",
     "EXPORT_FORMAT": "config_file",
     "NOT_CHAT": "models", "validate_user_model": "models",
 }
 __all__ = [
-    "EXPORT_FORMAT", "NOT_CHAT", "Beat", "Busy", "ChainEntry", "Claim", "Conversation", "Job", "JobRun", "Lease", "Message",
-    "ModelRow", "ProviderFailure", "RecordedReply", "ReplyMessage", "RouterConfig", "RouterService", "RunResult",
-    "TranscriptEntry", "TranscriptPage", "UsageRecord", "UsageReport", "validate_user_model",
+    "EXPORT_FORMAT", "NOT_CHAT", "Beat", "Busy", "ChainEntry", "ChatSettings", "Claim", "Conversation", "EscalationPlan",
+    "Exchange", "Job", "JobRun", "Lease", "Message", "ModelRow", "Preset", "ProviderFailure", "RecordedReply",
+    "ReplyMessage", "RouterConfig", "RouterService", "RunResult", "TranscriptEntry", "TranscriptPage", "UsageRecord",
+    "UsageReport", "validate_user_model",
 ]
 assert sorted(__all__) == sorted(_WHERE)
 
@@ -50,6 +56,7 @@ def __getattr__(name: str) -> Any:
 if TYPE_CHECKING:
     from .config_file import EXPORT_FORMAT
     from .conversation_records import (
+        ChatSettings,
         Conversation,
         Message,
         ProviderFailure,
@@ -59,8 +66,10 @@ if TYPE_CHECKING:
         TranscriptPage,
         UsageRecord,
     )
+    from .escalation import EscalationPlan, Exchange
     from .job_records import Beat, Busy, Claim, Job, JobRun, Lease, RunResult
     from .models import NOT_CHAT, validate_user_model
+    from .preset_records import Preset
     from .records import ChainEntry, ModelRow, RouterConfig
     from .router_service import RouterService
     from .usage import UsageReport

@@ -31,6 +31,8 @@ from ..core.types import (
 from ..settings import Settings, load_settings, resolve_paths
 from ..store import RouterConfigRow, Store
 from . import availability as avail
+from .alternatives import AlternativesMixin
+from .budgets import BudgetsMixin
 from .conversations import ConversationsMixin
 from .health import HealthMixin
 from .jobs import JobsMixin
@@ -42,6 +44,7 @@ from .models import (
     user_model,
     validate_user_model,
 )
+from .presets import PresetsMixin
 from .records import ModelRow, RouterConfig
 from .views import ViewsMixin
 
@@ -64,7 +67,8 @@ def config_from_row(row: RouterConfigRow) -> RouterConfig:
     return RouterConfig(profile, overrides, routes, row.updated_at)
 
 
-class RouterService(ConversationsMixin, JobsMixin, HealthMixin, ViewsMixin):
+class RouterService(ConversationsMixin, JobsMixin, HealthMixin, ViewsMixin, PresetsMixin, AlternativesMixin,
+                    BudgetsMixin):
     def __init__(self, store: Store, settings: Settings):
         self.store = store  # the service's own: nothing outside service/ and store/ reaches into it
         self.settings = settings

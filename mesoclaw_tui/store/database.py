@@ -22,6 +22,7 @@ from typing import Any
 import aiosqlite
 
 from ..core.types import MesoclawFailure
+from .alternatives import AlternativesMixin
 from .conversations import ConversationMixin
 from .errors import StoreError, busy, describe, is_busy
 from .health import ProviderStateMixin
@@ -34,6 +35,7 @@ from .opening import (  # noqa: F401  (MIGRATIONS, SCHEMA_VERSION, schema_text, 
     schema_text,
     split_statements,
 )
+from .presets import PresetsMixin
 
 _BACKOFF_S = 0.01  # between tries of a busy statement (the busy handler already waited inside SQLite)
 
@@ -84,7 +86,7 @@ def _row_to_config(row: Any) -> RouterConfigRow:
     )
 
 
-class Store(ProviderStateMixin, ConversationMixin, JobsMixin):
+class Store(ProviderStateMixin, ConversationMixin, JobsMixin, AlternativesMixin, PresetsMixin):
     def __init__(self, conn: aiosqlite.Connection, path: Path):
         self.conn = conn
         self.path = path

@@ -24,7 +24,7 @@ from pathlib import Path
 from ..core.types import MesoclawError
 from .errors import Problem, StoreError, describe, disk_full, is_busy
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 BUSY_TIMEOUT_MS = 30_000
 APPLICATION_ID = 0x6D65736F  # "meso": marks the file as mesoclaw's (PRAGMA application_id)
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -43,6 +43,13 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         # and where a listed or user-added model's prices come from (issue 12)
         *(f"ALTER TABLE {table} ADD COLUMN {column}" for table in ("provider_models", "user_models")
           for column in ("price_source TEXT", "price_as_of TEXT", "price_approx INTEGER NOT NULL DEFAULT 0")),
+    ),
+    5: (  # schema 5: what a conversation keeps (system prompt, preset settings) and alternatives (issue 15);
+        # the presets and escalations tables and the usage_spend index come from schema.sql
+        *(f"ALTER TABLE conversations ADD COLUMN {column}" for column in (
+            "system_prompt TEXT", "preset TEXT", "profile TEXT", "temperature REAL", "max_tokens INTEGER")),
+        "ALTER TABLE messages ADD COLUMN alt_group INTEGER",
+        "ALTER TABLE messages ADD COLUMN hidden INTEGER NOT NULL DEFAULT 0",
     ),
 }
 _ADD_COLUMN = re.compile(r"ALTER TABLE (\w+) ADD COLUMN (\w+)", re.IGNORECASE)

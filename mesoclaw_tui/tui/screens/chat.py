@@ -53,6 +53,7 @@ FAILURE_TEXT: dict[FailureKind, Callable[[Any], str | None]] = {
     FailureKind.CANCELLED: lambda reply: None,  # the label says CANCELLED
     FailureKind.MISSING_CAPABILITY: _no_reply,
     FailureKind.REPLY_TOO_LARGE: lambda reply: f"Cut off: {reply.error}; the text up to the cap is kept.",
+    FailureKind.BUDGET_EXCEEDED: _no_reply,
 }
 
 
