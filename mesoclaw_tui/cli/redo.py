@@ -29,14 +29,7 @@ class Redo:
 
     def fields(self) -> dict[str, Any]:
         """The Turn's fields: the exchange's prompt, sent as an alternative of it."""
-        exchange = self.exchange
-        reply = exchange.reply
-        fields: dict[str, Any] = {"conversation_id": self.conversation_id, "alternative_of": exchange.prompt_id}
-        if self.plan is not None:
-            plan = self.plan
-            return fields | {"task": plan.task, "profile": plan.to_profile, "model": plan.to_model}
-        task = (reply.task if reply else None) or exchange.task
-        return fields | {"task": task, "profile": exchange.profile}
+        return self.exchange.again(self.plan)
 
 
 def check_redo(how: str | None, prompt: str | None, attachments: tuple[str, ...], continue_last: bool) -> None:

@@ -39,6 +39,16 @@ class Exchange:
     def count(self) -> int:
         return max(1, len(self.prompts))
 
+    def again(self, plan: EscalationPlan | None = None) -> dict[str, Any]:
+        """The engine Turn's fields that ask this exchange again as an alternative of it: the same way
+        (its task and profile; the router chooses, or the model the conversation pins), or, with an
+        escalation's plan, of the model it goes to."""
+        fields: dict[str, Any] = {"conversation_id": self.conversation_id, "alternative_of": self.prompt_id}
+        if plan is not None:
+            return fields | {"task": plan.task, "profile": plan.to_profile, "model": plan.to_model}
+        task = (self.reply.task if self.reply else None) or self.task
+        return fields | {"task": task, "profile": self.profile}
+
 
 def numbered(entries: Sequence[TranscriptEntry], groups: Mapping[int, Sequence[int]]) -> list[TranscriptEntry]:
     """Each entry of a group of alternatives with its place in it ("2 of 3"): a user message is the

@@ -25,12 +25,13 @@ from ..safe import safe_text
 from ..widgets.bars import AppBar, KeyBar
 from ..widgets.messages import AssistantMessage, Notice, StoredReply, UserMessage
 from ..widgets.transcript import PAGE, Loader, Transcript
-from .base import LiveScreen
+from .chat_extras import ChatExtras
 
 if TYPE_CHECKING:
     from textual.widgets import TextArea
 
     from ...service import Conversation, RouterService, TranscriptPage
+    from ..alternatives import Redo
     from ..widgets.prompt import PromptInput
 
 PREVIEW_DEBOUNCE_S = 0.15
@@ -57,7 +58,7 @@ FAILURE_TEXT: dict[FailureKind, Callable[[Any], str | None]] = {
 }
 
 
-class ChatScreen(LiveScreen):
+class ChatScreen(ChatExtras):  # ChatExtras: system prompt, presets, regenerate, escalate, alternatives
     AUTO_FOCUS = None  # the prompt is focused once it replaces its slot, right after the first frame
     BINDINGS = [
         Binding("escape", "cancel_reply", "Cancel reply", priority=True),
@@ -162,6 +163,7 @@ class ChatScreen(LiveScreen):
         self.pinned = conversation.model_override if conversation else None
         self.last_task = conversation.last_task if conversation else None
         self.next_model = None
+        self.conversation_shown(conversation)
         self.query_one(AppBar).context = self.title_text
         await self.transcript.show(self._loader(self.conversation_id) if self.conversation_id else None)
         self._render_route()
@@ -180,6 +182,7 @@ class ChatScreen(LiveScreen):
             return
         self.pinned = conversation.model_override
         self.title_text = conversation.title
+        self.conversation_shown(conversation)
         self.query_one(AppBar).context = self.title_text
         latest = (await self.service.transcript(self.conversation_id, limit=1)).entries
         shown = [w.message_id for w in self.transcript.messages if getattr(w, "message_id", None)]
@@ -216,7 +219,7 @@ class ChatScreen(LiveScreen):
         from ...core.types import TaskType
 
         previous = TaskType(self.last_task) if self.last_task in TaskType._value2member_map_ else None
-        classification, decision = await service.test_route(text, previous=previous)
+        classification, decision = await service.test_route(text, previous=previous, profile=self.route_profile())
         self._render_route(task=classification.task.value, decision=decision)
 
     def _render_route(self, task: str | None = None, decision: Any = None) -> None:
@@ -245,6 +248,9 @@ class ChatScreen(LiveScreen):
                             style="dim")
             else:
                 line.append("type a message to see which model the router picks", style="dim")
+        note = self.settings_note()
+        if note:
+            line.append(f"  · {note} (f4)", style="dim")
         self.query_one("#route", Static).update(safe_text(line))  # model names from provider lists
 
     # sending ------------------------------------------------------------------------------------
@@ -264,7 +270,7 @@ class ChatScreen(LiveScreen):
         self.refresh_bindings()
 
     @work(group="reply", exclusive=True, exit_on_error=False)
-    async def _send(self, text: str) -> None:
+    async def _send(self, text: str, redo: Redo | None = None) -> None:
         from ...core.types import MesoclawError, MesoclawFailure
         from ...engine import Delta, FellBack, Finished, Routed, Trying, Turn
 
@@ -275,15 +281,20 @@ class ChatScreen(LiveScreen):
         hint = self.query("#no-provider")
         if hint and app.service.settings.configured():
             await hint.remove()
+        if redo is not None:  # regenerate, escalate, edit: the exchange it replaces leaves the screen
+            from ..alternatives import take_off_screen
+
+            await take_off_screen(transcript, redo.exchange)
         user = UserMessage(text)
-        view = AssistantMessage(label="routing…")
+        view = AssistantMessage(label=redo.label if redo is not None else "routing…")
         await transcript.append(user, view)
         transcript.anchor()
         model, self.next_model = self.next_model, None
         self._render_route()
         state: dict[str, Any] = {"task": None, "target": None}
         try:
-            turn = Turn(text, source="chat", conversation_id=self.conversation_id, model=model)
+            turn = Turn(text, source="chat", **({"conversation_id": self.conversation_id, "model": model}
+                                                | self.turn_fields(redo)))
             async for event in app.engine.stream(turn):
                 if type(event) is Delta:
                     if not view.streaming:
@@ -301,6 +312,7 @@ class ChatScreen(LiveScreen):
                     await view.end_stream()
                     self._finished(view, event.reply)
                     await self._note_user_message_id(user, event.reply.message_id)
+                    await self.after_reply(event.reply, redo)
         except asyncio.CancelledError:
             await view.end_stream()
             label = f"{state['target'] or 'no model'} · {state['task']} · CANCELLED: the partial reply is kept"
@@ -317,6 +329,7 @@ class ChatScreen(LiveScreen):
 
     async def _routed(self, event: Any) -> None:
         self.last_task = event.task.value
+        await self.routed_budget(event.budget)
         if self.conversation_id is None and event.conversation_id is not None:
             self.conversation_id = event.conversation_id
             conversation = await self.service.conversation(event.conversation_id)
@@ -353,7 +366,7 @@ class ChatScreen(LiveScreen):
             return self.streaming
         if action == "conversations":
             return not self.streaming  # frees the footer for esc while a reply streams
-        return True
+        return super().check_action(action, parameters)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker is self._reply_worker:
@@ -489,6 +502,7 @@ class ChatScreen(LiveScreen):
                                 self.action_cancel_reply)
         yield SystemCommand("Let the router choose", "Clear the model chosen for the next message and the "
                             "conversation", lambda: self.run_worker(self._clear_models()))
+        yield from self.extra_commands()
 
     @guarded
     async def _clear_models(self) -> None:
