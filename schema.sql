@@ -243,6 +243,7 @@ CREATE TABLE IF NOT EXISTS escalations (
     to_profile TEXT,
     to_model TEXT,                       -- the model asked for (canonical name or provider:id)
     to_tier TEXT,
+    from_usage_id INTEGER,               -- the usage row of the reply that was escalated
     usage_id INTEGER                     -- the escalated reply's usage row
 );
 CREATE INDEX IF NOT EXISTS escalations_by_time ON escalations (created_at);

@@ -593,10 +593,10 @@ def usage(ctx: click.Context, since: str, as_json: bool) -> None:
 
 def _print_escalations(by_task: dict[str, Any]) -> None:
     """How often each task's first choice was escalated (the app's f6, `ask --escalate`)."""
-    if not any(row["escalated"] for row in by_task.values()):
+    if not any(row["escalations"] for row in by_task.values()):
         out.console().print("escalated: none (f6 in the app, `mesoclaw ask --escalate`)")
         return
-    t = out.table("task", "replies", "escalated", "rate", "from → to", title="escalations by task")
+    t = out.table("task", "first choices", "escalated", "rate", "from → to", title="escalations by task")
     for task, row in by_task.items():
         rate = f"{row['rate']:.1%}" if row["rate"] is not None else "-"
         paths = "; ".join(f"{path} ×{n}" for path, n in row["paths"].items()) or "-"

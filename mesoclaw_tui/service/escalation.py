@@ -95,10 +95,10 @@ class EscalationPlan:
                 "task": self.task, "how": self.how, "from_profile": self.from_profile,
                 "from_provider": self.from_provider, "from_model": self.from_model, "from_tier": self.from_tier,
                 "to_profile": self.to_profile, "to_model": self.to_model, "to_tier": self.to_tier,
-                "usage_id": usage_id}
+                "from_usage_id": self.exchange.reply.usage_id if self.exchange.reply else None, "usage_id": usage_id}
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in self.columns(None, 0).items() if k not in ("created_at", "usage_id")}
+        return {k: v for k, v in self.columns(None, 0).items() if k not in ("created_at", "usage_id", "from_usage_id")}
 
 
 def profiles_to_try(profile: RoutingProfile) -> list[RoutingProfile]:
@@ -124,27 +124,31 @@ def next_tier(current: CostTier | None, decisions: Iterable[tuple[RoutingProfile
 
 
 def escalation_summary(escalations: Iterable[Mapping[str, Any]], usage: Iterable[UsageRecord]) -> dict[str, Any]:
-    """Per task: the replies the user could have escalated (chat and ask answers that were not
-    themselves escalations), how many were escalated, and from which model (tier) to which."""
+    """Per task: the router's first choices (chat and ask answers that were not themselves escalations),
+    how many of them the user escalated (`escalated`, and `rate` of the first choices), how many
+    escalations there were in all (an escalated reply escalated again counts here only), and from
+    which model (tier) to which."""
     rows = list(escalations)
     escalated_usage = {r["usage_id"] for r in rows if r.get("usage_id") is not None}
-    replies: dict[str, int] = {}
+    first_choices: dict[str, set[int | None]] = {}
     for record in usage:
         if record.source in ("chat", "ask") and record.outcome in _ANSWERED and record.id not in escalated_usage:
-            key = record.task or "-"
-            replies[key] = replies.get(key, 0) + 1
+            first_choices.setdefault(record.task or "-", set()).add(record.id)
     tasks: dict[str, dict[str, Any]] = {}
     for row in rows:
-        task = tasks.setdefault(row["task"] or "-", {"escalated": 0, "paths": {}})
-        task["escalated"] += 1
+        task = tasks.setdefault(row["task"] or "-", {"escalations": 0, "from": set(), "paths": {}})
+        task["escalations"] += 1
+        if row.get("from_usage_id") not in escalated_usage:  # the router's first choice was escalated
+            task["from"].add(row.get("from_usage_id") or -row["id"])
         source = f"{row['from_provider']}:{row['from_model']}" if row["from_provider"] else "(no answer)"
         path = f"{source} ({row['from_tier'] or '?'}) → {row['to_model']} ({row['to_tier'] or '?'})"
         task["paths"][path] = task["paths"].get(path, 0) + 1
     summary = {}
-    for name in sorted(set(tasks) | set(replies)):
-        escalated = tasks.get(name, {}).get("escalated", 0)
-        answered = replies.get(name, 0)
-        summary[name] = {"replies": answered, "escalated": escalated,
-                         "rate": round(escalated / answered, 4) if answered else None,
-                         "paths": dict(sorted(tasks.get(name, {}).get("paths", {}).items(), key=lambda kv: -kv[1]))}
+    for name in sorted(set(tasks) | set(first_choices)):
+        found = tasks.get(name, {"escalations": 0, "from": set(), "paths": {}})
+        replies = len(first_choices.get(name, ()))
+        escalated = len(found["from"])
+        summary[name] = {"replies": replies, "escalated": escalated, "escalations": found["escalations"],
+                         "rate": round(escalated / replies, 4) if replies else None,
+                         "paths": dict(sorted(found["paths"].items(), key=lambda kv: -kv[1]))}
     return summary

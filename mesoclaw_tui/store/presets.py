@@ -11,7 +11,7 @@ from .values import storable_row
 
 PRESET_COLUMNS = ("name", "system_prompt", "profile", "model", "temperature", "max_tokens")
 ESCALATION_COLUMNS = ("created_at", "conversation_id", "task", "how", "from_profile", "from_provider", "from_model",
-                      "from_tier", "to_profile", "to_model", "to_tier", "usage_id")
+                      "from_tier", "to_profile", "to_model", "to_tier", "from_usage_id", "usage_id")
 
 
 class PresetsMixin:
