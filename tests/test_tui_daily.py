@@ -264,7 +264,7 @@ async def test_at_80_percent_of_a_budget_the_header_and_a_toast_warn(openai_serv
         await settle(app, pilot)
         await wait_for(pilot, lambda: "⚠ $0.85/$1.00 today" in screen_text(app).splitlines()[0],
                        what="the budget badge")
-        assert any("$0.85 of $1.00 today (85%)" in n.message for n in app._notifications)
+        assert any(n.message == "$0.85 of $1.00 today (85%)" and n.title == "Budget" for n in app._notifications)
         no_unexpected_errors(app)
 
 

@@ -42,6 +42,7 @@ async def refresh(app: Any, verdict: Verdict | None = None, *, announce: bool = 
     service = app.service
     if service is None:
         return
+    from_request = verdict is not None  # a request's own verdict: a move to eco is said every time
     if verdict is None:
         from ..core.types import parse_profile
 
@@ -60,6 +61,6 @@ async def refresh(app: Any, verdict: Verdict | None = None, *, announce: bool = 
     if not announce or verdict is None:
         return
     message = verdict.message()
-    if message and (rank[level] > rank.get(before, 0) or verdict.downgraded):
-        app.notify(message[0].upper() + message[1:], title="Budget", severity=_SEVERITY.get(level, "warning"),
-                   timeout=6)
+    if message and (rank[level] > rank.get(before, 0) or (from_request and verdict.downgraded)):
+        said = message.removeprefix("budget: ")
+        app.notify(said[0].upper() + said[1:], title="Budget", severity=_SEVERITY.get(level, "warning"), timeout=6)

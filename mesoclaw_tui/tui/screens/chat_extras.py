@@ -259,8 +259,8 @@ class ChatExtras(LiveScreen):
         if exchange is None:
             return
         text = await self.app.push_screen_wait(TextEditor(
-            "Edit the last message: enter sends it again (the earlier reply is kept as an alternative)",
-            exchange.prompt, hint="enter send · ctrl+j new line · esc cancel"))
+            "Edit the last message (its reply is kept as an alternative)", exchange.prompt,
+            hint="enter send again · ctrl+j newline · esc cancel"))
         if text is None or not text.strip():
             return
         self.start_reply(text.strip(), Redo("edit", exchange))

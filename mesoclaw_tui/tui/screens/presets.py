@@ -45,12 +45,11 @@ class TextEditor(Dialog):
     """A titled multi-line editor: enter submits, ctrl+j a new line (the chat prompt's keys)."""
 
     DEFAULT_CSS = """
-    TextEditor #editor { height: auto; min-height: 3; max-height: 10; border: round $accent 50%;
-                         padding: 0 1; margin: 0 0 0 0; }
-    TextEditor #editor:focus { border: round $accent; }
+    TextEditor #editor { height: auto; min-height: 3; max-height: 10; background: $boost; padding: 0 1;
+                         margin: 0 0 1 0; }
     """
 
-    def __init__(self, title: str, text: str = "", *, hint: str = "enter save · ctrl+j new line · esc cancel",
+    def __init__(self, title: str, text: str = "", *, hint: str = "enter save · ctrl+j newline · esc cancel",
                  placeholder: str = "") -> None:
         super().__init__()
         self.title_text = title
@@ -100,8 +99,7 @@ class SystemPromptDialog(TextEditor):
     def __init__(self, presets: Sequence[Preset], system: str | None, *, title: str,
                  current_preset: str | None = None) -> None:
         super().__init__(title, system or "", placeholder="no system prompt: type one (it is sent with every turn)",
-                         hint="enter save/apply · ctrl+j new line · tab presets ↔ prompt · n preset in a new chat "
-                              "· esc cancel")
+                         hint="enter save/apply · ctrl+j newline · tab switch · n new chat · esc cancel")
         self.presets = list(presets)
         self.current_preset = current_preset
 
@@ -113,8 +111,9 @@ class SystemPromptDialog(TextEditor):
                               id=NO_PRESET)]
             for preset in self.presets:
                 mark = "● " if self.current_preset and preset.name.lower() == self.current_preset.lower() else "  "
-                options.append(Option(safe_text(Text.assemble((mark, "bold"), (f"{preset.name:<14}", "bold"), " ",
-                                                              (preset.summary(), "dim"))), id=preset.name))
+                line = Text.assemble((mark, "bold"), (f"{preset.name:<14}", "bold"), " ", (preset.summary(), "dim"))
+                line.truncate(70, overflow="ellipsis")  # one line each: the list stays short at 80x24
+                options.append(Option(safe_text(line), id=preset.name))
             yield OptionList(*options, id="presets")
             yield Static("System prompt (sent with every turn of this conversation)", classes="section-label")
             yield self.editor_widget()
