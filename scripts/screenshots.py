@@ -45,8 +45,8 @@ TOASTS = ("chat-alternatives", "budget-warning")
 async def shoot(out: Path) -> list[Path]:
     from mesoclaw_tui.service import RouterService
     from mesoclaw_tui.tui.app import MesoclawApp
-    from tests.fakes.provider_server import FakeProviderServer, Stream
     from tests.daily_helpers import seed_budget
+    from tests.fakes.provider_server import FakeProviderServer, Stream
     from tests.tui_helpers import seed_demo, settle, wait_for
 
     written = []
