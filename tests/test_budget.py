@@ -96,3 +96,12 @@ def test_unknown_costs_are_never_counted_as_zero() -> None:
 def test_a_zero_limit_allows_nothing() -> None:
     decided = verdict(Budgets(Limits(daily=0, over=Over.REFUSE)), {}, BALANCED)
     assert decided.refused and "the daily budget of $0.00 is reached" in decided.message()
+
+
+def test_every_face_has_a_row_for_every_failure_kind_the_budget_one_included() -> None:
+    """ask, serve and the app have their own tests of this; the scheduler's table is checked here."""
+    from mesoclaw_tui.core.failures import FailureKind
+    from mesoclaw_tui.scheduler import RUN_STATUS
+
+    assert set(RUN_STATUS) - {None} == set(FailureKind)
+    assert RUN_STATUS[FailureKind.BUDGET_EXCEEDED] == "failed"
