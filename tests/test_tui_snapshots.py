@@ -103,13 +103,24 @@ def daily(monkeypatch: pytest.MonkeyPatch, fixed_today) -> None:
     asyncio.run(seed())
 
 
+def without_toasts(*keys: str):
+    """settled(), then the toasts cleared: they expire on a timer, which a busy machine can outrun
+    (what they say is checked in test_tui_daily)."""
+    async def run_before(pilot) -> None:
+        await settled(*keys)(pilot)
+        pilot.app.clear_notifications()
+        await pilot.pause()
+
+    return run_before
+
+
 def test_chat_with_alternatives_and_a_budget_warning(snap_compare, daily) -> None:
-    assert snap_compare(MesoclawApp(), terminal_size=(80, 24), run_before=settled())
+    assert snap_compare(MesoclawApp(), terminal_size=(80, 24), run_before=without_toasts())
 
 
 def test_system_prompt_and_presets(snap_compare, daily) -> None:
-    assert snap_compare(MesoclawApp(), terminal_size=(80, 24), run_before=settled("f4"))
+    assert snap_compare(MesoclawApp(), terminal_size=(80, 24), run_before=without_toasts("f4"))
 
 
 def test_edit_the_last_message(snap_compare, daily) -> None:
-    assert snap_compare(MesoclawApp(), terminal_size=(80, 24), run_before=settled("up"))
+    assert snap_compare(MesoclawApp(), terminal_size=(80, 24), run_before=without_toasts("up"))
