@@ -74,6 +74,7 @@ class ChatExtras(LiveScreen):
         self.kept = conversation.settings if conversation is not None else None
         if conversation is not None or self.conversation_id is None:
             self.pending_system = self.pending_preset = None
+        self.refresh_bindings()  # the keys that need a conversation (f5–f8) are enabled or dimmed
 
     def turn_fields(self, redo: Redo | None) -> dict[str, Any]:
         """The Turn's fields beside its text: a re-ask's, or a new chat's system prompt and preset."""
@@ -88,12 +89,14 @@ class ChatExtras(LiveScreen):
         return fields
 
     def settings_note(self) -> str:
-        """The route line's note of what the conversation keeps: `preset coder`, `system prompt`."""
+        """The route line's note of what the conversation keeps: `preset coder, premium profile` (a
+        preset's profile routes the conversation, whatever the top bar's), `system prompt`."""
         preset = self.pending_preset.name if self.pending_preset else (self.kept.preset if self.kept else None)
         system = self.pending_system or (self.kept.system if self.kept else None) or (
             self.pending_preset.system if self.pending_preset else None)
+        profile = self.route_profile()
         if preset:
-            return f"preset {preset}"
+            return f"preset {preset}" + (f", {profile} profile" if profile else "")
         return "system prompt" if system else ""
 
     def route_profile(self) -> str | None:
