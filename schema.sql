@@ -88,7 +88,15 @@ CREATE TABLE IF NOT EXISTS conversations (
     last_task TEXT,
     model_override TEXT,              -- a model the user pinned for the whole conversation
     created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
-    updated_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP
+    updated_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
+    -- Schema 5: what the conversation keeps for every turn. Its system prompt (sent with every turn)
+    -- and, from a preset (named in `preset`), its profile and generation settings; NULL: the active
+    -- profile, the model's own defaults.
+    system_prompt TEXT,
+    preset TEXT,
+    profile TEXT,
+    temperature REAL,
+    max_tokens INTEGER
 );
 
 CREATE TABLE IF NOT EXISTS messages (
@@ -109,7 +117,13 @@ CREATE TABLE IF NOT EXISTS messages (
     -- denied, invalid, skipped), result, is_error, ruling, answer, ran_arguments, seconds, detail}.
     -- Tool results live there rather than as 'tool' messages: the CHECK on role cannot be altered.
     agent_step INTEGER,
-    tool_calls TEXT
+    tool_calls TEXT,
+    -- Schema 5: alternatives. A regenerated, escalated or edited exchange (a user message and its reply)
+    -- joins a group with the exchange it replaces; the group is named by the id of its first user
+    -- message. One exchange of a group is shown, the others are hidden: hidden messages are neither
+    -- shown nor sent as history. NULL: not part of a group.
+    alt_group INTEGER,
+    hidden INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages (conversation_id, id);
 
@@ -135,6 +149,9 @@ CREATE TABLE IF NOT EXISTS usage (
     conversation_id INTEGER
 );
 CREATE INDEX IF NOT EXISTS usage_by_time ON usage (created_at);
+-- Schema 5: what a budget check reads before every request (the spend of this day and month, by
+-- profile), answered from the index alone.
+CREATE INDEX IF NOT EXISTS usage_spend ON usage (created_at, profile, cost_usd, provider);
 
 -- Schema 3: scheduled jobs
 
@@ -239,3 +256,37 @@ CREATE TABLE IF NOT EXISTS preferences (
     value TEXT NOT NULL,
     updated_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP
 );
+
+-- Schema 5: named presets (`mesoclaw presets add`): a system prompt and, optionally, a profile or a
+-- model and generation settings, applied to a conversation (which then keeps them) or to one `ask`.
+CREATE TABLE IF NOT EXISTS presets (
+    name TEXT PRIMARY KEY COLLATE NOCASE,
+    system_prompt TEXT,
+    profile TEXT,
+    model TEXT,
+    temperature REAL,
+    max_tokens INTEGER,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+
+-- Schema 5: every escalation: a reply re-asked of a model of a higher tier (the router's choice under a
+-- higher profile, or a model the user picked), so `router usage` can say how often each task's first
+-- choice was not good enough.
+CREATE TABLE IF NOT EXISTS escalations (
+    id INTEGER PRIMARY KEY,
+    created_at REAL NOT NULL,            -- unix time
+    conversation_id INTEGER,
+    task TEXT,
+    how TEXT NOT NULL,                   -- 'next_tier' (the escalate key) or 'picked' (a model the user chose)
+    from_profile TEXT,
+    from_provider TEXT,
+    from_model TEXT,
+    from_tier TEXT,
+    to_profile TEXT,
+    to_model TEXT,                       -- the model asked for (canonical name or provider:id)
+    to_tier TEXT,
+    from_usage_id INTEGER,               -- the usage row of the reply that was escalated
+    usage_id INTEGER                     -- the escalated reply's usage row
+);
+CREATE INDEX IF NOT EXISTS escalations_by_time ON escalations (created_at);

@@ -88,6 +88,7 @@ RUN_STATUS: dict[FailureKind | None, str] = {
     FailureKind.NO_PROVIDER: "failed", FailureKind.NO_AVAILABLE_MODEL: "failed",
     FailureKind.CONTEXT_TOO_LARGE: "failed", FailureKind.BAD_REQUEST: "failed", FailureKind.ALL_FAILED: "failed",
     FailureKind.MISSING_CAPABILITY: "failed", FailureKind.REPLY_TOO_LARGE: "incomplete",
+    FailureKind.BUDGET_EXCEEDED: "failed",
 }
 
 

@@ -36,12 +36,18 @@ SHOTS = [
     ("model-picker", (80, 24), ("ctrl+k", "g", "p", "t")),
     ("chat-200x60", (200, 60), ()),
     ("conversation-search", (80, 24), ("ctrl+l", "slash", *"sort names")),
+    # f5 regenerates the last reply through the real engine: the first reply is kept, the new one is 2/2
+    ("chat-alternatives", (80, 24), ("f5",)),
 ]
+# After the shots above: a daily budget of $1.00 with $0.85 spent today (tests/daily_helpers.py)
+BUDGET_SHOT = ("budget-warning", (80, 24), ())
+TOASTS = ("chat-alternatives", "budget-warning")
 
 
 async def shoot(out: Path) -> list[Path]:
     from mesoclaw_tui.service import RouterService
     from mesoclaw_tui.tui.app import MesoclawApp
+    from tests.daily_helpers import seed_budget
     from tests.fakes.provider_server import FakeProviderServer, Stream
     from tests.tui_helpers import seed_demo, settle, wait_for
 
@@ -55,9 +61,13 @@ async def shoot(out: Path) -> list[Path]:
         async with await RouterService.open(None) as service:
             await seed_demo(service)
         first = True
-        for name, size, keys in SHOTS:
+        for name, size, keys in [*SHOTS, BUDGET_SHOT]:
+            if name == BUDGET_SHOT[0]:
+                async with await RouterService.open(None) as service:
+                    await seed_budget(service, Path(home))
             app = MesoclawApp()
-            async with app.run_test(size=size) as pilot:
+            # toasts are drawn in the shots of the daily tools (what they say is part of them)
+            async with app.run_test(size=size, notifications=name in TOASTS) as pilot:
                 await settle(app, pilot)
                 if first:  # stream one reply through the real engine; later runs show it stored
                     await pilot.press(*"which model answers a python question?", "enter")

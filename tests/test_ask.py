@@ -289,6 +289,13 @@ def _reply_too_large(provider_server, isolated_env):
     return env, ("--task", "fast", "hi"), None
 
 
+def _budget_exceeded(provider_server, isolated_env):
+    isolated_env.mkdir(parents=True, exist_ok=True)
+    (isolated_env / "config.toml").write_text('[budget]\ndaily = 0\nover = "refuse"\n')
+    env = {"MESOCLAW_HOME": str(isolated_env), **provider_server.env("openai", api_key="sk-test-ask-0001")}
+    return env, ("--task", "fast", "hi"), None
+
+
 # failure kind -> how to cause it, the exit code, and words of the last stderr line
 FAILURES = {
     "no_provider": (_no_provider, 3, "no provider is configured"),
@@ -300,6 +307,7 @@ FAILURES = {
     "incomplete": (_incomplete, 1, "reply incomplete"),
     "missing_capability": (_missing_capability, 5, "no available model has image input"),
     "reply_too_large": (_reply_too_large, 1, "passed the cap of 100 characters"),
+    "budget_exceeded": (_budget_exceeded, 6, "the daily budget of $0.00 is reached ($0.00 spent today)"),
 }
 
 

@@ -23,7 +23,7 @@ from mesoclaw_tui.cli.main import cli as root
 
 # Commands that take no input of their own to get wrong: containers of subcommands, and the bare
 # `mesoclaw`, which opens the app (its bad input, a bad config.toml, is tested with the app).
-NO_INPUT = {"", "router", "schedule", "scheduler"}
+NO_INPUT = {"", "router", "schedule", "scheduler", "budget", "chats", "mcp", "presets"}
 
 BAD = "{home}/bad.toml"
 KEPT = "{home}/kept.toml"
@@ -104,6 +104,41 @@ CASES: list[tuple[str, ...]] = [
     ("serve", "--port", "-5"),
     ("serve", "--max-body", "bogus"),
     ("serve", "--allow-origin", "http://example.com"),  # needs --token
+    ("agent", "--model", "nosuch", "read the notes"),
+    ("agent", "--task", "bogus", "read the notes"),
+    ("agent", "--max-steps", "0", "read the notes"),
+    ("agent", "--max-cost", "-1", "read the notes"),
+    ("agent", "--allow", "nosuch_tool", "read the notes"),
+    ("agent",),
+    ("budget", "set", "--daily", "-5"),
+    ("budget", "set", "--daily", "5", "--over", "bogus"),
+    ("budget", "set", "--daily", "5", "--profile", "bogus"),
+    ("budget", "set"),
+    ("budget", "clear", "--profile", "bogus"),
+    ("budget", "show", "--bogus"),
+    ("chats", "list", "--limit", "0"),
+    ("chats", "show", "999"),
+    ("chats", "show", "bogus"),
+    ("chats", "export", "999"),
+    ("chats", "export", "1", "--format", "pdf"),
+    ("chats", "export", "1", "-o", KEPT),  # exists: refused without --force
+    ("chats", "import", "{home}/no-such-file.json"),
+    ("chats", "import", BAD),
+    ("chats", "rm", "999", "--yes"),
+    ("chats", "rm", "1"),  # no terminal to ask on, no --yes
+    ("mcp", "list", "--bogus"),
+    ("presets", "add", "terse", "--profile", "bogus", "--system", "Be brief."),
+    ("presets", "add", "terse", "--temperature", "9", "--system", "Be brief."),
+    ("presets", "add", "terse", "--model", "nosuch", "--system", "Be brief."),
+    ("presets", "add", "terse"),  # nothing in it
+    ("presets", "add", "kept", "--system", "Be long."),  # exists: refused without --replace
+    ("presets", "list", "--bogus"),
+    ("presets", "rm", "nosuch"),
+    ("presets", "show", "nosuch"),
+    ("setup", "--provider", "nosuch"),
+    ("setup", "--provider", "openai", "--profile", "bogus"),
+    ("setup", "--provider", "openai", "--api-key-env", "BAD NAME"),
+    ("setup", "--provider", "openai", "--api-key-stdin"),  # nothing on stdin
 ]
 
 
@@ -150,7 +185,8 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
                      ("router", "chain", "analysis", "--set", "gpt-6-luna,gpt-6-astra"),
                      ("router", "models", "add", "openai", "my-model", "--tier", "low"),
                      ("schedule", "add", "standup", "--daily", "09:00", "plan my day"),
-                     ("providers", "set", "openai", "--base-url", "http://127.0.0.1:9/v1")):
+                     ("providers", "set", "openai", "--base-url", "http://127.0.0.1:9/v1"),
+                     ("presets", "add", "kept", "--system", "Be brief.")):
             assert main(list(args)) == 0, args
         asyncio.run(_conversation())
     finally:

@@ -429,13 +429,19 @@ FAILURES = {
     # with MESOCLAW_MAX_REPLY_CHARS=50 (set below)
     "reply_too_large": (("openai",), Stream("openai", n=100), dict(model="mesoclaw/auto", messages=HELLO), 502,
                         "reply_too_large"),
+    # with a spent budget that refuses (CONFIG below): OpenAI's answer to a spent quota
+    "budget_exceeded": (("openai",), None, dict(model="mesoclaw/auto", messages=HELLO), 429, "insufficient_quota"),
 }
 BROKEN_INSIDE_THE_STREAM = ("incomplete", "reply_too_large")
+CONFIG = {"budget_exceeded": '[budget]\nmonthly = 0\nover = "refuse"\n'}
 
 
 @pytest.mark.parametrize("case", FAILURES)
-def test_each_failure_kind_has_its_status_and_code(case, monkeypatch, fake) -> None:
+def test_each_failure_kind_has_its_status_and_code(case, monkeypatch, fake, isolated_env) -> None:
     providers, upstream, request, status, code = FAILURES[case]
+    if case in CONFIG:
+        isolated_env.mkdir(parents=True, exist_ok=True)
+        (isolated_env / "config.toml").write_text(CONFIG[case])
     if providers:
         configure(monkeypatch, fake, *providers)
     if upstream is not None:

@@ -17,6 +17,7 @@ from .conftest import REPO, run_mesoclaw
 
 FIXTURE_V1 = REPO / "tests" / "fixtures" / "mesoclaw-schema-v1.sql"
 FIXTURE_V3 = REPO / "tests" / "fixtures" / "mesoclaw-schema-v3.sql"
+FIXTURE_V4 = REPO / "tests" / "fixtures" / "mesoclaw-schema-v4-exchanges.sql"
 
 
 def test_schema_holds_the_seeds_router_config_table():
@@ -105,9 +106,46 @@ async def test_schema_v3_database_migrates_to_heartbeat_counters_without_loss(tm
     assert lease["holder"] == "scheduler:box:42:abc" and lease["beat"] == 0 and lease["renew_s"] is None
     assert run["status"] == "running"
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION >= 4
         assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
         assert conn.execute("SELECT active_profile FROM router_config").fetchone()[0] == "eco"
+
+
+async def test_schema_v4_database_gains_system_prompts_alternatives_presets_and_budgets_without_loss(tmp_path):
+    """Schema 5 adds what a conversation keeps (system prompt, preset settings) and alternatives
+    (ALTER TABLE ADD COLUMN), and the presets and escalations tables and the spend index (schema.sql):
+    a v4 file keeps its conversation, messages, usage and job, and every old message is shown."""
+    from mesoclaw_tui.service import RouterService
+
+    path = tmp_path / "v4.db"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(FIXTURE_V4.read_text())
+    service = RouterService(await Store.open(path), load_settings(resolve_paths(str(path), {}), {}))
+    try:
+        conversation = await service.require_conversation(1)
+        page = await service.transcript(1, limit=10)
+        history = await service.answered_history(1)
+        exchange = await service.last_exchange(1)
+        spend = await service.spend(now=1764547300)
+        presets = await service.presets()
+        job = await service.job("standup")
+    finally:
+        await service.close()
+    assert conversation.title == "Sorting in Python" and conversation.system_prompt is None
+    assert conversation.settings.preset is None and conversation.profile is None
+    assert [e.content for e in page.entries] == ["How do I sort a list?", "Use sorted().", "And in place?",
+                                                 "list.sort()."]
+    assert all(e.alternative == (0, 0) for e in page.entries) and len(history) == 4
+    assert exchange is not None and exchange.prompt == "And in place?" and exchange.count == 1
+    month, _day = spend["premium"]
+    assert month.known == pytest.approx(0.00022) and month.unknown == 1  # the unpriced reply is not $0
+    assert presets == [] and job is not None and job.name == "standup"
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
+        indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        assert {"usage_spend", "escalations_by_time"} <= indexes
+        hidden = conn.execute("SELECT COUNT(*) FROM messages WHERE hidden = 0").fetchone()[0]
+    assert hidden == 4
 
 
 def test_newer_database_is_refused_cleanly(cli, isolated_env):

@@ -1,4 +1,4 @@
-"""The app's agent mode, driven through the real app with the pilot: the toggle (f4 and the palette),
+"""The app's agent mode, driven through the real app with the pilot: the toggle (f10 and the palette),
 tool calls as collapsible blocks under each step's reply, the approval dialog (approve, always,
 deny, edit), esc stopping a run after its tool, and the steps shown again when the chat reopens."""
 
@@ -51,7 +51,7 @@ def running(app: MesoclawApp) -> bool:
 
 
 async def start(app: MesoclawApp, pilot, goal: str) -> None:
-    await pilot.press("f4")
+    await pilot.press("f10")
     await wait_for(pilot, lambda: " agent " in screen_text(app), what="agent mode on the route line")
     app.screen.query_one("#prompt").text = goal
     await pilot.press("enter")
@@ -92,8 +92,8 @@ async def test_agent_mode_runs_tools_and_shows_each_call_under_its_step(openai_s
         await pilot.press("enter")  # opened from the keyboard
         await pilot.pause()
         assert not blocks[0].collapsed and "1\thello" in str(blocks[0].query_one(".body").render())
-        # f4 again: back to plain chat in this conversation
-        await pilot.press("f4")
+        # f10 again: back to plain chat in this conversation
+        await pilot.press("f10")
         assert " agent " not in screen_text(app).splitlines()[-3]
         no_unexpected_errors(app)
     assert "1\thello" in told(openai_server, 1)[0]

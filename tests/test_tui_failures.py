@@ -3,6 +3,8 @@ and a real HTTP server on 127.0.0.1 in place of the provider."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,6 +35,9 @@ CASES: dict[str, tuple[tuple[str, ...], Any, str | None, tuple[str, ...]]] = {
     # with MESOCLAW_MAX_REPLY_CHARS=12 (set below)
     "reply_too_large": (("openai",), Stream("openai", n=50), None,
                         ("Cut off:", "passed the cap of 12 characters", "the text up to the cap is kept")),
+    # with a spent budget that refuses (config.toml, written below)
+    "budget_exceeded": (("openai",), None, None,
+                        ("No reply: budget: the daily budget of $0.00 is reached", "refused until tomorrow")),
 }
 # The chat sends plain text: no tools, images or response format, so no capability can be missing.
 NOT_FROM_THE_CHAT = {FailureKind.MISSING_CAPABILITY.value}
@@ -58,6 +63,10 @@ async def test_the_chat_says_why_a_reply_failed(kind: str, monkeypatch: pytest.M
             server.default("*/chat/completions", upstream)
         if kind == "reply_too_large":
             monkeypatch.setenv("MESOCLAW_MAX_REPLY_CHARS", "12")
+        if kind == "budget_exceeded":
+            home = Path(os.environ["MESOCLAW_HOME"])
+            home.mkdir(parents=True, exist_ok=True)
+            (home / "config.toml").write_text('[budget]\ndaily = 0\nover = "refuse"\n')
         app = MesoclawApp()
         async with app.run_test(size=(100, 40)) as pilot:
             await settle(app, pilot)

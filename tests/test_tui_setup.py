@@ -118,23 +118,24 @@ async def test_a_key_written_to_config_toml_elsewhere_is_used_within_a_second(ke
 
 
 async def test_keys_from_config_toml_rebind_actions_and_show_in_the_footer(isolated_env) -> None:
-    write_config(isolated_env, '[keys]\nprofile_cycle = "f5"\nconversations = "f6"\n')
+    write_config(isolated_env, '[keys]\nprofile_cycle = "f11"\nconversations = "f12"\n')
     app = MesoclawApp(poll_interval=0.1)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(100, 24)) as pilot:  # room in the footer for every key
         await settle(app, pilot)
-        await wait_for(pilot, lambda: "f5 Profile" in screen_text(app).splitlines()[-1], what="the footer")
-        assert "f6 Chats" in screen_text(app).splitlines()[-1]
-        assert " f5 " in screen_text(app).splitlines()[0]  # the top bar names the profile key too
+        await wait_for(pilot, lambda: "f11 Profile" in screen_text(app).splitlines()[-1],
+                       what="the footer")
+        assert "f12 Chats" in screen_text(app).splitlines()[-1]
+        assert " f11 " in screen_text(app).splitlines()[0]  # the top bar names the profile key too
         await pilot.press("ctrl+r")  # no longer the profile key
         await settle(app, pilot)
         assert app.profile == "balanced"
-        await pilot.press("f5")
+        await pilot.press("f11")
         await settle(app, pilot)
         assert app.profile == "premium"
         write_config(isolated_env, '[keys]\nprofile_cycle = "ctrl+m"\n')  # edited live, to a bad key
         await wait_for(pilot, lambda: "sends ctrl+m as enter" in notifications(app), what="the error")
         assert "^r Profile" in screen_text(app).splitlines()[-1]  # the defaults, all of them
-        write_config(isolated_env, '[keys]\nprofile_cylce = "f5"\n')
+        write_config(isolated_env, '[keys]\nprofile_cylce = "f11"\n')
         await wait_for(pilot, lambda: "unknown action 'profile_cylce' (choose one of: profile_cycle" in
                        notifications(app), what="the unknown action")
         no_unexpected_errors(app)
@@ -194,7 +195,7 @@ async def test_setup_from_the_palette_when_a_provider_exists(monkeypatch) -> Non
 
 def test_update_config_file_keeps_keys_and_ui_tables(isolated_env) -> None:
     """[keys] written by hand survives a provider set up through the service (one read-modify-write)."""
-    write_config(isolated_env, '[keys]\nattach = "f4"\n')
+    write_config(isolated_env, '[keys]\nattach = "f12"\n')
 
     async def go() -> None:
         async with await RouterService.open(None) as service:
@@ -202,5 +203,5 @@ def test_update_config_file_keeps_keys_and_ui_tables(isolated_env) -> None:
 
     asyncio.run(go())
     text = (isolated_env / "config.toml").read_text()
-    assert 'attach = "f4"' in text and KEY in text
+    assert 'attach = "f12"' in text and KEY in text
     update_config_file(isolated_env / "config.toml", lambda data: None)

@@ -88,3 +88,47 @@ def test_router_settings_flag_a_retired_override(snap_compare, demo) -> None:
 
     asyncio.run(retired_override())
     assert snap_compare(MesoclawApp(), terminal_size=(80, 24), run_before=settled("ctrl+o"))
+
+
+@pytest.fixture
+def daily(monkeypatch: pytest.MonkeyPatch, fixed_today) -> None:
+    """The demo conversation with an alternative of its last exchange and a system prompt, two presets,
+    and a daily budget 85% spent."""
+    import os
+    from pathlib import Path
+
+    from tests.daily_helpers import seed_alternatives, seed_budget, seed_presets
+
+    fixed_today("2026-12-01")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-snapshot")
+
+    async def seed() -> None:
+        async with await RouterService.open(None) as service:
+            await seed_alternatives(service)
+            await seed_presets(service)
+            await seed_budget(service, Path(os.environ["MESOCLAW_HOME"]))
+
+    asyncio.run(seed())
+
+
+def without_toasts(*keys: str):
+    """settled(), then the toasts cleared: they expire on a timer, which a busy machine can outrun
+    (what they say is checked in test_tui_daily)."""
+    async def run_before(pilot) -> None:
+        await settled(*keys)(pilot)
+        pilot.app.clear_notifications()
+        await pilot.pause()
+
+    return run_before
+
+
+def test_chat_with_alternatives_and_a_budget_warning(snap_compare, daily) -> None:
+    assert snap_compare(MesoclawApp(), terminal_size=(80, 24), run_before=without_toasts())
+
+
+def test_system_prompt_and_presets(snap_compare, daily) -> None:
+    assert snap_compare(MesoclawApp(), terminal_size=(80, 24), run_before=without_toasts("f4"))
+
+
+def test_edit_the_last_message(snap_compare, daily) -> None:
+    assert snap_compare(MesoclawApp(), terminal_size=(80, 24), run_before=without_toasts("up"))

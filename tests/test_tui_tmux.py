@@ -115,10 +115,12 @@ def test_keys_sent_quickly_reach_the_fields_in_order(isolated_env: Path) -> None
     env = {"MESOCLAW_HOME": str(isolated_env), "TERM": "xterm-256color"}
     unset = " ".join(f"-u {name}" for name in PROVIDER_ENV)
     command = f"env {unset} " + " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items()) + \
-        f" {shlex.quote(sys.executable)} -m mesoclaw_tui; sleep 5"
+        f" {shlex.quote(sys.executable)} -m mesoclaw_tui; {LINGER}"
     tmux("-f", "/dev/null", "new-session", "-d", "-s", "smoke", "-x", "80", "-y", "24", command, socket=socket)
     try:
-        wait_for_pane(socket, "BALANCED")
+        wait_for_pane(socket, "(mode 0600)")  # no provider: the setup screen first
+        tmux("send-keys", "-t", "smoke", "Escape", socket=socket)
+        wait_for_pane(socket, "^r Profile")
         tmux("send-keys", "-t", "smoke", "C-f", socket=socket)
         wait_for_pane(socket, "type to search models")
         tmux("send-keys", "-t", "smoke", "-l", "claude low", socket=socket)

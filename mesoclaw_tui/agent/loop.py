@@ -162,6 +162,8 @@ class AgentLoop:
             previous, model = conversation.previous_task, model or conversation.model_override
             history = [ChatMessage(m.role, m.content) for m in await service.answered_history(conversation.id)]
         task = parse_task(goal.task).value if goal.task else classify(goal.text, previous=previous).task.value
+        if model is not None:  # an unknown model is bad input: said before anything is written
+            (await service.registry()).require(model)
         run.task = task
         run.conversation_id = goal.conversation_id if goal.persist else None
         if goal.persist and run.conversation_id is None:

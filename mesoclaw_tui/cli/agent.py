@@ -131,17 +131,21 @@ class _Progress:
     def __init__(self, *, quiet: bool, as_json: bool) -> None:
         self.quiet, self.as_json = quiet, as_json
         self.step = 0
+        self.notice: str | None = None  # said once the run has started (bad input says only what is wrong)
 
     def note_no_terminal(self, allowed: Any) -> None:
         if not self.quiet:
             rule = f" (allowed: {', '.join(allowed)})" if allowed else ""
-            _err(f"no terminal to ask on: writes, commands and MCP tools that no rule allows are denied{rule}")
+            self.notice = f"no terminal to ask on: writes, commands and MCP tools that no rule allows are denied{rule}"
 
     def on_event(self, event: Any) -> None:
         from ..agent.describe import call_summary, outcome_summary, tool_name
         from ..engine import FellBack, Finished, Retrying
 
         kind = type(event).__name__
+        if self.notice is not None and kind == "Routed":  # the model is known: the run is on
+            _err(self.notice)
+            self.notice = None
         if kind == "StepFinished" and self.as_json:
             out.emit_json_line({"type": "step", **event.step.as_dict()})
         if self.quiet:

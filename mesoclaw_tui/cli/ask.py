@@ -18,6 +18,8 @@ from .main import EXIT_ALL_FAILED, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_NO_PROVI
 # The request itself cannot be served as it is (too large for every model's context window, or a
 # provider refused it as invalid): change it rather than retry.
 EXIT_REQUEST_REFUSED = 5
+# A budget is spent and refuses requests (`mesoclaw budget show`): nothing was sent.
+EXIT_BUDGET = 6
 # stdout closed by its reader (`mesoclaw ask … | head -c 10`): the shell's code for a death by SIGPIPE.
 EXIT_BROKEN_PIPE = 141
 
@@ -62,10 +64,19 @@ def read_prompt(prompt: str | None, allow_empty: bool = False) -> str:
 @click.option("--task", help="Skip classification: code, general, fast, creative or analysis.")
 @click.option("--profile", help="Route with this profile: eco, balanced or premium.")
 @click.option("--model", help="Skip routing and use this model (e.g. gpt-4o or openrouter:openai/gpt-4o).")
-@click.option("--system", help="A system prompt.")
+@click.option("--system", help="A system prompt; the conversation keeps it and sends it with every turn "
+                               "(with --continue or --conversation: replaces its system prompt; \"\" removes it).")
+@click.option("--preset", metavar="NAME", help="Apply a preset (`mesoclaw presets`): its system prompt, profile or "
+                                               "model and settings; the conversation keeps them.")
 @click.option("--continue", "continue_last", is_flag=True, help="Continue the last conversation.")
 @click.option("--conversation", "conversation_id", type=click.IntRange(min=1), metavar="ID",
-              help="Continue conversation ID (`mesoclaw chats list` shows them).")
+              help="Continue conversation ID (its system prompt and preset settings are kept).")
+@click.option("--regenerate", is_flag=True,
+              help="Ask the last message of the conversation again, the same way; the earlier reply is kept "
+                   "as an alternative.")
+@click.option("--escalate", is_flag=True,
+              help="Ask the last message again of a model of a higher tier (the router's choice under a higher "
+                   "profile, or --model); the earlier reply is kept as an alternative; recorded.")
 @click.option("--no-stream", is_flag=True, help="Print the reply once it is complete.")
 @click.option("--max-tokens", type=click.IntRange(min=1), help="Longest reply, in tokens.")
 @click.option("--schema", metavar="FILE|JSON",
@@ -78,8 +89,9 @@ def read_prompt(prompt: str | None, allow_empty: bool = False) -> str:
 @json_option
 @click.pass_context
 def ask(ctx: click.Context, prompt: str | None, task: str | None, profile: str | None, model: str | None,
-        system: str | None, continue_last: bool, conversation_id: int | None, no_stream: bool, max_tokens: int | None, schema: str | None,
-        attachments: tuple[str, ...], quiet: bool, as_json: bool) -> None:
+        system: str | None, preset: str | None, continue_last: bool, conversation_id: int | None, regenerate: bool,
+        escalate: bool, no_stream: bool, max_tokens: int | None, schema: str | None, attachments: tuple[str, ...],
+        quiet: bool, as_json: bool) -> None:
     """Ask one question; the router picks the model. PROMPT or stdin (or both: stdin is context).
 
     Exit codes: 0 a complete reply; 1 the reply is not a whole answer: it broke off mid-stream or
@@ -89,27 +101,22 @@ def ask(ctx: click.Context, prompt: str | None, task: str | None, profile: str |
     schema); 3 no provider configured; 4 no model available, or every candidate failed (one stderr
     line per attempt); 5 the request was refused as it is: too large for every model's context
     window, needing what no available model has (image input, structured output), or rejected by
-    the provider as invalid (change it, do not retry); 130 interrupted; 141 stdout closed by its
-    reader (the reply so far is kept, marked cancelled).
+    the provider as invalid (change it, do not retry); 6 a budget is spent and refuses requests
+    (`mesoclaw budget show`); 130 interrupted; 141 stdout closed by its reader (the reply so far is
+    kept, marked cancelled). At 80% of a budget a warning goes to stderr.
     """
     import asyncio
 
-    from ..core.types import parse_profile, parse_task
     from .attach import read_attachments, read_schema
 
-    if task:
-        parse_task(task)
-    if profile:
-        parse_profile(profile)
-    if continue_last and conversation_id:
-        raise MesoclawError("give --continue (the last conversation) or --conversation ID, not both")
+    redo = _checked_flags(task, profile, prompt, attachments, continue_last, conversation_id, regenerate, escalate)
     json_schema = read_schema(schema) if schema else None
     files = read_attachments(attachments)
-    text = read_prompt(prompt, allow_empty=bool(attachments))
+    text = read_prompt(prompt, allow_empty=bool(attachments)) if redo is None else ""
     stream_text = not (no_stream or as_json or json_schema)
-    state: dict = {}
+    state: dict = {"as_json": as_json}
     request = _Request(text, task, profile, model, system, continue_last, max_tokens, json_schema, files)
-    request.conversation_id = conversation_id
+    request.preset, request.conversation_id, request.redo = preset, conversation_id, redo
     try:
         reply = asyncio.run(_run(ctx, request, stream_text, quiet or as_json, state))
     except BrokenPipeError:
@@ -122,17 +129,37 @@ def ask(ctx: click.Context, prompt: str | None, task: str | None, profile: str |
                                                           else "")) from None
     parsed = _schema_json(reply, json_schema)
     try:
-        _print_reply(reply, parsed, as_json=as_json, with_schema=json_schema is not None, streamed=stream_text)
+        _print_reply(reply, parsed, as_json=as_json, with_schema=json_schema is not None, streamed=stream_text,
+                     extra=state.get("extra", {}))
     except BrokenPipeError:
         _stdout_closed()
     _exit_for(reply, parsed[2])
 
 
+def _checked_flags(task: str | None, profile: str | None, prompt: str | None, attachments: tuple[str, ...],
+                   continue_last: bool, conversation_id: int | None, regenerate: bool, escalate: bool) -> str | None:
+    """Flags checked before anything is opened (bad input changes nothing); --regenerate or --escalate."""
+    from ..core.types import parse_profile, parse_task
+    from .redo import check_redo
+
+    if task:
+        parse_task(task)
+    if profile:
+        parse_profile(profile)
+    if continue_last and conversation_id is not None:
+        raise MesoclawError("give --continue or --conversation ID, not both")
+    if regenerate and escalate:
+        raise MesoclawError("give --regenerate or --escalate, not both")
+    redo = "regenerate" if regenerate else "escalate" if escalate else None
+    check_redo(redo, prompt, attachments, continue_last)
+    return redo
+
+
 def _print_reply(reply: Any, parsed: tuple[str | None, Any, str | None], *, as_json: bool, with_schema: bool,
-                 streamed: bool) -> None:
+                 streamed: bool, extra: dict[str, Any]) -> None:
     """What is printed once the reply is settled: its JSON, or its text when it was not streamed."""
     if as_json:
-        extra = {"json": parsed[1]} if with_schema else {}
+        extra = extra | ({"json": parsed[1]} if with_schema else {})
         out.emit_json(reply.as_dict() | {"text": reply.text} | extra)
     elif not streamed and reply.text:
         shown = parsed[0] if parsed[0] is not None else reply.text
@@ -160,9 +187,33 @@ class _Request:
                  continue_last: bool, max_tokens: int | None, schema: dict | None, files: Any):
         self.text, self.task, self.profile, self.model, self.system = text, task, profile, model, system
         self.continue_last, self.max_tokens, self.schema, self.files = continue_last, max_tokens, schema, files
+        self.preset: str | None = None
         self.conversation_id: int | None = None
+        self.redo: str | None = None  # regenerate or escalate
+        self.redone: Any = None  # the cli.redo.Redo once prepared
 
     async def turn(self, service: Any) -> Any:
+        """The Turn: the prompt and flags, a preset applied, or the last exchange re-asked."""
+        from dataclasses import replace
+
+        turn = await self._turn(service)
+        if self.preset is not None:
+            turn = replace(turn, preset=await service.require_preset(self.preset))
+        if self.redo is not None:
+            from .redo import prepare
+
+            self.redone = await prepare(service, self.redo, self.conversation_id,
+                                        self.model if self.redo == "escalate" else None)
+            fields = self.redone.fields()
+            if self.task or self.profile or (self.model and self.redo != "escalate"):  # what the user said wins
+                fields |= {k: v for k, v in (("task", self.task), ("profile", self.profile), ("model", self.model))
+                           if v}
+            turn = replace(turn, prompt=self.redone.exchange.prompt, continue_last=False, **fields)
+        elif self.conversation_id is not None:
+            turn = replace(turn, conversation_id=self.conversation_id)
+        return turn
+
+    async def _turn(self, service: Any) -> Any:
         from ..engine import Turn
 
         response_format = None
@@ -198,7 +249,12 @@ async def _run(ctx, request, stream_text, quiet, state):
     writer = _Writer() if stream_text else None
     try:
         engine = state["engine"] = Engine(service)
-        reply, printed = await _stream(engine, await request.turn(service), writer, quiet)
+        turn = await request.turn(service)
+        if request.redone is not None and not quiet:
+            _err(_redo().describe(request.redone))
+        reply, printed = await _stream(engine, turn, writer, quiet, state["as_json"])
+        if request.redone is not None:
+            state["extra"] = await _redo().settle(service, request.redone, reply)
         if reply.status == "failed":
             # One line per attempt: those not shown as they happened (all of them with -q or --json).
             for attempt in reply.attempts:
@@ -208,6 +264,9 @@ async def _run(ctx, request, stream_text, quiet, state):
             writer.finish()
         if not quiet and reply.provider:
             _err(routing_line(reply))
+        after = _redo().said_after(state.get("extra", {}))
+        if after and not quiet:
+            _err(after)
         return reply
     except BaseException:
         if writer:
@@ -220,9 +279,16 @@ async def _run(ctx, request, stream_text, quiet, state):
         await service.close()
 
 
-async def _stream(engine, turn, writer, quiet) -> tuple:
-    """The reply's text to stdout as it arrives, each failed attempt to stderr as it happens."""
-    from ..engine import Delta, FellBack, Finished, Retrying
+def _redo() -> Any:
+    from . import redo
+
+    return redo
+
+
+async def _stream(engine, turn, writer, quiet, as_json=False) -> tuple:
+    """The reply's text to stdout as it arrives, each failed attempt to stderr as it happens; a budget
+    near or past its limit to stderr before the request (with --json: in the JSON only)."""
+    from ..engine import Delta, FellBack, Finished, Retrying, Routed
 
     reply = None
     printed: set[int] = set()
@@ -238,6 +304,10 @@ async def _stream(engine, turn, writer, quiet) -> tuple:
                 _err(attempt_line(event.attempt.number, event.attempt))
             elif isinstance(event, Finished):
                 reply = event.reply
+            elif type(event) is Routed and event.budget is not None and not as_json:
+                said = event.budget.message()
+                if said and not event.budget.refused:  # a refusal is the failure's own line
+                    _err(said)
     return reply, printed
 
 
@@ -272,6 +342,7 @@ EXITS: dict[FailureKind, tuple[int, Callable[[Any], str]]] = {
     FailureKind.CANCELLED: (EXIT_INTERRUPTED, lambda reply: "interrupted"),
     FailureKind.REPLY_TOO_LARGE: (EXIT_FAILURE, lambda reply: f"reply cut off (the text up to the cap is kept): "
                                                              f"{reply.error}"),
+    FailureKind.BUDGET_EXCEEDED: (EXIT_BUDGET, _said),
 }
 
 # A complete reply that is still not a whole answer, by its finish reason: exit 1, saying why.

@@ -50,7 +50,7 @@ def run_with_service(ctx: click.Context, action: Callable[[Any], Awaitable[T]]) 
 LAZY_COMMANDS = {
     "router": "router", "ask": "ask", "providers": "providers",
     "schedule": "schedule", "scheduler": "schedule", "serve": "serve", "agent": "agent", "mcp": "mcp",
-    "chats": "chats", "setup": "setup",
+    "chats": "chats", "setup": "setup", "presets": "presets", "budget": "budget",
 }
 
 

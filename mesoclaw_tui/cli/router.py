@@ -321,8 +321,9 @@ def models_remove(ctx: click.Context, provider: str, model: str, as_json: bool) 
 @json_option
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> None:
-    """The profile, every task's primary and chain with availability, overrides, providers."""
-    view = run_with_service(ctx, lambda s: s.status())
+    """The profile, every task's primary and chain with availability, overrides, providers, and the
+    spend against each budget."""
+    view, budget_lines = run_with_service(ctx, _status_with_budget)
     if as_json:
         out.emit_json(view)
         return
@@ -337,6 +338,23 @@ def status(ctx: click.Context, as_json: bool) -> None:
         con.print(out.styled(no_provider_message(), "yellow"))
     for note in view.get("notes", []):
         con.print(out.markup("[yellow]note:[/] {}", note))
+    if budget_lines:
+        _print_budget(view["budget"], budget_lines)
+
+
+async def _status_with_budget(service: Any) -> tuple[dict[str, Any], list[Any]]:
+    view = await service.status()
+    budget = await service.budget_report((await service.get_router_config()).profile)
+    return view | {"budget": budget}, await service.budget_lines()
+
+
+def _print_budget(report: dict[str, Any], lines: list[Any]) -> None:
+    from .budget import print_lines
+
+    print_lines(lines, report["over"])
+    now = report.get("now")
+    if now and now["message"]:
+        out.console().print(out.styled(now["message"], "red" if now["level"] == "over" else "yellow"))
 
 
 def status_table(view: dict[str, Any], width: int) -> Any:
@@ -614,7 +632,14 @@ def parse_since(value: str) -> float:
 def usage(ctx: click.Context, since: str, as_json: bool) -> None:
     """Spend by model, profile and task, and savings against the premium profile's primary model."""
     start = parse_since(since)
-    report = run_with_service(ctx, lambda s: s.usage_report(start))
+
+    async def read(service: Any) -> tuple[dict[str, Any], list[Any]]:
+        report = await service.usage_report(start)
+        budget = await service.budget_report((await service.get_router_config()).profile)
+        return report | {"escalations": await service.escalation_summary(start), "budget": budget}, \
+            await service.budget_lines()
+
+    report, budget_lines = run_with_service(ctx, read)
     if as_json:
         out.emit_json(report | {"since": since})
         return
@@ -634,6 +659,22 @@ def usage(ctx: click.Context, since: str, as_json: bool) -> None:
         ratio = f" ({s['saved_ratio']:.0%})" if s["saved_ratio"] is not None else ""
         con.print(f"saved {out.usd(s['saved_usd'])}{ratio} against {s['baseline']}: "
                   f"{out.usd(s['baseline_cost_usd'])} vs {out.usd(s['actual_cost_usd'])} actually spent")
+    _print_escalations(report["escalations"])
+    if budget_lines:
+        _print_budget(report["budget"], budget_lines)
+
+
+def _print_escalations(by_task: dict[str, Any]) -> None:
+    """How often each task's first choice was escalated (the app's f6, `ask --escalate`)."""
+    if not any(row["escalations"] for row in by_task.values()):
+        out.console().print("escalated: none (f6 in the app, `mesoclaw ask --escalate`)")
+        return
+    t = out.table("task", "first choices", "escalated", "rate", "from → to", title="escalations by task")
+    for task, row in by_task.items():
+        rate = f"{row['rate']:.1%}" if row["rate"] is not None else "-"
+        paths = "; ".join(f"{path} ×{n}" for path, n in row["paths"].items()) or "-"
+        t.add_row(task, str(row["replies"]), str(row["escalated"]), rate, out.escape(paths))
+    out.console().print(t)
 
 
 def register(cli: click.Group) -> None:

@@ -3,7 +3,7 @@
 The faces keep their own tables beside their code: `cli/ask.py` (exit code and message),
 `server/wire.py` (HTTP status and OpenAI error code), `tui/screens/chat.py` (the text shown under
 the reply) and `scheduler.py` (a job run's status). A test checks each table covers every kind,
-so a kind added here (later: a budget exceeded) must be given a row in each of them.
+so a kind added here must be given a row in each of them.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ class FailureKind(StrEnum):
     CANCELLED = "cancelled"  # the user (or the client) stopped it; the partial text is kept
     # The reply passed the cap on a reply's size: the stream was ended there, the text so far kept.
     REPLY_TOO_LARGE = "reply_too_large"
+    # A budget is spent and says `refuse` (or eco's own budget is spent too): nothing was sent.
+    BUDGET_EXCEEDED = "budget_exceeded"
 
     @property
     def status(self) -> str:

@@ -9,15 +9,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from ..core.types import MesoclawFailure, ModelTarget
+from ..core.types import MesoclawError, MesoclawFailure, ModelTarget
 from .policy import MODEL_MISSING_S, Verdict
 from .types import Reply, Turn
 
 if TYPE_CHECKING:
     from ..service import RouterService
-    from ..service.conversation_records import Conversation, Message, ReplyMessage, UsageRecord
+    from ..service.conversation_records import ChatSettings, Conversation, Message, ReplyMessage, UsageRecord
 
 HISTORY_LIMIT = 200  # messages of a conversation sent as context at most
 _CONTINUE_SCAN = 20  # `--continue` looks this far back for a conversation with an answer
@@ -27,23 +28,37 @@ class Records:
     def __init__(self, service: RouterService):
         self.service = service
 
-    async def conversation(self, conversation_id: int) -> tuple[Conversation, list[Message]] | None:
-        """A conversation and the answered turns to send as its context, or None when there is no such one."""
+    async def conversation(self, conversation_id: int, *, replacing: int | None = None
+                           ) -> tuple[Conversation, list[Message]] | None:
+        """A conversation and the answered turns to send as its context, or None when there is no such one.
+        Replacing its last exchange (which starts at user message `replacing`), the context is what came
+        before that exchange; a MesoclawError when it is not the last one."""
         conversation = await self.service.conversation(conversation_id)
         if conversation is None:
             return None
-        return conversation, await self.service.answered_history(conversation_id, HISTORY_LIMIT)
+        if replacing is not None:
+            exchange = await self.service.last_exchange(conversation_id)
+            if exchange is None or exchange.prompt_id != replacing:
+                raise MesoclawError(f"message {replacing} does not start the last exchange of conversation "
+                                    f"{conversation_id}: only the last reply can be regenerated or edited")
+        return conversation, await self.service.answered_history(conversation_id, HISTORY_LIMIT, before_id=replacing)
 
     async def last_answered_conversation(self) -> int | None:
         return await self.service.last_answered_conversation()
 
-    async def new_conversation(self, prompt: str) -> int:
-        return await self.service.create_conversation(" ".join(prompt.split())[:60] or "New chat")
+    async def new_conversation(self, prompt: str, settings: ChatSettings | None = None) -> int:
+        return await self.service.create_conversation(" ".join(prompt.split())[:60] or "New chat", settings)
 
-    def save_prompt(self, conversation_id: int, prompt: str, task: str) -> asyncio.Future[int]:
+    async def keep_settings(self, conversation_id: int, settings: ChatSettings) -> None:
+        await self.service.keep_settings(conversation_id, settings)
+
+    def save_prompt(self, conversation_id: int, prompt: str, task: str, *,
+                    replacing: int | None = None) -> asyncio.Future[int]:
         """Written while the request goes out, not before it: the prompt is on disk within a millisecond
-        or two, and the first token does not wait for the write. save_reply awaits it."""
-        return asyncio.ensure_future(self.service.add_user_message(conversation_id, prompt, task=task))
+        or two, and the first token does not wait for the write. save_reply awaits it. Replacing the last
+        exchange, the write also hides that exchange as an alternative."""
+        return asyncio.ensure_future(self.service.add_user_message(conversation_id, prompt, task=task,
+                                                                   replacing=replacing))
 
     async def provider_failed(self, target: ModelTarget, message: str, verdict: Verdict) -> None:
         if verdict.model_missing:
@@ -63,9 +78,13 @@ class Records:
                          saved_prompt: asyncio.Future[int] | None) -> tuple[int, int | None]:
         if saved_prompt is not None:
             try:
-                await saved_prompt  # the prompt lands before its reply
-            except MesoclawFailure as exc:  # the database refused it: the reply itself is still saved if it can be
+                prompt_id = await saved_prompt  # the prompt lands before its reply
+            except (MesoclawError, MesoclawFailure) as exc:  # refused: the reply itself is still saved if it can be
                 logging.getLogger("mesoclaw").warning("mesoclaw: the prompt was not saved: %s", exc)
+            else:
+                # A reply joins its prompt's group of alternatives, if any (an agent run's step has none).
+                if message is not None and hasattr(message, "reply_to"):
+                    message = replace(message, reply_to=prompt_id)
         recorded = await self.service.record_reply(usage, message)
         return recorded.usage_id, recorded.message_id
 

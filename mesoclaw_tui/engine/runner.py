@@ -33,6 +33,7 @@ from ..core.types import (
     parse_profile,
     parse_task,
 )
+from .kept import kept_after, with_kept
 from .policy import (
     Outcome,
     failure_message,
@@ -58,8 +59,9 @@ from .types import (
 )
 
 if TYPE_CHECKING:
+    from ..core.budget import Verdict
     from ..core.router import Availability
-    from ..service import RouterConfig, RouterService
+    from ..service import ChatSettings, RouterConfig, RouterService
 
 # A 429 whose Retry-After is at most this many seconds is waited out and retried once; a longer one
 # cools the provider down for that long and moves on.
@@ -68,7 +70,7 @@ MAX_ATTEMPTS = 6
 DEFAULT_MAX_OUTPUT = 1024  # output reserved when estimating whether a context window can hold a request
 # A request no model can take (it needs what none has, or is larger than every window) is not
 # stored: retrying it as it is cannot help, and a conversation it created would hold only it.
-_REFUSED = frozenset({FailureKind.MISSING_CAPABILITY, FailureKind.CONTEXT_TOO_LARGE})
+_REFUSED = frozenset({FailureKind.MISSING_CAPABILITY, FailureKind.CONTEXT_TOO_LARGE, FailureKind.BUDGET_EXCEEDED})
 
 
 @dataclass
@@ -87,6 +89,7 @@ class Plan:
     failure: FailureKind | None  # set when there is nothing to try
     saved_prompt: asyncio.Future[int] | None = None
     missing: tuple[Capability, ...] = ()  # with MISSING_CAPABILITY: what no available model has
+    budget: Verdict | None = None  # the budgets' verdict (None: no budget is set)
 
 
 @dataclass
@@ -133,7 +136,7 @@ class _Conversation:
     conversation_id: int | None
     history: tuple[Any, ...]
     previous_task: TaskType | None
-    pinned: str | None
+    kept: ChatSettings | None = None  # its system prompt, pinned model and preset settings
 
 
 class Engine:
@@ -179,10 +182,11 @@ class Engine:
         plan = await self._plan(turn)
         progress = _Progress(plan, Reply(task=plan.task, profile=plan.profile, conversation_id=plan.conversation_id,
                                          classification=plan.classification, decision=plan.decision,
-                                         missing=plan.missing))
+                                         missing=plan.missing, budget=plan.budget))
         outcome: Outcome | None = None
         try:
-            yield Routed(plan.task, plan.profile, plan.classification, plan.decision, plan.conversation_id)
+            yield Routed(plan.task, plan.profile, plan.classification, plan.decision, plan.conversation_id,
+                         plan.budget)
             for index, target in self._targets(progress):
                 yield Trying(target, index)
                 async with aclosing(self._attempt(progress, target)) as events:
@@ -210,23 +214,39 @@ class Engine:
         service = self.service
         registry = await service.registry()
         config = await service.get_router_config()
-        profile = parse_profile(str(turn.profile)) if turn.profile else config.profile
         conversation = await self._conversation(turn)
-        task, classification = _task_of(turn, conversation.previous_task)
-        messages = conversation.history if turn.messages is not None else (*conversation.history, _prompt_of(turn))
-        needs = needs_of(messages, turn.tools, turn.parallel_tool_calls, turn.response_format)
-        tokens_needed = prompt_tokens(messages, turn.system, turn.tools) + (turn.max_tokens or DEFAULT_MAX_OUTPUT)
-        decision, failure, missing = await self._decide(profile, task, turn.model or conversation.pinned,
-                                                        tokens_needed, needs, registry, config)
-        plan = Plan(turn, started_at, registry, profile, task, classification, conversation.conversation_id,
-                    messages, decision, failure, missing=missing)
+        sent = with_kept(turn, conversation.kept)
+        profile = parse_profile(str(sent.profile)) if sent.profile else config.profile
+        budget = await service.budget_check(profile)
+        if budget is not None:
+            profile = budget.profile  # eco when a budget is spent and says downgrade
+        task, classification = _task_of(sent, conversation.previous_task)
+        messages = conversation.history if sent.messages is not None else (*conversation.history, _prompt_of(sent))
+        needs = needs_of(messages, sent.tools, sent.parallel_tool_calls, sent.response_format)
+        tokens_needed = prompt_tokens(messages, sent.system, sent.tools) + (sent.max_tokens or DEFAULT_MAX_OUTPUT)
+        decision, failure, missing = await self._decide(profile, task, sent.model, tokens_needed, needs, registry,
+                                                        config)
+        if failure is None and budget is not None and budget.refused:
+            failure = FailureKind.BUDGET_EXCEEDED
+        plan = Plan(sent, started_at, registry, profile, task, classification, conversation.conversation_id,
+                    messages, decision, failure, missing=missing, budget=budget)
         if turn.persist and failure not in _REFUSED:
-            if plan.conversation_id is None and turn.messages is None:
-                # Created only now, so a turn refused as bad input (an unknown model) leaves nothing behind.
-                plan.conversation_id = await self.records.new_conversation(turn.prompt)
-            if plan.conversation_id is not None:
-                plan.saved_prompt = self.records.save_prompt(plan.conversation_id, turn.prompt, task.value)
+            await self._store_prompt(plan, turn, conversation)
         return plan
+
+    async def _store_prompt(self, plan: Plan, turn: Turn, conversation: _Conversation) -> None:
+        """The conversation (created now for a new one, keeping what the turn sets) and the prompt,
+        written while the request goes out."""
+        if plan.conversation_id is None and turn.messages is None:
+            # Created only now, so a turn refused as bad input (an unknown model) leaves nothing behind.
+            plan.conversation_id = await self.records.new_conversation(turn.prompt, kept_after(turn, None))
+        elif plan.conversation_id is not None:
+            changed = kept_after(turn, conversation.kept)
+            if changed is not None:
+                await self.records.keep_settings(plan.conversation_id, changed)
+        if plan.conversation_id is not None:
+            plan.saved_prompt = self.records.save_prompt(plan.conversation_id, turn.prompt, plan.task.value,
+                                                         replacing=turn.alternative_of)
 
     async def _conversation(self, turn: Turn) -> _Conversation:
         from ..providers import ChatMessage
@@ -234,18 +254,20 @@ class Engine:
         if turn.messages is not None:
             # A caller that keeps its own conversation (the endpoint, an agent): the task of the user
             # message before its last is the "previous" task a short follow-up keeps.
-            return _Conversation(turn.conversation_id, tuple(turn.messages), _previous_task(turn.messages), None)
+            return _Conversation(turn.conversation_id, tuple(turn.messages), _previous_task(turn.messages))
         conversation_id = turn.conversation_id
         if conversation_id is None and turn.continue_last:
             conversation_id = await self.records.last_answered_conversation()
         if conversation_id is None:
-            return _Conversation(None, (), None, None)
-        loaded = await self.records.conversation(conversation_id)
+            if turn.alternative_of is not None:
+                raise MesoclawError("an alternative needs the conversation whose last exchange it replaces")
+            return _Conversation(None, (), None)
+        loaded = await self.records.conversation(conversation_id, replacing=turn.alternative_of)
         if loaded is None:
             raise MesoclawError(f"no conversation {conversation_id}")
         conversation, turns = loaded
         history = tuple(ChatMessage(m.role, m.content) for m in turns)
-        return _Conversation(conversation_id, history, conversation.previous_task, conversation.model_override)
+        return _Conversation(conversation_id, history, conversation.previous_task, conversation.settings)
 
     async def _decide(self, profile: RoutingProfile, task: TaskType, model: str | None, tokens_needed: int,
                       needs: frozenset[Capability], registry: Registry,
@@ -426,6 +448,8 @@ class Engine:
         reply.text = "".join(progress.chunks)
         reply.failure = failure
         reply.error = failure_message(failure, reply.attempts, plan.decision, plan.missing)
+        if failure is FailureKind.BUDGET_EXCEEDED and plan.budget is not None:
+            reply.error = plan.budget.message()
         reply.total_ms = int((time.perf_counter() - plan.started_at) * 1000)
         calls = progress.calls.calls if progress.calls else ()
         if failure is None:  # a call from a reply that broke off may be cut short: never handed out

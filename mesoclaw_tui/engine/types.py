@@ -15,7 +15,9 @@ from ..core.failures import FailureKind, reply_status
 from ..core.types import Capability, Classification, ModelTarget, RoutingDecision, RoutingProfile, TaskType
 
 if TYPE_CHECKING:
+    from ..core.budget import Verdict
     from ..providers.base import ChatMessage, Content, ResponseFormat, Tool, ToolCall, ToolChoice
+    from ..service.preset_records import Preset
 
 _ANSWERED = frozenset({"ok", "incomplete", "cancelled", "too_large"})  # outcomes of an answer, not a fallback
 
@@ -29,6 +31,15 @@ class Turn:
     has images or other parts beside its text). A caller that keeps its own conversation (serve, an
     agent loop) gives `messages`, the whole of it, sent as it is: it may end with tool results
     rather than a user message, and `prompt` is then its last user text.
+
+    A stored conversation keeps its system prompt (and a preset's profile, model and generation
+    settings): what a turn does not give, the conversation it continues does. A turn's `system` is
+    kept by the conversation from then on; so is the whole of its `preset` (replacing what the
+    conversation kept). Its other settings are its own.
+
+    `alternative_of` (a user message id) re-asks the conversation's last exchange, which starts at
+    that message: it is sent without that exchange as context, and once the prompt is stored the
+    exchange is kept as an alternative, hidden, and the new one shown.
     """
 
     prompt: str
@@ -52,6 +63,8 @@ class Turn:
     # The message to store with the reply's usage row, in the same write, instead of the usual one
     # (an agent run's step, with its number and tool calls); None from it stores none.
     reply_message: Callable[[Reply], Any] | None = None
+    preset: Preset | None = None  # applied to the conversation, which keeps it
+    alternative_of: int | None = None  # re-ask the last exchange (its first user message id)
 
 
 @dataclass
@@ -99,6 +112,9 @@ class Reply:
     # provider's account but not a whole answer: the faces say so.
     finish_reason: str | None = None
     missing: tuple[Capability, ...] = ()  # with MISSING_CAPABILITY: what no available model has
+    # The budgets' verdict before the request (None: no budget set): a warning near a limit, a
+    # downgrade to eco, or the refusal (BUDGET_EXCEEDED). Its message() says which.
+    budget: Verdict | None = None
 
     @property
     def status(self) -> str:
@@ -121,6 +137,7 @@ class Reply:
             "ttft_ms": self.ttft_ms, "total_ms": self.total_ms, "conversation_id": self.conversation_id,
             "finish_reason": self.finish_reason,
             "tool_calls": [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in self.tool_calls],
+            "budget": self.budget.message() if self.budget is not None else None,
         }
 
 
@@ -134,6 +151,7 @@ class Routed:
     classification: Classification | None
     decision: RoutingDecision | None
     conversation_id: int | None
+    budget: Verdict | None = None  # as Reply.budget, known before the first request
 
 
 @dataclass(slots=True)

@@ -33,6 +33,8 @@ FAILURE_ERRORS: dict[FailureKind, tuple[int, str, str | None]] = {
     FailureKind.INCOMPLETE: (502, "upstream_incomplete", None),
     FailureKind.CANCELLED: (499, "client_closed_request", None),  # nobody is left to read it
     FailureKind.REPLY_TOO_LARGE: (502, "reply_too_large", None),
+    # OpenAI's status and code for a spent quota: clients know it is not worth retrying soon.
+    FailureKind.BUDGET_EXCEEDED: (429, "insufficient_quota", None),
 }
 
 

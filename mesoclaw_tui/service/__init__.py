@@ -9,7 +9,10 @@ engine call, and the dataclasses it returns. Nothing outside this package and `s
     views           what `router status` / `router test` and the router screen show (part of it)
     chats           search across conversations, a conversation's cost, export and import (part of it)
     app_state       the app's preferences, settings re-read, a provider set up (part of it)
-    records, conversation_records, job_records, chat_records, agent_records
+    presets         presets, and what a conversation keeps: its system prompt, a preset's settings (part of it)
+    alternatives    the last exchange, its alternatives, escalations (part of it)
+    budgets         budgets (config.toml [budget]), the spend of the day and month, the verdict (part of it)
+    records, conversation_records, job_records, chat_records, agent_records, preset_records
                     the dataclasses handed out
     models, availability, config_file, usage     pure helpers, tested without a database
     search, chat_file                            pure: search queries and quotes; a conversation as a file
@@ -35,14 +38,17 @@ _WHERE = {
     "UsageReport": "usage",
     "AgentStep": "agent_records", "StepToolCall": "agent_records", "AgentJobSettings": "agent_records",
     "SearchHit": "chat_records", "SearchResult": "chat_records", "ConversationUsage": "chat_records",
+    "ChatSettings": "conversation_records", "Preset": "preset_records",
+    "Exchange": "escalation", "EscalationPlan": "escalation",
     "EXPORT_FORMAT": "config_file",
     "NOT_CHAT": "models", "validate_user_model": "models",
 }
 __all__ = [
-    "AgentJobSettings", "AgentStep", "StepToolCall", "EXPORT_FORMAT", "NOT_CHAT", "Beat", "Busy", "ChainEntry", "Claim",
-    "Conversation", "ConversationUsage", "Job", "JobRun", "Lease", "Message", "ModelRow", "ProviderFailure",
-    "RecordedReply", "ReplyMessage", "RouteChange", "RouterConfig", "RouterService", "RunResult", "SearchHit", "SearchResult",
-    "TranscriptEntry", "TranscriptPage", "UsageRecord", "UsageReport", "validate_user_model",
+    "EXPORT_FORMAT", "NOT_CHAT", "AgentJobSettings", "AgentStep", "Beat", "Busy", "ChainEntry", "ChatSettings",
+    "Claim", "Conversation", "ConversationUsage", "EscalationPlan", "Exchange", "Job", "JobRun", "Lease", "Message",
+    "ModelRow", "Preset", "ProviderFailure", "RecordedReply", "ReplyMessage", "RouteChange", "RouterConfig",
+    "RouterService", "RunResult", "SearchHit", "SearchResult", "StepToolCall", "TranscriptEntry", "TranscriptPage",
+    "UsageRecord", "UsageReport", "validate_user_model",
 ]
 assert sorted(__all__) == sorted(_WHERE)
 
@@ -60,6 +66,7 @@ if TYPE_CHECKING:
     from .chat_records import ConversationUsage, SearchHit, SearchResult
     from .config_file import EXPORT_FORMAT
     from .conversation_records import (
+        ChatSettings,
         Conversation,
         Message,
         ProviderFailure,
@@ -69,8 +76,10 @@ if TYPE_CHECKING:
         TranscriptPage,
         UsageRecord,
     )
+    from .escalation import EscalationPlan, Exchange
     from .job_records import Beat, Busy, Claim, Job, JobRun, Lease, RunResult
     from .models import NOT_CHAT, validate_user_model
+    from .preset_records import Preset
     from .records import ChainEntry, ModelRow, RouteChange, RouterConfig
     from .router_service import RouterService
     from .usage import UsageReport

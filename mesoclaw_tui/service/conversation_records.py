@@ -19,6 +19,25 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class ChatSettings:
+    """What a conversation keeps for every turn: its system prompt (sent with each) and, from a preset
+    (named in `preset`), a profile or a model and generation settings. None: not set (the active
+    profile routes; the model's own defaults)."""
+
+    system: str | None = None
+    profile: str | None = None
+    model: str | None = None  # pinned: it answers every message (the router is bypassed)
+    temperature: float | None = None
+    max_tokens: int | None = None
+    preset: str | None = None
+
+    def columns(self) -> dict[str, Any]:
+        """As the conversation's columns (the model is its model_override)."""
+        return {"system_prompt": self.system, "preset": self.preset, "profile": self.profile,
+                "model_override": self.model, "temperature": self.temperature, "max_tokens": self.max_tokens}
+
+
+@dataclass(frozen=True)
 class Conversation:
     id: int
     title: str
@@ -27,16 +46,30 @@ class Conversation:
     created_at: str = ""
     updated_at: str = ""
     message_count: int = 0  # filled by list_conversations only
+    system_prompt: str | None = None  # sent with every turn
+    preset: str | None = None  # the preset last applied, by name
+    profile: str | None = None  # from a preset: this profile routes the conversation (None: the active one)
+    temperature: float | None = None
+    max_tokens: int | None = None
 
     @property
     def previous_task(self) -> TaskType | None:
         """The task of the last reply, which a short follow-up keeps."""
         return TaskType(self.last_task) if self.last_task in TaskType._value2member_map_ else None
 
+    @property
+    def settings(self) -> ChatSettings:
+        return ChatSettings(self.system_prompt, self.profile, self.model_override, self.temperature, self.max_tokens,
+                            self.preset)
+
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Conversation:
+        def get(name: str) -> Any:
+            return row[name] if name in row.keys() else None
+
         return cls(row["id"], row["title"], row["last_task"], row["model_override"], str(row["created_at"] or ""),
-                   str(row["updated_at"] or ""), row["message_count"] if "message_count" in row else 0)
+                   str(row["updated_at"] or ""), get("message_count") or 0, get("system_prompt"), get("preset"),
+                   get("profile"), get("temperature"), get("max_tokens"))
 
 
 @dataclass(frozen=True)
@@ -119,13 +152,16 @@ class TranscriptEntry:
     attempts: tuple[dict[str, Any], ...] = ()
     agent_step: int | None = None  # a step of an agent run: its number within the run
     tool_calls: tuple[StepToolCall, ...] = ()
+    # Of a group of alternatives: which one this is (1-based) and how many there are; (0, 0) otherwise.
+    alternative: tuple[int, int] = (0, 0)
+    alt_group: int | None = None
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> TranscriptEntry:
         return cls(row["id"], row["role"], row["content"], row["provider"], row["model"], row["task"],
                    row["status"] or "complete", row["error"], row["input_tokens"], row["output_tokens"],
                    bool(row["estimated"]), row["cost_usd"], _attempts(row["attempts"]), row.get("agent_step"),
-                   _tool_calls(row.get("tool_calls")))
+                   _tool_calls(row.get("tool_calls")), alt_group=row["alt_group"] if "alt_group" in row.keys() else None)
 
 
 @dataclass(frozen=True)
@@ -189,11 +225,13 @@ class ReplyMessage:
     model: str | None = None
     task: str | None = None
     error: str | None = None
+    reply_to: int | None = None  # its prompt's id: the reply joins the prompt's group of alternatives
 
     def columns(self) -> dict[str, Any]:
-        return {"conversation_id": self.conversation_id, "role": "assistant", "content": self.content,
-                "provider": self.provider, "model": self.model, "task": self.task, "status": self.status,
-                "error": self.error}
+        columns = {"conversation_id": self.conversation_id, "role": "assistant", "content": self.content,
+                   "provider": self.provider, "model": self.model, "task": self.task, "status": self.status,
+                   "error": self.error}
+        return columns | ({"reply_to": self.reply_to} if self.reply_to is not None else {})
 
 
 @dataclass(frozen=True)

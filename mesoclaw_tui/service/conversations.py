@@ -10,6 +10,7 @@ from ..core.types import MesoclawError
 if TYPE_CHECKING:
     from ..store import Store
     from .conversation_records import (
+        ChatSettings,
         Conversation,
         Message,
         RecordedReply,
@@ -30,8 +31,9 @@ class ConversationsMixin:
 
     store: Store
 
-    async def create_conversation(self, title: str = "New chat") -> int:
-        return await self.store.create_conversation(title)
+    async def create_conversation(self, title: str = "New chat", settings: ChatSettings | None = None) -> int:
+        """A new conversation, keeping `settings` (a system prompt, a preset's) for every turn."""
+        return await self.store.create_conversation(title, **(settings.columns() if settings else {}))
 
     async def conversation(self, conversation_id: int) -> Conversation | None:
         from .conversation_records import Conversation
@@ -87,20 +89,33 @@ class ConversationsMixin:
         rows = await self.store.messages(conversation_id, limit=limit, before_id=before_id)
         return [Message.from_row(r) for r in rows]
 
-    async def answered_history(self, conversation_id: int, limit: int = HISTORY_LIMIT) -> list[Message]:
-        """The context to send with the next prompt: answered turns among the latest `limit` messages."""
+    async def answered_history(self, conversation_id: int, limit: int = HISTORY_LIMIT,
+                               before_id: int | None = None) -> list[Message]:
+        """The context to send with the next prompt: answered turns among the latest `limit` shown
+        messages (before before_id: the exchange an alternative replaces is not its own context)."""
         from .conversation_records import answered_turns
 
-        return answered_turns(await self.messages(conversation_id, limit=limit))
+        return answered_turns(await self.messages(conversation_id, limit=limit, before_id=before_id))
 
     async def transcript(self, conversation_id: int, *, limit: int, before_id: int | None = None) -> TranscriptPage:
         """The latest `limit` messages (before before_id) with their replies' usage, oldest first."""
         from .conversation_records import TranscriptEntry, TranscriptPage
 
         rows, older = await self.store.transcript(conversation_id, limit=limit, before_id=before_id)
-        return TranscriptPage([TranscriptEntry.from_row(r) for r in rows], older)
+        entries = [TranscriptEntry.from_row(r) for r in rows]
+        if any(e.alt_group is not None for e in entries):
+            from .escalation import numbered
 
-    async def add_user_message(self, conversation_id: int, content: str, *, task: str | None = None) -> int:
+            entries = numbered(entries, await self.store.group_prompts(
+                sorted({e.alt_group for e in entries if e.alt_group is not None})))
+        return TranscriptPage(entries, older)
+
+    async def add_user_message(self, conversation_id: int, content: str, *, task: str | None = None,
+                               replacing: int | None = None) -> int:
+        """A prompt; replacing the last exchange (which starts at user message `replacing`), that exchange
+        is kept as an alternative, hidden, in the same transaction."""
+        if replacing is not None:
+            return await self.store.add_alternative_prompt(conversation_id, content, task, replacing)
         return await self.store.add_message(conversation_id, "user", content, task=task)
 
     async def record_reply(self, usage: UsageRecord, message: ReplyMessage | None = None) -> RecordedReply:

@@ -32,7 +32,9 @@ from ..settings import Settings, load_settings, resolve_paths
 from ..store import RouterConfigRow, Store
 from . import availability as avail
 from .agent_steps import AgentStepsMixin
+from .alternatives import AlternativesMixin
 from .app_state import AppStateMixin
+from .budgets import BudgetsMixin
 from .chats import ChatsMixin
 from .conversations import ConversationsMixin
 from .health import HealthMixin
@@ -48,6 +50,7 @@ from .models import (
     user_model,
     validate_user_model,
 )
+from .presets import PresetsMixin
 from .records import ModelRow, RouteChange, RouterConfig
 from .views import ViewsMixin
 
@@ -71,7 +74,7 @@ def config_from_row(row: RouterConfigRow) -> RouterConfig:
 
 
 class RouterService(ConversationsMixin, ChatsMixin, AppStateMixin, JobsMixin, HealthMixin, ViewsMixin,
-                    AgentStepsMixin):
+                    AgentStepsMixin, PresetsMixin, AlternativesMixin, BudgetsMixin):
     def __init__(self, store: Store, settings: Settings):
         self.store = store  # the service's own: nothing outside service/ and store/ reaches into it
         self.settings = settings

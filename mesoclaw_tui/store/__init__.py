@@ -9,6 +9,8 @@
     chats          full-text search, a conversation's cost, export and import whole, preferences (part of Store)
     health         provider health, live checks, provider listings (part of Store)
     jobs           scheduled jobs, runs, the scheduler lease and claims (part of Store)
+    alternatives   the alternatives of a conversation's last exchange: replaced, hidden, shown (part of Store)
+    presets        presets, escalations, and the spend a budget is checked against (part of Store)
     peek           one synchronous read before the app's first frame (stdlib sqlite3, no aiosqlite)
 
 Names are loaded on first use (PEP 562), so `peek` does not import aiosqlite.

@@ -18,9 +18,13 @@ class ConversationMixin:
     rows: Callable[..., Any]
     row: Callable[..., Any]
 
-    async def create_conversation(self, title: str = "New chat") -> int:
+    async def create_conversation(self, title: str = "New chat", **fields: Any) -> int:
+        """A new conversation; `fields` are other columns of it (its system prompt, a preset's settings)."""
+        columns = ["title", *fields]
         async with self.write() as db:
-            cursor = await db.execute("INSERT INTO conversations (title) VALUES (?)", (storable(title),))
+            cursor = await db.execute(
+                f"INSERT INTO conversations ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                storable_params((title, *fields.values())))
             return int(cursor.lastrowid)
 
     async def conversation(self, conversation_id: int) -> dict[str, Any] | None:
@@ -33,11 +37,13 @@ class ConversationMixin:
 
     async def list_conversations(self, limit: int = 200) -> list[dict[str, Any]]:
         return [dict(r) for r in await self.rows(
-            "SELECT c.*, (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id) AS message_count "
+            "SELECT c.*, (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND m.hidden = 0) "
+            "AS message_count "
             "FROM conversations c ORDER BY c.updated_at DESC, c.id DESC LIMIT ?", (limit,))]
 
     async def update_conversation(self, conversation_id: int, **fields: Any) -> None:
-        allowed = {"title", "last_task", "model_override"}
+        allowed = {"title", "last_task", "model_override", "system_prompt", "preset", "profile", "temperature",
+                   "max_tokens"}
         if not fields or set(fields) - allowed:
             raise ValueError(f"conversation fields are {allowed}")
         assignments = ", ".join(f"{k} = ?" for k in fields)
@@ -62,8 +68,9 @@ class ConversationMixin:
 
     async def messages(self, conversation_id: int, *, limit: int | None = None,
                        before_id: int | None = None) -> list[dict[str, Any]]:
-        """Messages oldest first; with limit, the latest `limit` (before before_id) for lazy loading."""
-        where, params = "conversation_id = ?", [conversation_id]
+        """Shown messages oldest first (an alternative not shown is left out); with limit, the latest
+        `limit` (before before_id) for lazy loading."""
+        where, params = "conversation_id = ? AND hidden = 0", [conversation_id]
         if before_id is not None:
             where += " AND id < ?"
             params.append(before_id)
@@ -77,13 +84,14 @@ class ConversationMixin:
     async def transcript(self, conversation_id: int, *, limit: int, before_id: int | None = None
                          ) -> tuple[list[dict[str, Any]], bool]:
         """The latest `limit` messages (before before_id), oldest first, each with its reply's usage
-        (tokens, cost, attempts), and whether older messages remain: what the chat screen shows."""
-        where, params = "m.conversation_id = ?", [conversation_id]
+        (tokens, cost, attempts), and whether older messages remain: what the chat screen shows (an
+        alternative not shown is left out)."""
+        where, params = "m.conversation_id = ? AND m.hidden = 0", [conversation_id]
         if before_id is not None:
             where += " AND m.id < ?"
             params.append(before_id)
         found = [dict(r) for r in await self.rows(
-            "SELECT m.id, m.role, m.content, m.provider, m.model, m.task, m.status, m.error, "
+            "SELECT m.id, m.role, m.content, m.provider, m.model, m.task, m.status, m.error, m.alt_group, "
             "m.agent_step, m.tool_calls, "
             "u.input_tokens, u.output_tokens, u.estimated, u.cost_usd, u.attempts "
             f"FROM messages m LEFT JOIN usage u ON u.id = m.usage_id WHERE {where} "
@@ -91,9 +99,11 @@ class ConversationMixin:
         return found[:limit][::-1], len(found) > limit
 
     async def record_reply(self, usage: dict[str, Any], message: dict[str, Any] | None) -> tuple[int, int | None]:
-        """The usage row and the assistant message (if any) of one reply, written together."""
+        """The usage row and the assistant message (if any) of one reply, written together. A message's
+        `reply_to` (its prompt's id, not a column) puts it in its prompt's group of alternatives."""
         usage = storable_row(usage)
         message = storable_row(message) if message is not None else None
+        reply_to = message.pop("reply_to", None) if message is not None else None
         async with self.write() as db:
             columns = list(usage)
             cursor = await db.execute(
@@ -103,6 +113,10 @@ class ConversationMixin:
             message_id = None
             if message is not None:
                 fields = {**message, "usage_id": usage_id}
+                if reply_to is not None:
+                    found = await (await db.execute("SELECT alt_group FROM messages WHERE id = ?",
+                                                    (reply_to,))).fetchone()
+                    fields["alt_group"] = found[0] if found else None
                 cursor = await db.execute(
                     f"INSERT INTO messages ({', '.join(fields)}) VALUES ({', '.join('?' * len(fields))})",
                     tuple(fields.values()))

@@ -23,6 +23,7 @@ import aiosqlite
 
 from ..core.types import MesoclawFailure
 from .agent_steps import AgentStepsMixin
+from .alternatives import AlternativesMixin
 from .chats import ChatsMixin
 from .conversations import ConversationMixin
 from .errors import StoreError, busy, describe, is_busy
@@ -36,6 +37,7 @@ from .opening import (  # noqa: F401  (MIGRATIONS, SCHEMA_VERSION, schema_text, 
     schema_text,
     split_statements,
 )
+from .presets import PresetsMixin
 
 _BACKOFF_S = 0.01  # between tries of a busy statement (the busy handler already waited inside SQLite)
 
@@ -92,7 +94,8 @@ def _row_to_config(row: Any) -> RouterConfigRow:
     )
 
 
-class Store(ProviderStateMixin, ConversationMixin, ChatsMixin, JobsMixin, AgentStepsMixin):
+class Store(ProviderStateMixin, ConversationMixin, ChatsMixin, JobsMixin, AgentStepsMixin, AlternativesMixin,
+            PresetsMixin):
     def __init__(self, conn: aiosqlite.Connection, path: Path):
         self.conn = conn
         self.path = path

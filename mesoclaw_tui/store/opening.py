@@ -44,10 +44,16 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         *(f"ALTER TABLE {table} ADD COLUMN {column}" for table in ("provider_models", "user_models")
           for column in ("price_source TEXT", "price_as_of TEXT", "price_approx INTEGER NOT NULL DEFAULT 0")),
     ),
-    5: (  # schema 5: agent runs (issue 14): a step's number and tool calls on its message; agent jobs
+    5: (  # schema 5: agent runs (issue 14): a step's number and tool calls on its message; agent jobs;
+        # what a conversation keeps (system prompt, preset settings) and alternatives (issue 15): the
+        # presets and escalations tables and the usage_spend index come from schema.sql
         "ALTER TABLE messages ADD COLUMN agent_step INTEGER",
         "ALTER TABLE messages ADD COLUMN tool_calls TEXT",
         "ALTER TABLE jobs ADD COLUMN agent TEXT",
+        *(f"ALTER TABLE conversations ADD COLUMN {column}" for column in (
+            "system_prompt TEXT", "preset TEXT", "profile TEXT", "temperature REAL", "max_tokens INTEGER")),
+        "ALTER TABLE messages ADD COLUMN alt_group INTEGER",
+        "ALTER TABLE messages ADD COLUMN hidden INTEGER NOT NULL DEFAULT 0",
         # and the full-text index of the messages there are (schema.sql adds its triggers and the
         # preferences table); skipped, like every statement naming messages_fts, without FTS5
         "CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(content, content = 'messages', "

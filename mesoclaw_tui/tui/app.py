@@ -78,6 +78,7 @@ class MesoclawApp(App[None]):
     ]
 
     profile: reactive[str] = reactive("")
+    budget_badge: reactive[tuple[str, str]] = reactive(("", "ok"))  # (spend/limit text, level): tui/budget.py
 
     def __init__(self, db: str | None = None, *, poll_interval: float = POLL_INTERVAL_S,
                  jobs_interval: float = JOBS_INTERVAL_S, offer_setup: bool = False) -> None:
@@ -135,6 +136,7 @@ class MesoclawApp(App[None]):
         if self.service is not None:
             await self._settings_in_use()
             self.set_interval(self.poll_interval, self._start_poll)
+            self.run_worker(self.refresh_budget(), name="budget", exit_on_error=False)
             self.run_worker(self._warm_up(), name="warm-up", exit_on_error=False)
             self.set_interval(self.jobs_interval, self._start_jobs)
 
@@ -301,6 +303,7 @@ class MesoclawApp(App[None]):
         self.profile = profile.value
         self.notify(f"{profile.value}: {profile.description}", title="Routing profile", timeout=2.5)
         await self.refresh_screens(config_only=True)
+        await self.refresh_budget()
 
     def action_toggle_theme(self) -> None:
         self.theme = LIGHT_THEME if self.theme == DARK_THEME else DARK_THEME
@@ -337,6 +340,13 @@ class MesoclawApp(App[None]):
         self.service.invalidate()
         self.profile = (await self.service.get_router_config()).profile.value
         await self.refresh_screens()
+        await self.refresh_budget()
+
+    async def refresh_budget(self, verdict: object = None) -> None:
+        """The top bar's budget badge, and a toast when a limit comes near or is reached (tui/budget.py)."""
+        from .budget import refresh
+
+        await refresh(self, verdict)  # type: ignore[arg-type]
 
     async def refresh_screens(self, *, config_only: bool = False) -> None:
         """Reload the screens of the mode in view now; mark the others stale (they reload when shown)."""

@@ -110,10 +110,13 @@ def reply_label(*, provider: str | None, model: str | None, task: str | None, st
 
 
 def stored_label(entry: Any) -> str:
-    """The label of a stored assistant message (a TranscriptEntry: the message with its usage)."""
-    return reply_label(provider=entry.provider, model=entry.model, task=entry.task, status=entry.status,
-                       attempts=entry.attempts, input_tokens=entry.input_tokens, output_tokens=entry.output_tokens,
-                       cost_usd=entry.cost_usd, estimated=entry.estimated)
+    """The label of a stored assistant message (a TranscriptEntry: the message with its usage), and of
+    one of several alternatives, which one ("2/3")."""
+    label = reply_label(provider=entry.provider, model=entry.model, task=entry.task, status=entry.status,
+                        attempts=entry.attempts, input_tokens=entry.input_tokens, output_tokens=entry.output_tokens,
+                        cost_usd=entry.cost_usd, estimated=entry.estimated)
+    position, count = getattr(entry, "alternative", (0, 0))
+    return f"{label} · {position}/{count}" if count > 1 else label
 
 
 def failure_text(error: str | None, attempts: Iterable[Any]) -> str:

@@ -34,6 +34,9 @@ class MesoclawHost(Protocol):
     async def refresh_screens(self, *, config_only: bool = False) -> None:
         """Reload the screens that show the database (the visible ones now, the others when shown)."""
 
+    async def refresh_budget(self, verdict: object = None) -> None:
+        """The top bar's budget badge (from a reply's verdict, or checked afresh), and its toasts."""
+
 
 def host(node: DOMNode) -> MesoclawHost:
     """The app `node` belongs to, as mesoclaw's app (MesoclawApp is the one app these widgets run in)."""

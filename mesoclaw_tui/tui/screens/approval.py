@@ -22,6 +22,7 @@ from textual.widgets import Input, Static, TextArea
 from ...agent.approval import ApprovalAnswer, ApprovalRequest, Decision
 from .. import format as fmt
 from ..safe import neutralise, safe_text
+from ..widgets.fields import Field, TextField
 from .dialogs import Dialog
 
 MAX_SHOWN_LINES = 500
@@ -75,8 +76,8 @@ class ApprovalDialog(Dialog):
             yield Static(safe_text(request.summary), markup=False)
             with VerticalScroll(id="change", can_focus=False):
                 yield Static(shown_change(request), markup=False)
-            hidden = [Input(placeholder="why, for the model (enter denies; may be empty)", id="reason", compact=True),
-                      Input(id="command", compact=True), TextArea(id="editor", soft_wrap=True, show_line_numbers=False),
+            hidden = [Field(placeholder="why, for the model (enter denies; may be empty)", id="reason", compact=True),
+                      Field(id="command", compact=True), TextField(id="editor", soft_wrap=True, show_line_numbers=False),
                       Static(id="error", classes="error")]
             for widget in hidden:  # shown by d (a reason) and e (the edit)
                 widget.display = False

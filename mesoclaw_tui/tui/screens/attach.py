@@ -22,6 +22,7 @@ from textual.widgets.option_list import Option
 from ..host import host
 from ..safe import neutralise, safe_text
 from ..widgets.attachments import Attached
+from ..widgets.fields import Field
 from .dialogs import Dialog
 
 MAX_MATCHES = 200
@@ -85,7 +86,7 @@ class AttachDialog(Dialog):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Static("Attach a file to the next message", classes="title")
-            yield Input(placeholder="a path: notes.md, ~/shots/error.png …", id="value", compact=True,
+            yield Field(placeholder="a path: notes.md, ~/shots/error.png …", id="value", compact=True,
                         suggester=PathSuggester())
             yield OptionList(id="matches")
             yield Static(id="error", classes="error")

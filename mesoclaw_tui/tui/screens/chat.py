@@ -27,12 +27,13 @@ from ..widgets.messages import AssistantMessage, Notice, StoredReply, UserMessag
 from ..widgets.queued import SendQueue
 from ..widgets.transcript import PAGE, Loader, Transcript
 from . import chat_extras as extras
-from .base import LiveScreen
+from .chat_daily import ChatDailyTools
 
 if TYPE_CHECKING:
     from textual.widgets import TextArea
 
     from ...service import Conversation, RouterService, TranscriptPage
+    from ..alternatives import Redo
     from ..widgets.prompt import PromptInput
     from .agent_run import AgentRunner
 
@@ -56,10 +57,11 @@ FAILURE_TEXT: dict[FailureKind, Callable[[Any], str | None]] = {
     FailureKind.CANCELLED: lambda reply: None,  # the label says CANCELLED
     FailureKind.MISSING_CAPABILITY: _no_reply,
     FailureKind.REPLY_TOO_LARGE: lambda reply: f"Cut off: {reply.error}; the text up to the cap is kept.",
+    FailureKind.BUDGET_EXCEEDED: _no_reply,
 }
 
 
-class ChatScreen(LiveScreen):
+class ChatScreen(ChatDailyTools):  # screens/chat_daily.py: system prompt, presets, regenerate, escalate, alternatives
     AUTO_FOCUS = None  # the prompt is focused once it replaces its slot, right after the first frame
     BINDINGS = [
         Binding("escape", "cancel_reply", "Cancel reply", priority=True, id="cancel_reply"),
@@ -69,7 +71,7 @@ class ChatScreen(LiveScreen):
         Binding("ctrl+g", "copy_reply", "Copy reply", show=False, priority=True, id="copy_reply"),
         Binding("ctrl+y", "copy_code", "Copy code", show=False, priority=True, id="copy_code"),
         Binding("ctrl+u", "attach", "Attach", show=False, priority=True, id="attach"),
-        Binding("f4", "toggle_agent", "Agent", show=False, priority=True, id="toggle_agent"),
+        Binding("f10", "toggle_agent", "Agent", show=False, priority=True, id="toggle_agent"),
         Binding("pageup", "scroll_transcript(-1)", "Scroll up", show=False, priority=True),
         Binding("pagedown", "scroll_transcript(1)", "Scroll down", show=False, priority=True),
     ]
@@ -84,7 +86,7 @@ class ChatScreen(LiveScreen):
         self._preview_timer: Timer | None = None
         self._preview_text = ""
         self._reply_worker: Worker | None = None
-        self._agent: AgentRunner | None = None  # agent mode (f4): made on first use
+        self._agent: AgentRunner | None = None  # agent mode (f10): made on first use
         self._queue = SendQueue()  # messages sent while a reply streams
 
     def compose(self) -> ComposeResult:
@@ -167,6 +169,7 @@ class ChatScreen(LiveScreen):
         self.pinned = conversation.model_override if conversation else None
         self.last_task = conversation.last_task if conversation else None
         self.next_model = None
+        self.conversation_shown(conversation)
         self.query_one(AppBar).context = self.title_text
         await self.transcript.show(self._loader(self.conversation_id) if self.conversation_id else None)
         self._render_route()
@@ -186,6 +189,7 @@ class ChatScreen(LiveScreen):
             return
         self.pinned = conversation.model_override
         self.title_text = conversation.title
+        self.conversation_shown(conversation)
         self.query_one(AppBar).context = self.title_text
         latest = (await self.service.transcript(self.conversation_id, limit=1)).entries
         shown = [w.message_id for w in self.transcript.messages if getattr(w, "message_id", None)]
@@ -223,11 +227,13 @@ class ChatScreen(LiveScreen):
         from ...core.types import TaskType
 
         previous = TaskType(self.last_task) if self.last_task in TaskType._value2member_map_ else None
-        classification, decision = await service.test_route(text, previous=previous)
+        classification, decision = await service.test_route(text, previous=previous, profile=self.route_profile())
         self._render_route(task=classification.task.value, decision=decision)
 
     def _render_route(self, task: str | None = None, decision: Any = None) -> None:
         """The line above the prompt: the task and model that would answer, or the model chosen."""
+        from ..keys import key_of
+
         line = Text()
         if self._agent is not None and self._agent.is_on(self.conversation_id):
             line.append(" agent ", style="bold reverse " + fmt.colour("magenta"))
@@ -255,6 +261,9 @@ class ChatScreen(LiveScreen):
                             style="dim")
             else:
                 line.append("type a message to see which model the router picks", style="dim")
+        note = self.settings_note()
+        if note:
+            line.append(f"  · {note} ({key_of(self.app, 'system_prompt')})", style="dim")
         self.query_one("#route", Static).update(safe_text(line))  # model names from provider lists
 
     # sending ------------------------------------------------------------------------------------
@@ -307,47 +316,15 @@ class ChatScreen(LiveScreen):
             self._start_reply(text)
 
     @work(group="reply", exclusive=True, exit_on_error=False)
-    async def _send(self, text: str) -> None:
+    async def _send(self, text: str, redo: Redo | None = None) -> None:
         from ...core.types import MesoclawError, MesoclawFailure
-        from ...engine import Delta, FellBack, Finished, Routed, Trying, Turn
 
         app: Any = self.app
-        transcript = self.transcript
-        if transcript.pruned_bottom:  # the user paged far up: back to the end first
-            await transcript.show(self._loader(self.conversation_id) if self.conversation_id else None)
-        hint = self.query("#no-provider")
-        if hint and app.service.settings.configured():
-            await hint.remove()
-        files = extras.take_attachments(self)
-        prompt = files.prompt(text) if files else text  # as stored: each text file a block, each image named
-        user = UserMessage(prompt)
-        view = AssistantMessage(label="routing…")
-        await transcript.append(user, view)
-        transcript.anchor()
-        model, self.next_model = self.next_model, None
-        self._render_route()
+        user, view, turn = await self._start_exchange(text, redo)
         state: dict[str, Any] = {"task": None, "target": None}
         try:
-            turn = Turn(prompt, source="chat", conversation_id=self.conversation_id, model=model,
-                        content=files.content(prompt) if files else None)
             async for event in app.engine.stream(turn):
-                if type(event) is Delta:
-                    if not view.streaming:
-                        view.set_label(f"{state['task']} · {state['target']} · streaming…  esc cancels")
-                    await view.write(event.text)
-                elif type(event) is Trying:
-                    state["target"] = event.target.label
-                    view.set_label(f"{state['task']} · trying {event.target.label}…")
-                elif type(event) is FellBack:
-                    view.set_label(f"{state['task']} · {fmt.attempt_line(event.attempt)}; trying the next model…")
-                elif type(event) is Routed:
-                    state["task"] = event.task.value
-                    await self._routed(event)
-                elif type(event) is Finished:
-                    await view.end_stream()
-                    self._finished(view, event.reply)
-                    await self._note_user_message_id(user, event.reply.message_id)
-                    await extras.show_usage(self)
+                await self._on_event(event, user, view, state, redo)
         except asyncio.CancelledError:
             await view.end_stream()
             kept = "the partial reply is kept" if view.text else "before any text arrived"
@@ -363,8 +340,60 @@ class ChatScreen(LiveScreen):
             await view.end_stream()
             self.call_later(self.refresh_bindings)
 
+    async def _start_exchange(self, text: str, redo: Redo | None) -> tuple[UserMessage, AssistantMessage, Any]:
+        """The message and its reply-to-be on screen, and the Turn that asks for it."""
+        from ...engine import Turn
+
+        transcript = self.transcript
+        if transcript.pruned_bottom:  # the user paged far up: back to the end first
+            await transcript.show(self._loader(self.conversation_id) if self.conversation_id else None)
+        hint = self.query("#no-provider")
+        if hint and self.host.service is not None and self.host.service.settings.configured():
+            await hint.remove()
+        if redo is not None:  # regenerate, escalate, edit: the exchange it replaces leaves the screen
+            from ..alternatives import take_off_screen
+
+            await take_off_screen(transcript, redo.exchange)
+        files = extras.take_attachments(self) if redo is None else None  # a redo asks the same message
+        prompt = files.prompt(text) if files else text  # as stored: each text file a block, each image named
+        user = UserMessage(prompt)
+        view = AssistantMessage(label=redo.label if redo is not None else "routing…")
+        await transcript.append(user, view)
+        transcript.anchor()
+        model, self.next_model = self.next_model, None
+        self._render_route()
+        fields = {"conversation_id": self.conversation_id, "model": model,
+                  "content": files.content(prompt) if files else None}
+        return user, view, Turn(prompt, source="chat", **(fields | self.turn_fields(redo)))
+
+    async def _on_event(self, event: Any, user: UserMessage, view: AssistantMessage, state: dict[str, Any],
+                        redo: Redo | None) -> None:
+        """One event of the engine's stream, shown."""
+        from ...engine import Delta, FellBack, Finished, Routed, Trying
+
+        kind = type(event)
+        if kind is Delta:
+            if not view.streaming:
+                view.set_label(f"{state['task']} · {state['target']} · streaming…  esc cancels")
+            await view.write(event.text)
+        elif kind is Trying:
+            state["target"] = event.target.label
+            view.set_label(f"{state['task']} · trying {event.target.label}…")
+        elif kind is FellBack:
+            view.set_label(f"{state['task']} · {fmt.attempt_line(event.attempt)}; trying the next model…")
+        elif kind is Routed:
+            state["task"] = event.task.value
+            await self._routed(event)
+        elif kind is Finished:
+            await view.end_stream()
+            self._finished(view, event.reply)
+            await self._note_user_message_id(user, event.reply.message_id)
+            await extras.show_usage(self)
+            await self.after_reply(event.reply, redo)
+
     async def _routed(self, event: Any) -> None:
         self.last_task = event.task.value
+        await self.routed_budget(event.budget)
         if self.conversation_id is None and event.conversation_id is not None:
             self.conversation_id = event.conversation_id
             conversation = await self.service.conversation(event.conversation_id)
@@ -408,7 +437,7 @@ class ChatScreen(LiveScreen):
             return self.streaming
         if action == "conversations":
             return not self.streaming  # frees the footer for esc while a reply streams
-        return True
+        return super().check_action(action, parameters)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker is self._reply_worker:
@@ -564,6 +593,7 @@ class ChatScreen(LiveScreen):
                                 self.action_cancel_reply)
         yield SystemCommand("Let the router choose", "Clear the model chosen for the next message and the "
                             "conversation", lambda: self.run_worker(self._clear_models()))
+        yield from self.extra_commands()
 
     @guarded
     async def _clear_models(self) -> None:

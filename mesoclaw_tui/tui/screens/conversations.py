@@ -18,6 +18,7 @@ from textual.widgets.option_list import Option
 
 from .. import format as fmt
 from ..safe import neutralise
+from ..widgets.fields import Field
 from .dialogs import Dialog
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ class ConversationPicker(Dialog):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Static("Conversations", classes="title")
-            yield Input(placeholder="/ search every message…", id="search", compact=True)
+            yield Field(placeholder="/ search every message…", id="search", compact=True)
             yield OptionList(*self._listed(), id="options")
             if not self.conversations:
                 yield Static("No conversations yet: type a message in the chat to start one.", id="empty")

@@ -14,6 +14,7 @@ from textual.widgets import Input, Static
 
 from ..host import host
 from ..safe import neutralise
+from ..widgets.fields import Field
 from .dialogs import Dialog
 
 SCHEDULES = "every 15m · daily 09:00 · weekly mon,thu 09:00 · cron */30 * * * *  (local time)"
@@ -50,7 +51,7 @@ class JobEditor(Dialog):
             for field in FIELDS:
                 with Horizontal(classes="row"):
                     yield Static(field, classes="label")
-                    yield Input(neutralise(values[field]), id=f"job-{field}", compact=True, placeholder=placeholder.get(field, ""),
+                    yield Field(neutralise(values[field]), id=f"job-{field}", compact=True, placeholder=placeholder.get(field, ""),
                                 disabled=field == "name" and job is not None,
                                 suggester=SuggestFromList(suggest[field]) if field in suggest else None)
             yield Static(SCHEDULES, classes="hint")

@@ -25,6 +25,7 @@ from ..errors import guarded
 from ..host import host
 from ..safe import safe_text
 from ..widgets.bars import AppBar, KeyBar
+from ..widgets.fields import Field
 
 PROFILES = ("eco", "balanced", "premium")
 CHECK_TIMEOUT_S = 10.0
@@ -76,10 +77,10 @@ class SetupScreen(ModalScreen[None]):
                 yield Static(id="name", markup=False)
                 with Horizontal(classes="field"):
                     yield Static("API key", classes="label")
-                    yield Input(password=True, placeholder="paste the key, then enter", id="key", compact=True)
+                    yield Field(password=True, placeholder="paste the key, then enter", id="key", compact=True)
                 with Horizontal(classes="field"):
                     yield Static("or variable", classes="label")
-                    yield Input(placeholder="its NAME, then enter", id="env", compact=True)
+                    yield Field(placeholder="its NAME, then enter", id="env", compact=True)
                 yield Static(id="how", markup=False)
                 yield Static(id="result", markup=False)
                 yield Static("Default profile (enter picks)", id="profile-title")

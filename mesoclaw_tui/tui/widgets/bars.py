@@ -10,8 +10,15 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widget import Widget
 
-from ..format import PROFILE_COLOURS
+from ..format import PROFILE_COLOURS, colour
 from ..safe import neutralise
+
+
+def budget_style(level: str) -> str:
+    """The budget badge's style: dim, then yellow near a limit (80%), reversed red past it (without
+    colour: bold, then reversed; the badge's ⚠ says it as well)."""
+    return {"warn": f"bold {colour('yellow')}", "over": f"bold reverse {colour('red')}"}.get(level, "dim").strip()
+
 
 
 class AppBar(Widget):
@@ -30,6 +37,7 @@ class AppBar(Widget):
     context: reactive[str] = reactive("")
     profile: reactive[str] = reactive("")
     meter: reactive[str] = reactive("")
+    budget: reactive[tuple[str, str]] = reactive(("", "ok"))  # the app's budget_badge: (text, level)
 
     def __init__(self, screen_name: str, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -37,19 +45,27 @@ class AppBar(Widget):
 
     def on_mount(self) -> None:
         self.watch(self.app, "profile", self._profile_changed, init=True)
+        if hasattr(self.app, "budget_badge"):
+            self.watch(self.app, "budget_badge", self._budget_changed, init=True)
 
     def _profile_changed(self, profile: str) -> None:
         self.profile = profile
+
+    def _budget_changed(self, budget: tuple[str, str]) -> None:
+        self.budget = budget
 
     def render(self) -> Text:
         from ..keys import key_of
 
         width = self.size.width
-        # With a meter at 80 columns, the word "profile" gives its room to the title (the coloured
-        # chip and its key still say what it is).
-        spare = width - 100 if self.meter and self.context else 1
+        # With a meter or a budget at 80 columns, the word "profile" gives its room to the title (the
+        # coloured chip and its key still say what it is).
+        budget, level = self.budget
+        spare = width - 100 if (self.meter or budget) and self.context else 1
         right = Text.assemble(
             (f"{self.meter}  " if self.meter else "", ""),
+            (f"{budget}" if budget else "", budget_style(level)),
+            ("  " if budget else "", ""),
             ("profile " if spare > 0 else "", "dim"),
             (f" {self.profile.upper() or '…'} ", f"bold reverse {PROFILE_COLOURS.get(self.profile, '')}".strip()),
             (f" {key_of(self.app, 'profile_cycle')} ", "dim"),
