@@ -545,20 +545,9 @@ def _write_whole(file: str, text: str) -> None:
 def _read_import(file: str) -> bytes:
     """At most MAX_IMPORT_BYTES + 1 bytes of FILE (or stdin): a huge file is refused, never read whole."""
     from ..service.config_file import MAX_IMPORT_BYTES
+    from .files import read_bounded
 
-    limit = MAX_IMPORT_BYTES + 1
-    try:
-        if file == "-":
-            buffer = getattr(sys.stdin, "buffer", None)
-            return buffer.read(limit) if buffer is not None else sys.stdin.read(limit).encode("utf-8")
-        with open(file, "rb") as fh:
-            return fh.read(limit)
-    except FileNotFoundError:
-        raise MesoclawError(f"no such file: {file}") from None
-    except IsADirectoryError:
-        raise MesoclawError(f"{file} is a directory, not an export file") from None
-    except OSError as exc:
-        raise MesoclawError(f"cannot read {file}: {exc.strerror}") from None
+    return read_bounded(file, MAX_IMPORT_BYTES + 1, "an export file")
 
 
 @router.command()
