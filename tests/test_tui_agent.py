@@ -233,3 +233,16 @@ async def test_esc_stops_the_run_after_the_running_tool_and_the_chat_reopens_wit
         stored = await service.messages(conversation.id)
     assert [m.role for m in stored] == ["user", "assistant"] and stored[1].status == "cancelled"
     assert json.loads(json.dumps([c.status for c in stored[1].tool_calls])) == ["ran", "skipped"]
+
+
+@pytest.mark.parametrize(("keys", "key"), [("", "f10"), ('[keys]\ntoggle_agent = "f12"\n', "f12")])
+async def test_the_agent_toast_names_the_key_that_turns_it_off(openai_server, work, isolated_env, keys, key) -> None:
+    isolated_env.mkdir(parents=True, exist_ok=True)
+    (isolated_env / "config.toml").write_text(keys)
+    app = MesoclawApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press(key)
+        said = await wait_for(pilot, lambda: "\n".join(str(n.message) for n in app._notifications),
+                              what="the toast")
+        assert f"{key} turns it off" in said and "f4" not in said

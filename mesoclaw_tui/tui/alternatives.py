@@ -64,4 +64,4 @@ async def settle(service: Any, redo: Redo, reply: Any) -> str | None:
     exchange = await service.last_exchange(redo.exchange.conversation_id)
     if exchange is None or exchange.count < 2:
         return None
-    return f"Alternative {exchange.position}/{exchange.count}: f7 / f8 flip between them."
+    return f"Alternative {exchange.position}/{exchange.count}: {{previous}} / {{next}} flip between them."

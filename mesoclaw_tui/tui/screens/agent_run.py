@@ -73,8 +73,11 @@ class AgentRunner:
             self._on.add(conversation_id)
         else:
             self._on.discard(conversation_id)
+        from ..keys import key_of
+
         self.screen.notify(f"Agent mode on: the model can read, search, change files and run commands in "
-                           f"{os.getcwd()} (changes and commands ask you first). f4 turns it off." if on
+                           f"{os.getcwd()} (changes and commands ask you first). "
+                           f"{key_of(self.screen.app, 'toggle_agent')} turns it off." if on
                            else "Agent mode off.", timeout=4)
         return on
 

@@ -125,7 +125,10 @@ class ChatDailyTools(LiveScreen):
             said = await settle(self.service, redo, reply)
             await self.transcript.show(self._loader(self.conversation_id))
             if said:
-                self.notify(said, timeout=3)
+                from ..keys import key_of
+
+                self.notify(said.format(previous=key_of(self.app, "previous_alternative"),
+                                        next=key_of(self.app, "next_alternative")), timeout=3)
 
     # the system prompt and presets -------------------------------------------------------------------
 
