@@ -38,6 +38,11 @@ SHOTS = [
     ("conversation-search", (80, 24), ("ctrl+l", "slash", *"sort names")),
     # f5 regenerates the last reply through the real engine: the first reply is kept, the new one is 2/2
     ("chat-alternatives", (80, 24), ("f5",)),
+    # the dialogs of the user guide (docs/app_usage.md): f4 with two presets and a system prompt being typed,
+    # ctrl+u completing a path (relative to the repository root), ctrl+y on the demo reply's code block
+    ("system-prompt", (80, 24), ("f4", *"You are a concise Python mentor.")),
+    ("attach", (80, 24), ("ctrl+u", *"docs/a")),
+    ("code-blocks", (80, 24), ("ctrl+y",)),
 ]
 # After the shots above: a daily budget of $1.00 with $0.85 spent today (tests/daily_helpers.py)
 BUDGET_SHOT = ("budget-warning", (80, 24), ())
@@ -47,7 +52,7 @@ TOASTS = ("chat-alternatives", "budget-warning")
 async def shoot(out: Path) -> list[Path]:
     from mesoclaw_tui.service import RouterService
     from mesoclaw_tui.tui.app import MesoclawApp
-    from tests.daily_helpers import seed_budget
+    from tests.daily_helpers import seed_budget, seed_presets
     from tests.fakes.provider_server import FakeProviderServer, Stream
     from tests.tui_helpers import seed_demo, settle, wait_for
 
@@ -60,6 +65,7 @@ async def shoot(out: Path) -> list[Path]:
         server.default("*/chat/completions", Stream("openai", LIVE_REPLY, usage=(41, 87)))
         async with await RouterService.open(None) as service:
             await seed_demo(service)
+            await seed_presets(service)
         first = True
         for name, size, keys in [*SHOTS, BUDGET_SHOT]:
             if name == BUDGET_SHOT[0]:
@@ -111,8 +117,9 @@ async def shoot_setup(out: Path) -> Path:
 
 
 def main() -> None:
-    out = Path(sys.argv[1]) if len(sys.argv) > 1 else REPO / "screenshots"
+    out = (Path(sys.argv[1]) if len(sys.argv) > 1 else REPO / "screenshots").resolve()
     out.mkdir(parents=True, exist_ok=True)
+    os.chdir(REPO)  # the attach dialog completes paths relative to where the app runs
     for path in asyncio.run(shoot(out)):
         print(path.relative_to(REPO) if path.is_relative_to(REPO) else path)
 
