@@ -105,3 +105,25 @@ def test_every_face_has_a_row_for_every_failure_kind_the_budget_one_included() -
 
     assert set(RUN_STATUS) - {None} == set(FailureKind)
     assert RUN_STATUS[FailureKind.BUDGET_EXCEEDED] == "failed"
+
+
+def test_a_limit_under_a_cent_or_between_cents_is_said_as_it_was_set() -> None:
+    from mesoclaw_tui.tui.budget import short
+
+    decided = verdict(Budgets(Limits(daily=0.006)), spent(balanced=0.0055), BALANCED)
+    assert decided.message() == "budget: $0.0055 of $0.006 today (92%)"  # not "of $0.01"
+    assert short(decided.warning) == "$0.0055/$0.006 today"
+    decided = verdict(Budgets(Limits(daily=1.255)), spent(balanced=1.2), BALANCED)
+    assert "of $1.255 today" in decided.message()
+    assert verdict(Budgets(Limits(daily=5)), spent(balanced=4.5), BALANCED).message() == \
+        "budget: $4.50 of $5.00 today (90%)"
+
+
+def test_the_top_bar_writes_a_tiny_conversation_cost_as_the_labels_do() -> None:
+    from mesoclaw_tui.service.chat_records import ConversationUsage
+    from mesoclaw_tui.tui.screens.chat_extras import usage_text
+
+    tiny = usage_text(ConversationUsage(replies=1, input_tokens=41, output_tokens=87, cost_usd=0.0000584))
+    assert tiny == "128 tok $0.0000584"  # not $5.8e-05
+    assert usage_text(ConversationUsage(replies=2, input_tokens=900, output_tokens=600, cost_usd=0.0123)) == \
+        "1.5k tok $0.0123"

@@ -64,6 +64,13 @@ def test_a_key_the_provider_refuses_is_saved_and_says_why_with_exit_1(cli, serve
     assert done["providers"][0]["key"] == "…cdef" and KEY not in r.out + r.err
 
 
+def test_a_variable_that_is_not_set_is_named_as_such(cli, server, monkeypatch, isolated_env) -> None:
+    monkeypatch.delenv("UNSET_OPENAI_KEY", raising=False)
+    r = cli("setup", "--provider", "openai", "--api-key-env", "UNSET_OPENAI_KEY")
+    assert "openai: saved in" in r.err and "key from $UNSET_OPENAI_KEY" in r.err and "no key" not in r.err
+    assert "$UNSET_OPENAI_KEY is not set in this shell" in r.err
+
+
 def test_an_environment_variable_name_instead_of_a_key(cli, server, monkeypatch, isolated_env) -> None:
     monkeypatch.setenv("WORK_OPENAI_KEY", KEY)
     r = cli("setup", "--provider", "openai", "--api-key-env", "WORK_OPENAI_KEY")
@@ -96,9 +103,11 @@ def test_without_a_terminal_or_options_it_says_how_to_script_it(cli, monkeypatch
     assert r.code == 2 and "--api-key-stdin" in r.err
 
 
-def test_asked_in_a_real_terminal(server, isolated_env) -> None:
-    """In a pty: pick OpenAI by number, paste the key (not echoed), keep the default profile's prompt
-    answered with premium."""
+@pytest.mark.parametrize(("answer", "said"), [(b"premium\n", b"profile: premium"),
+                                              (b"\n", b"profile: balanced (unchanged)")])
+def test_asked_in_a_real_terminal(server, isolated_env, answer, said) -> None:
+    """In a pty: pick OpenAI by number, paste the key (not echoed), answer the default profile's prompt
+    (premium, or enter for the one in use: either way it says which profile is in use)."""
     import pty
     import subprocess
     import time
@@ -126,8 +135,8 @@ def test_asked_in_a_real_terminal(server, isolated_env) -> None:
     until(b"Provider to set up")
     os.write(leader, b"\n")
     until(b"Default profile")
-    os.write(leader, b"premium\n")
-    until(b"profile: premium")
+    os.write(leader, answer)
+    until(said)
     assert process.wait(timeout=30) == 0
     os.close(leader)
     assert KEY.encode() not in seen

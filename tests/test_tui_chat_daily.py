@@ -268,6 +268,25 @@ async def test_at_80_percent_of_a_budget_the_header_and_a_toast_warn(openai_serv
         no_unexpected_errors(app)
 
 
+async def test_the_badge_follows_a_budget_changed_elsewhere_and_the_route_line_a_spent_one(openai_server) -> None:
+    write_budget("[budget]\ndaily = 1.00\n")
+    await spend_today(1.20)
+    app = MesoclawApp(poll_interval=0.1)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        app.screen.query_one("#prompt").text = "write a python function that parses a csv file"
+        # the budget is spent: the request will go with eco (gpt-6-luna for code, where balanced picks
+        # gpt-6.1-sol), and the route line says so
+        await wait_for(pilot, lambda: "route code → openai:gpt-6-luna" in screen_text(app),
+                       what="eco's model on the route line")
+        home = Path(os.environ["MESOCLAW_HOME"])
+        (home / "config.new").write_text("[budget]\ndaily = 5.00\n")  # `mesoclaw budget set` in another shell
+        os.replace(home / "config.new", home / "config.toml")
+        await wait_for(pilot, lambda: "$1.20/$5.00 today" in screen_text(app).splitlines()[0],
+                       what="the badge after the change")
+        no_unexpected_errors(app)
+
+
 async def test_at_100_percent_the_request_moves_down_to_eco_or_is_refused(openai_server) -> None:
     write_budget("[budget]\ndaily = 1.00\n")
     await spend_today(1.20)

@@ -61,12 +61,14 @@ def _show(ctx: click.Context, as_json: bool) -> None:
 
 def print_lines(lines: list[Any], over: dict[str, str]) -> None:
     """The budget table (`budget show`, `router status`, `router usage`)."""
+    from ..core.budget import limit_usd
+
     t = out.table("budget", "spent", "limit", "used", "past it")
     for line in lines:
         style = {"warn": "yellow", "over": "red"}.get(line.level.value, "")
         used = f"{line.ratio:.0%}" if line.limit > 0 else "-"
         action = over.get(line.scope or "overall", "downgrade")
-        t.add_row(line.name, out.styled(line.spend.text(), style), f"${line.limit:,.2f}", out.styled(used, style),
+        t.add_row(line.name, out.styled(line.spend.text(), style), limit_usd(line.limit), out.styled(used, style),
                   "refuse" if action == "refuse" else "move to eco")
     out.console().print(t)
 

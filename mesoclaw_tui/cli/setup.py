@@ -89,11 +89,15 @@ async def _apply(service: Any, steps: dict[str, Any], *, check: bool) -> dict[st
 async def _provider(service: Any, done: dict[str, Any], pid: str, key: str | None, env: str | None,
                     check: bool) -> None:
     settings = await service.configure_provider(pid, api_key=key, api_key_env=env)
-    source = settings.key_source or "no key"
-    shown = f"{settings.masked_key} ({source})" if settings.masked_key else source
+    if settings.masked_key:
+        shown = f"key {settings.masked_key} ({settings.key_source})"
+    elif env:
+        shown = f"key from ${env}"  # named, though not set in this shell (said below)
+    else:
+        shown = "no key needed" if not settings.info.needs_key else "no key"
     done["providers"].append({"provider": pid, "key": settings.masked_key or None, "key_source": settings.key_source
                               or None, "configured": settings.configured})
-    _say(done, f"{pid}: saved in {done['config']}: key {shown}")
+    _say(done, f"{pid}: saved in {done['config']}: {shown}")
     if env and not settings.api_key:
         _say(done, f"{pid}: note: ${env} is not set in this shell; export it where you run mesoclaw")
     elif key and settings.key_source != "config.toml":
@@ -147,6 +151,7 @@ async def _interactive(service: Any, *, check: bool) -> dict[str, Any]:
         await _profile(service, done, name)
     else:
         done["profile"] = current
+        _say(done, f"profile: {current} (unchanged)")
     return done
 
 

@@ -169,7 +169,17 @@ SpendTable = Mapping[str | None, tuple[Spend, Spend]]
 
 
 def usd(amount: float) -> str:
+    """A spend: cents from a cent up, four decimals below."""
     return f"${amount:,.2f}" if amount >= 0.01 or amount == 0 else f"${amount:.4f}"
+
+
+def limit_usd(amount: float) -> str:
+    """A limit as it was set: $5.00, and $0.006 or $1.255 not rounded to a cent (which would say the
+    limit is other than it is)."""
+    in_cents = round(amount * 100)
+    if abs(amount * 100 - in_cents) < 1e-9:
+        return f"${amount:,.2f}"
+    return f"${amount:,.6f}".rstrip("0")
 
 
 @dataclass(frozen=True)
@@ -201,11 +211,11 @@ class Line:
         """`$4.10 of $5.00 today (82%)`, with the unknown part said."""
         percent = f" ({self.ratio:.0%})" if math.isfinite(self.ratio) else ""
         scope = f" on {self.scope}" if self.scope else ""
-        return f"{self.spend.text()} of {usd(self.limit)}{scope} {_PERIOD_WORDS[self.period]}{percent}"
+        return f"{self.spend.text()} of {limit_usd(self.limit)}{scope} {_PERIOD_WORDS[self.period]}{percent}"
 
     def reached(self) -> str:
         """`the daily budget of $5.00 is reached ($5.02 spent today)`."""
-        return f"the {self.name} of {usd(self.limit)} is reached ({self.spend.text()} spent {_PERIOD_WORDS[self.period]})"
+        return f"the {self.name} of {limit_usd(self.limit)} is reached ({self.spend.text()} spent {_PERIOD_WORDS[self.period]})"
 
     def as_dict(self) -> dict[str, Any]:
         return {"scope": self.scope or "overall", "period": self.period, "limit_usd": self.limit,

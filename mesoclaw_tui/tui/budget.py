@@ -27,9 +27,11 @@ def badge(verdict: Verdict | None) -> tuple[str, str]:
 
 
 def short(line: Line) -> str:
+    from ..core.budget import limit_usd, usd
+
     spent = line.spend
-    known = f"${spent.known:,.2f}"
-    return f"{'≥' if spent.unknown else ''}{known}/${line.limit:,.2f}{_scope(line)} {_PERIODS[line.period]}"
+    known = usd(spent.known)
+    return f"{'≥' if spent.unknown else ''}{known}/{limit_usd(line.limit)}{_scope(line)} {_PERIODS[line.period]}"
 
 
 def _scope(line: Line) -> str:

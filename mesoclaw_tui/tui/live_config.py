@@ -74,6 +74,7 @@ async def config_changed(app: App[Any]) -> None:
         return
     apply_keys(app)
     await app.refresh_screens()  # type: ignore[attr-defined]  (MesoclawApp's)
+    await app.refresh_budget()  # type: ignore[attr-defined]  ([budget] lives in config.toml)
     await _provider_hint(app, bool(service.settings.configured()))
 
 

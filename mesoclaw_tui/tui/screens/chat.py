@@ -224,10 +224,15 @@ class ChatScreen(ChatDailyTools):  # screens/chat_daily.py: system prompt, prese
         if not text.strip():
             self._render_route()
             return
-        from ...core.types import TaskType
+        from ...core.types import RoutingProfile, TaskType
 
         previous = TaskType(self.last_task) if self.last_task in TaskType._value2member_map_ else None
-        classification, decision = await service.test_route(text, previous=previous, profile=self.route_profile())
+        profile = self.route_profile()
+        asked = RoutingProfile(profile) if profile else (await service.get_router_config()).profile
+        verdict = await service.budget_check(asked)  # cached: a spent budget routes with eco, so does the line
+        if verdict is not None and verdict.downgraded:
+            profile = verdict.profile.value
+        classification, decision = await service.test_route(text, previous=previous, profile=profile)
         self._render_route(task=classification.task.value, decision=decision)
 
     def _render_route(self, task: str | None = None, decision: Any = None) -> None:

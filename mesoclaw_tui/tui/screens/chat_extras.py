@@ -98,8 +98,9 @@ def usage_text(usage: ConversationUsage) -> str:
     if usage.cost_usd is None:
         cost = "cost unknown"
     else:
-        cost = f"{approx}${usage.cost_usd:.4f}" if usage.cost_usd >= 0.0001 or not usage.cost_usd else \
-            f"{approx}${usage.cost_usd:.2g}"
+        from ..format import usd
+
+        cost = f"{approx}{usd(usage.cost_usd)}"  # the label's format: $0.0000584, never 5.8e-05
         if usage.unpriced:
             cost += f" + {usage.unpriced} unpriced"
     return f"{approx}{shown} tok {cost}"
