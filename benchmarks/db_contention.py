@@ -121,18 +121,19 @@ async def main() -> None:
                     {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hello"}]}, {},
                     streamed=False)
     try:
-        await load(target, 20)  # serve is up and warm
-        before = serve_rows(home / "mesoclaw.db")
+        warm_up = sum(await load(target, 20))  # serve is up and warm
         started = time.perf_counter()
         with Writers(env) as writers:
             ok, failed = await load(target, REQUESTS)
         seconds = time.perf_counter() - started
-        rows = serve_rows(home / "mesoclaw.db") - before
     finally:
-        serve.terminate()
+        serve.terminate()  # serve writes usage rows just after each reply; stopping flushes the rest
         serve.wait(15)
         provider.stdin.close()  # type: ignore[union-attr]
         provider.wait(10)
+    try:
+        rows = serve_rows(home / "mesoclaw.db") - warm_up
+    finally:
         shutil.rmtree(home, ignore_errors=True)
     print(f"mesoclaw serve with {WRITERS} CLI writer loops on one database, {os.cpu_count()} cores")
     print(f"requests: {ok + failed} in {seconds:.1f} s, {CONCURRENCY} in flight: ok {ok}, failed {failed}")

@@ -19,7 +19,7 @@ class ConversationMixin:
     row: Callable[..., Any]
 
     async def create_conversation(self, title: str = "New chat") -> int:
-        async with self.write() as db:
+        async with self.write(cached=False) as db:
             cursor = await db.execute("INSERT INTO conversations (title) VALUES (?)", (storable(title),))
             return int(cursor.lastrowid)
 
@@ -52,7 +52,7 @@ class ConversationMixin:
 
     async def add_message(self, conversation_id: int, role: str, content: str, **fields: Any) -> int:
         columns = ["conversation_id", "role", "content", *fields]
-        async with self.write() as db:
+        async with self.write(cached=False) as db:
             cursor = await db.execute(
                 f"INSERT INTO messages ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
                 (conversation_id, role, storable(content), *storable_params(tuple(fields.values()))))
@@ -92,26 +92,40 @@ class ConversationMixin:
 
     async def record_reply(self, usage: dict[str, Any], message: dict[str, Any] | None) -> tuple[int, int | None]:
         """The usage row and the assistant message (if any) of one reply, written together."""
-        usage = storable_row(usage)
-        message = storable_row(message) if message is not None else None
-        async with self.write() as db:
-            columns = list(usage)
-            cursor = await db.execute(
-                f"INSERT INTO usage ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                tuple(usage.values()))
-            usage_id = int(cursor.lastrowid)
-            message_id = None
-            if message is not None:
-                fields = {**message, "usage_id": usage_id}
-                cursor = await db.execute(
-                    f"INSERT INTO messages ({', '.join(fields)}) VALUES ({', '.join('?' * len(fields))})",
-                    tuple(fields.values()))
-                message_id = int(cursor.lastrowid)
-                await db.execute(
-                    "UPDATE conversations SET updated_at = CURRENT_TIMESTAMP, last_task = COALESCE(?, last_task) "
-                    "WHERE id = ?", (message.get("task"), message["conversation_id"]))
-            return usage_id, message_id
+        async with self.write(cached=False) as db:
+            return await _insert_reply(db, usage, message)
+
+    async def record_replies(self, replies: list[tuple[dict[str, Any], dict[str, Any] | None]]) -> None:
+        """Many replies in one transaction (the write-behind queue's batch): their usage rows that have no
+        message go in with one executemany, one thread hop for all of them."""
+        bare = [storable_row(usage) for usage, message in replies if message is None]
+        async with self.write(cached=False) as db:
+            for columns in {tuple(row) for row in bare}:  # one statement per column set (in practice one)
+                await db.executemany(
+                    f"INSERT INTO usage ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                    [tuple(row.values()) for row in bare if tuple(row) == columns])
+            for usage, message in replies:
+                if message is not None:
+                    await _insert_reply(db, usage, message)
 
     async def usage_rows(self, since: float | None = None) -> list[dict[str, Any]]:
         return [dict(r) for r in await self.rows("SELECT * FROM usage WHERE created_at >= ? ORDER BY id",
                                                  (since or 0,))]
+
+
+async def _insert_reply(db: aiosqlite.Connection, usage: dict[str, Any], message: dict[str, Any] | None
+                        ) -> tuple[int, int | None]:
+    usage = storable_row(usage)
+    columns = list(usage)
+    cursor = await db.execute(
+        f"INSERT INTO usage ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", tuple(usage.values()))
+    usage_id = int(cursor.lastrowid)
+    if message is None:
+        return usage_id, None
+    fields = {**storable_row(message), "usage_id": usage_id}
+    cursor = await db.execute(
+        f"INSERT INTO messages ({', '.join(fields)}) VALUES ({', '.join('?' * len(fields))})", tuple(fields.values()))
+    await db.execute(
+        "UPDATE conversations SET updated_at = CURRENT_TIMESTAMP, last_task = COALESCE(?, last_task) "
+        "WHERE id = ?", (message.get("task"), message["conversation_id"]))
+    return usage_id, int(cursor.lastrowid)

@@ -135,8 +135,13 @@ class Store(ProviderStateMixin, ConversationMixin, ChatsMixin, JobsMixin, AgentS
         return describe(exc, self.path)
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def write(self, *, cached: bool = True) -> AsyncIterator[aiosqlite.Connection]:
         """One write transaction, taken before the first read so the read-modify-write is atomic.
+
+        `cached=False`: it writes nothing the service caches by change_stamp (router settings, provider
+        health, models) — a conversation, a message, a usage row — so those caches stay valid. Every
+        reply writes one such row; letting it count would re-read the settings and availability for the
+        next request.
 
         The lock serialises this process's coroutines: they share one connection, and a second BEGIN
         on it while a transaction is open fails ("cannot start a transaction within a transaction").
@@ -158,7 +163,8 @@ class Store(ProviderStateMixin, ConversationMixin, ChatsMixin, JobsMixin, AgentS
                 raise
             else:
                 await self._commit()
-                self.commits += 1
+                if cached:
+                    self.commits += 1
 
     async def _begin(self) -> None:
         started = time.monotonic()
@@ -205,7 +211,7 @@ class Store(ProviderStateMixin, ConversationMixin, ChatsMixin, JobsMixin, AgentS
         return (await self.rows("PRAGMA data_version"))[0][0]
 
     async def change_stamp(self) -> tuple[int, int]:
-        """Changes whenever any connection, this one included, has committed."""
+        """Changes whenever any connection has committed, this one included unless `write(cached=False)`."""
         return await self.data_version(), self.commits
 
     # router_config ---------------------------------------------------------------------------

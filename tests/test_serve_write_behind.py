@@ -1,0 +1,114 @@
+"""`mesoclaw serve` answers before it writes the reply's usage row, and never loses the row: it lands
+right after, and stopping the server writes whatever is still queued (service/reply_writer.py)."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mesoclaw_tui.server import BackgroundServer
+from tests.fakes.provider_server import FakeProviderServer
+from tests.waiting import eventually, eventually_async
+
+CHAT = {"model": "mesoclaw/auto", "messages": [{"role": "user", "content": "hello there"}]}
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch, isolated_env: Path) -> Iterator[FakeProviderServer]:
+    with FakeProviderServer() as server:
+        for key, value in server.env("openai", api_key="sk-test").items():
+            monkeypatch.setenv(key, value)
+        yield server
+
+
+def serve_rows(home: Path) -> list[str]:
+    with sqlite3.connect(home / "mesoclaw.db") as conn:
+        return [row[0] for row in conn.execute("SELECT outcome FROM usage WHERE source = 'serve' ORDER BY id")]
+
+
+def answers(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/health", timeout=5).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+class WriteLock:
+    """Another process's write transaction on the database (as a busy CLI command holds it): no other
+    connection can commit until it is released. Readers go on (WAL)."""
+
+    def __init__(self, home: Path):
+        self.conn = sqlite3.connect(home / "mesoclaw.db", isolation_level=None, check_same_thread=False)
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def release(self) -> None:
+        self.conn.execute("ROLLBACK")
+        self.conn.close()
+
+
+def test_the_reply_does_not_wait_for_its_usage_row(fake, isolated_env) -> None:
+    with BackgroundServer() as server:
+        httpx.post(f"{server.base_url}/chat/completions", json=CHAT, timeout=30).raise_for_status()  # warm
+        eventually(lambda: serve_rows(isolated_env) == ["ok"], what="the warm-up's row")
+        lock = WriteLock(isolated_env)
+        try:
+            # With the row written before the reply, this would wait out the store's busy timeout (30 s),
+            # then answer without a row.
+            reply = httpx.post(f"{server.base_url}/chat/completions", json=CHAT, timeout=20)
+            assert reply.status_code == 200 and reply.json()["choices"][0]["message"]["content"]
+            assert serve_rows(isolated_env) == ["ok"]  # not written yet: the database is still locked
+        finally:
+            lock.release()
+        assert eventually(lambda: serve_rows(isolated_env) == ["ok", "ok"], what="the row after the lock")
+
+
+def test_stopping_the_server_writes_the_rows_still_queued(fake, isolated_env) -> None:
+    server = BackgroundServer().start()
+    try:
+        httpx.post(f"{server.base_url}/chat/completions", json=CHAT, timeout=30).raise_for_status()
+        eventually(lambda: serve_rows(isolated_env) == ["ok"], what="the warm-up's row")
+        lock = WriteLock(isolated_env)
+        try:
+            httpx.post(f"{server.base_url}/chat/completions", json=CHAT, timeout=20).raise_for_status()
+            stopping = threading.Thread(target=server.stop)
+            stopping.start()
+            eventually(lambda: not answers(server.url), what="the server to stop listening")
+            # now it is shutting down, with the row still waiting for the lock
+            assert serve_rows(isolated_env) == ["ok"]
+        finally:
+            lock.release()
+        stopping.join(30)
+        assert not stopping.is_alive()
+    finally:
+        server.stop()
+    assert serve_rows(isolated_env) == ["ok", "ok"]
+
+
+async def test_closing_the_service_waits_for_the_queued_rows(isolated_env) -> None:
+    """What serve does when it stops (running.serve closes its service): a row queued behind another
+    process's write lock is written once the lock goes, before the database is closed."""
+    import asyncio
+    import time
+
+    from mesoclaw_tui.service import RouterService
+    from mesoclaw_tui.service.conversation_records import UsageRecord
+
+    service = await RouterService.open()
+    lock = WriteLock(isolated_env)
+    try:
+        for outcome in ("ok", "cancelled", "ok"):
+            service.record_reply_later(UsageRecord("serve", time.time(), outcome=outcome, provider="openai"))
+        # the writer is waiting for the lock (inside its transaction's BEGIN) when closing begins
+        await eventually_async(lambda: getattr(service.store, "_write_lock", None) and service.store._write_lock.locked(), what="the writer to start")
+        closing = asyncio.create_task(service.close())
+        await asyncio.sleep(0)
+        assert not closing.done() and serve_rows(isolated_env) == []
+    finally:
+        await asyncio.to_thread(lock.release)
+    await closing
+    assert sorted(serve_rows(isolated_env)) == ["cancelled", "ok", "ok"]
