@@ -15,13 +15,12 @@ from .values import storable, storable_params, storable_row
 class ConversationMixin:
     conn: aiosqlite.Connection
     write: Callable[..., Any]
+    insert: Callable[..., Any]
     rows: Callable[..., Any]
     row: Callable[..., Any]
 
     async def create_conversation(self, title: str = "New chat") -> int:
-        async with self.write(cached=False) as db:
-            cursor = await db.execute("INSERT INTO conversations (title) VALUES (?)", (storable(title),))
-            return int(cursor.lastrowid)
+        return await self.insert("INSERT INTO conversations (title) VALUES (?)", (storable(title),))
 
     async def conversation(self, conversation_id: int) -> dict[str, Any] | None:
         found = await self.row("SELECT * FROM conversations WHERE id = ?", (conversation_id,))

@@ -149,10 +149,7 @@ class Store(ProviderStateMixin, ConversationMixin, ChatsMixin, JobsMixin, AgentS
         waited for (BEGIN and COMMIT are retried until the busy timeout); any sqlite3 error leaves
         the transaction rolled back and becomes a StoreError that says what happened.
         """
-        lock: asyncio.Lock | None = getattr(self, "_write_lock", None)
-        if lock is None:
-            lock = self._write_lock = asyncio.Lock()
-        async with lock:
+        async with self._lock():
             await self._begin()
             try:
                 yield self.conn
@@ -165,6 +162,29 @@ class Store(ProviderStateMixin, ConversationMixin, ChatsMixin, JobsMixin, AgentS
                 await self._commit()
                 if cached:
                     self.commits += 1
+
+    def _lock(self) -> asyncio.Lock:
+        """Serialises this process's writers. Created lazily, so it belongs to the loop that uses the store."""
+        lock: asyncio.Lock | None = getattr(self, "_write_lock", None)
+        if lock is None:
+            lock = self._write_lock = asyncio.Lock()
+        return lock
+
+    async def insert(self, sql: str, params: Any = ()) -> int:
+        """One INSERT that needs no read before it, as its own transaction (the connection autocommits):
+        one trip to the database's thread where write() takes three (BEGIN, the statement, COMMIT).
+        Its id. Retried while busy until the busy timeout, like the rest."""
+        lock = self._lock()
+        started = time.monotonic()
+        async with lock:  # never inside another coroutine's open transaction on this connection
+            while True:
+                try:
+                    return int((await self.conn.execute(sql, params)).lastrowid)
+                except sqlite3.Error as exc:
+                    waited = time.monotonic() - started
+                    if not is_busy(exc) or waited > BUSY_TIMEOUT_MS / 1000:
+                        raise self._problem(exc, waited) from None
+                    await asyncio.sleep(_BACKOFF_S)
 
     async def _begin(self) -> None:
         started = time.monotonic()
