@@ -13,28 +13,50 @@ client is built; if a future httpx or httpcore moves that attribute, the client 
 
 from __future__ import annotations
 
+import select
+import socket
 import ssl
 from typing import Any
 
 import httpcore
 import httpx
-from httpcore._utils import is_socket_readable
+
+_HOLD_BYTES = 65536  # a request head is held for its body up to this size
 
 
 class _Stream(httpcore.AsyncNetworkStream):
-    __slots__ = ("_inner", "_sock")
+    """Also: httpcore writes a request's head, its body, then an empty end-of-message (Content-Length
+    bodies), each as a write: two system calls and two packets per request. The head is held and goes
+    out with the body, in one write, at the empty write (or before any read, or past _HOLD_BYTES)."""
+
+    __slots__ = ("_inner", "_sock", "_held", "_held_timeout")
 
     def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
         self._inner = inner
         self._sock = inner.get_extra_info("socket")
+        self._held = b""
+        self._held_timeout: float | None = None
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        if self._held:
+            await self._flush()
         return await self._inner.read(max_bytes, timeout)
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        if buffer and len(self._held) + len(buffer) <= _HOLD_BYTES:
+            self._held += buffer
+            self._held_timeout = timeout
+            return
+        if self._held:
+            await self._flush()
         await self._inner.write(buffer, timeout)
 
+    async def _flush(self) -> None:
+        held, self._held = self._held, b""
+        await self._inner.write(held, self._held_timeout)
+
     async def aclose(self) -> None:
+        self._held = b""
         await self._inner.aclose()
 
     async def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
@@ -43,8 +65,17 @@ class _Stream(httpcore.AsyncNetworkStream):
 
     def get_extra_info(self, info: str) -> Any:
         if info == "is_readable" and self._sock is not None:
-            return is_socket_readable(self._sock)
+            return _readable(self._sock)
         return self._inner.get_extra_info(info)
+
+
+def _readable(sock: socket.socket) -> bool:
+    """Whether the peer sent something or hung up: for an idle keep-alive connection, that it is unusable."""
+    if sock.fileno() < 0:
+        return True
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(0))
 
 
 class _Backend(httpcore.AsyncNetworkBackend):
