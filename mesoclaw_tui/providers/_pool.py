@@ -16,6 +16,7 @@ from __future__ import annotations
 import select
 import socket
 import ssl
+import weakref
 from typing import Any
 
 import httpcore
@@ -29,13 +30,14 @@ class _Stream(httpcore.AsyncNetworkStream):
     bodies), each as a write: two system calls and two packets per request. The head is held and goes
     out with the body, in one write, at the empty write (or before any read, or past _HOLD_BYTES)."""
 
-    __slots__ = ("_inner", "_sock", "_held", "_held_timeout")
+    __slots__ = ("_inner", "_sock", "_held", "_held_timeout", "readable")
 
     def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
         self._inner = inner
         self._sock = inner.get_extra_info("socket")
         self._held = b""
         self._held_timeout: float | None = None
+        self.readable: bool | None = None  # known for the pool's current pass (_Backend.poll_all)
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         if self._held:
@@ -65,7 +67,7 @@ class _Stream(httpcore.AsyncNetworkStream):
 
     def get_extra_info(self, info: str) -> Any:
         if info == "is_readable" and self._sock is not None:
-            return _readable(self._sock)
+            return self.readable if self.readable is not None else _readable(self._sock)
         return self._inner.get_extra_info(info)
 
 
@@ -81,14 +83,35 @@ def _readable(sock: socket.socket) -> bool:
 class _Backend(httpcore.AsyncNetworkBackend):
     def __init__(self) -> None:
         self._inner = httpcore.AnyIOBackend()
+        self._streams: weakref.WeakSet[_Stream] = weakref.WeakSet()
+
+    def _made(self, stream: httpcore.AsyncNetworkStream) -> _Stream:
+        made = _Stream(stream)
+        self._streams.add(made)
+        return made
 
     async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
                           local_address: str | None = None, socket_options: Any = None) -> httpcore.AsyncNetworkStream:
-        return _Stream(await self._inner.connect_tcp(host, port, timeout, local_address, socket_options))
+        return self._made(await self._inner.connect_tcp(host, port, timeout, local_address, socket_options))
 
     async def connect_unix_socket(self, path: str, timeout: float | None = None,
                                   socket_options: Any = None) -> httpcore.AsyncNetworkStream:
-        return _Stream(await self._inner.connect_unix_socket(path, timeout, socket_options))
+        return self._made(await self._inner.connect_unix_socket(path, timeout, socket_options))
+
+    def poll_all(self) -> None:
+        """Whether each open stream is readable, with one poll for all of them (not one per idle
+        connection): the answer each gives until forget()."""
+        streams = [s for s in self._streams if s._sock is not None and s._sock.fileno() >= 0]
+        poller = select.poll()
+        for stream in streams:
+            poller.register(stream._sock, select.POLLIN)
+        ready = {fd for fd, _ in poller.poll(0)}
+        for stream in streams:
+            stream.readable = stream._sock.fileno() in ready
+
+    def forget(self) -> None:
+        for stream in self._streams:
+            stream.readable = None
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)
@@ -100,6 +123,16 @@ class _LinearPool(httpcore.AsyncConnectionPool):
     pool's size; a sixth of serve's CPU with 16 connections). Same decisions, in the same order."""
 
     def _assign_requests_to_connections(self) -> list[Any]:
+        backend = self._network_backend
+        if isinstance(backend, _Backend):
+            backend.poll_all()
+        try:
+            return self._assign()
+        finally:
+            if isinstance(backend, _Backend):
+                backend.forget()
+
+    def _assign(self) -> list[Any]:
         closing: list[Any] = []
         connections = self._connections
         for connection in list(connections):
