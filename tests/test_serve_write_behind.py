@@ -112,3 +112,25 @@ async def test_closing_the_service_waits_for_the_queued_rows(isolated_env) -> No
         await asyncio.to_thread(lock.release)
     await closing
     assert sorted(serve_rows(isolated_env)) == ["cancelled", "ok", "ok"]
+
+
+async def test_a_large_batch_lands_whole(isolated_env) -> None:
+    """More queued rows than one INSERT takes, and replies with a message among them: every one lands."""
+    import time
+
+    from mesoclaw_tui.service import RouterService
+    from mesoclaw_tui.service.conversation_records import ReplyMessage, UsageRecord
+
+    async with await RouterService.open() as service:
+        conversation = await service.create_conversation("batch")
+        for i in range(123):
+            service.record_reply_later(UsageRecord("serve", time.time(), output_tokens=i))
+        service.record_reply_later(UsageRecord("chat", time.time(), conversation_id=conversation),
+                                   ReplyMessage(conversation, "the answer", "complete", "openai", "gpt-4o", None, None))
+        await service.flush_replies()
+        assert len(serve_rows(isolated_env)) == 123
+        with sqlite3.connect(isolated_env / "mesoclaw.db") as conn:
+            assert sorted(r[0] for r in conn.execute("SELECT output_tokens FROM usage WHERE source = 'serve'")) \
+                == list(range(123))
+            assert conn.execute("SELECT content FROM messages WHERE conversation_id = ?", (conversation,)).fetchall() \
+                == [("the answer",)]

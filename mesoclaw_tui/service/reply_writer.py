@@ -1,6 +1,6 @@
 """Write-behind for replies nobody needs the row ids of (`mesoclaw serve`'s): the reply goes to its
 client first, its usage row is written just after, with whatever else has queued meanwhile, in one
-transaction.
+statement (store: record_replies).
 
 Never lost on a clean stop: `flush()` (RouterService.close calls it) waits until every queued reply is
 written. A crash (SIGKILL, power loss) loses only the replies queued and not yet committed: the

@@ -9,6 +9,9 @@ import aiosqlite
 
 from .values import storable, storable_params, storable_row
 
+# Rows of one multi-row INSERT: under SQLite's oldest limit of 999 parameters for a usage row's ~18 columns.
+_ROWS_PER_INSERT = 50
+
 # conversations, messages, usage ---------------------------------------------------------------------
 
 
@@ -95,16 +98,21 @@ class ConversationMixin:
             return await _insert_reply(db, usage, message)
 
     async def record_replies(self, replies: list[tuple[dict[str, Any], dict[str, Any] | None]]) -> None:
-        """Many replies in one transaction (the write-behind queue's batch): their usage rows that have no
-        message go in with one executemany, one thread hop for all of them."""
+        """Many replies (the write-behind queue's batch). Usage rows without a message go in as one
+        multi-row INSERT per _ROWS_PER_INSERT: one statement, so one transaction and one trip to the
+        database's thread, where a transaction of its own would take three."""
         bare = [storable_row(usage) for usage, message in replies if message is None]
-        async with self.write(cached=False) as db:
-            for columns in {tuple(row) for row in bare}:  # one statement per column set (in practice one)
-                await db.executemany(
-                    f"INSERT INTO usage ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                    [tuple(row.values()) for row in bare if tuple(row) == columns])
-            for usage, message in replies:
-                if message is not None:
+        for columns in dict.fromkeys(tuple(row) for row in bare):  # one statement per column set (in practice one)
+            rows = [tuple(row.values()) for row in bare if tuple(row) == columns]
+            for start in range(0, len(rows), _ROWS_PER_INSERT):
+                chunk = rows[start:start + _ROWS_PER_INSERT]
+                one = f"({', '.join('?' * len(columns))})"
+                await self.insert(f"INSERT INTO usage ({', '.join(columns)}) VALUES {', '.join([one] * len(chunk))}",
+                                  tuple(value for row in chunk for value in row))
+        with_message = [(usage, message) for usage, message in replies if message is not None]
+        if with_message:
+            async with self.write(cached=False) as db:
+                for usage, message in with_message:
                     await _insert_reply(db, usage, message)
 
     async def usage_rows(self, since: float | None = None) -> list[dict[str, Any]]:
