@@ -30,6 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import bench_report as report  # noqa: E402
+
 from benchmarks.serve_throughput import Target, start_provider, start_serve  # noqa: E402
 
 REQUESTS = int(os.environ.get("REQUESTS", "4000"))
@@ -135,7 +137,7 @@ async def main() -> None:
         rows = serve_rows(home / "mesoclaw.db") - warm_up
     finally:
         shutil.rmtree(home, ignore_errors=True)
-    print(f"mesoclaw serve with {WRITERS} CLI writer loops on one database, {os.cpu_count()} cores")
+    print(f"mesoclaw serve with {WRITERS} CLI writer loops on one database; {report.machine()}")
     print(f"requests: {ok + failed} in {seconds:.1f} s, {CONCURRENCY} in flight: ok {ok}, failed {failed}")
     print(f"usage rows written by serve: {rows} (missing: {ok + failed - rows})")
     print(f"CLI commands run meanwhile: {writers.ran}, failed: {len(writers.failures)}")
@@ -143,6 +145,7 @@ async def main() -> None:
         print(f"  {failure}")
     met = failed == 0 and rows == ok + failed and not writers.failures
     print(f"target 0 failed requests, 0 missing rows, 0 failed commands: {'met' if met else 'NOT met'}")
+    print("(one run of counts: no spread to show)")
 
 
 if __name__ == "__main__":
