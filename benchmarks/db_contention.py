@@ -144,8 +144,8 @@ async def main() -> None:
     for failure in writers.failures[:5]:
         print(f"  {failure}")
     met = failed == 0 and rows == ok + failed and not writers.failures
+    print("(counts of one run: no spread to show)")
     print(f"target 0 failed requests, 0 missing rows, 0 failed commands: {'met' if met else 'NOT met'}")
-    print("(one run of counts: no spread to show)")
 
 
 if __name__ == "__main__":
