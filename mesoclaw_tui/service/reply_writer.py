@@ -47,14 +47,13 @@ class ReplyWriter:
             await asyncio.shield(self._task)
 
     async def _drain(self) -> None:
-        from ..store.errors import StoreError
-
         while self._queue:
             batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
             try:
                 # Shielded: a cancelled caller (a stopping server) must not abandon a batch half sent.
                 await asyncio.shield(self.store.record_replies(batch))
-            except StoreError as exc:  # as record_reply: the replies went out; the log says they were not saved
+            except Exception as exc:  # as record_reply: the replies went out; the log says
+                # they were not saved (a StoreError names the database's problem), and the writer goes on.
                 logging.getLogger("mesoclaw").warning("mesoclaw: %d replies were not saved: %s", len(batch), exc)
             else:
                 self.written += len(batch)
