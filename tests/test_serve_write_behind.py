@@ -1,5 +1,6 @@
 """`mesoclaw serve` answers before it writes the reply's usage row, and never loses the row: it lands
-right after, and stopping the server writes whatever is still queued (service/reply_writer.py)."""
+right after, and stopping the server writes whatever is still queued (service/reply_writer.py). And it
+skips the database before routing for up to SETTINGS_MAX_AGE_S, yet sees another process's change."""
 
 from __future__ import annotations
 
@@ -134,3 +135,24 @@ async def test_a_large_batch_lands_whole(isolated_env) -> None:
                 == list(range(123))
             assert conn.execute("SELECT content FROM messages WHERE conversation_id = ?", (conversation,)).fetchall() \
                 == [("the answer",)]
+
+
+def test_a_profile_set_by_another_process_is_used_soon(fake, isolated_env) -> None:
+    """serve reads whether the database changed at most every SETTINGS_MAX_AGE_S (running.py): a
+    profile set by another process (here: the CLI's way, another connection) routes requests within it."""
+    import asyncio
+
+    from mesoclaw_tui.service import RouterService
+
+    def profile_used() -> str:
+        reply = httpx.post(f"{server.base_url}/chat/completions", json=CHAT, timeout=30)
+        return reply.headers["x-mesoclaw-profile"]
+
+    async def set_profile(name: str) -> None:
+        async with await RouterService.open() as other:
+            await other.set_router_profile(name)
+
+    with BackgroundServer() as server:
+        assert profile_used() == "balanced"
+        asyncio.run(set_profile("eco"))
+        assert eventually(lambda: profile_used() == "eco", what="the new profile")

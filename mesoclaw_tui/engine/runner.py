@@ -140,12 +140,14 @@ class Engine:
     def __init__(self, service: RouterService, client: Any = None, *,
                  sleep: Callable[[float], Any] = asyncio.sleep, max_attempts: int = MAX_ATTEMPTS,
                  retry_after_cap: float = RETRY_AFTER_CAP_S, max_reply: int | None = None,
-                 write_behind: bool = False):
+                 write_behind: bool = False, settings_max_age: float = 0.0):
         # Read first: a bad MESOCLAW_MAX_REPLY_CHARS is the user's error, before anything is opened.
         self.max_reply = max_reply or max_reply_chars()  # characters of a reply, at most
         self.service = service
         # write_behind: a reply's usage row is written after Finished, not before (records.py)
         self.records = Records(service, write_behind=write_behind)
+        # how stale another process's change to the router settings may be (RouterService.routing_state)
+        self.settings_max_age = settings_max_age
         self._client = client
         self._own_client = client is None
         self.sleep = sleep
@@ -211,7 +213,7 @@ class Engine:
         started_at = time.perf_counter()
         service = self.service
         registry = await service.registry()
-        config, availability = await service.routing_state()
+        config, availability = await service.routing_state(self.settings_max_age)
         profile = parse_profile(str(turn.profile)) if turn.profile else config.profile
         conversation = await self._conversation(turn)
         task, classification = _task_of(turn, conversation.previous_task)

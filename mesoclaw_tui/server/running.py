@@ -19,6 +19,7 @@ PURE_ENV = "MESOCLAW_SERVE_PURE"  # set to 1: the stdlib event loop and h11, eve
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 LISTEN_BACKLOG = 2048
+SETTINGS_MAX_AGE_S = 0.5  # models changed elsewhere: within 2 s (app.RELOAD_CHECK_S), as before
 
 
 def check_bind(host: str, token: str | None) -> None:
@@ -66,7 +67,9 @@ async def serve(sock: socket.socket, *, db: str | None = None, token: str | None
 
     limits = limits or Limits()
     service = await RouterService.open(db)
-    engine = Engine(service, write_behind=True)  # the usage row after the reply: closing flushes it
+    # The usage row after the reply (closing flushes it); another process's settings change seen within
+    # SETTINGS_MAX_AGE_S, sparing most requests a trip to the database's thread before routing.
+    engine = Engine(service, write_behind=True, settings_max_age=SETTINGS_MAX_AGE_S)
     try:
         await _warm_up(service)
         connections = Connections(fit_to_fd_limit(limits.max_connections), limits.header_timeout,

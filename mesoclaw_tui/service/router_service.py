@@ -79,6 +79,7 @@ class RouterService(ConversationsMixin, ChatsMixin, AppStateMixin, JobsMixin, He
         self._config: tuple[Any, RouterConfig] | None = None
         self.troubled: set[str] = set()  # providers with a failure on record (their successes are written)
         self._writer: ReplyWriter | None = None
+        self._seen_stamp: tuple[float, tuple[int, int]] | None = None  # (monotonic time, change stamp)
 
     @classmethod
     async def open(cls, db: str | os.PathLike[str] | None = None,
@@ -145,10 +146,19 @@ class RouterService(ConversationsMixin, ChatsMixin, AppStateMixin, JobsMixin, He
         self._availability = None
         self._config = None
 
-    async def routing_state(self) -> tuple[RouterConfig, Availability]:
+    async def routing_state(self, max_age: float = 0.0) -> tuple[RouterConfig, Availability]:
         """The router settings and the availability for one reply, with one look at whether the
-        database changed (each look is a trip to the database's thread)."""
-        stamp = await self.store.change_stamp()
+        database changed (each look is a trip to the database's thread).
+
+        `max_age`: seconds a change made by *another* process may take to be seen; a look that recent
+        is used again, sparing the request the trip. This process's own changes are seen at once."""
+        now = time.monotonic()
+        seen = self._seen_stamp
+        if seen is not None and now - seen[0] < max_age and seen[1][1] == self.store.commits:
+            stamp = seen[1]
+        else:
+            stamp = await self.store.change_stamp()
+            self._seen_stamp = (now, stamp)
         return await self.get_router_config(stamp), await self.live_availability(stamp)
 
     async def live_availability(self, change_stamp: tuple[int, int] | None = None) -> Availability:
