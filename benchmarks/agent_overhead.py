@@ -23,6 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import bench_report as report  # noqa: E402
 import httpx  # noqa: E402
 
 from mesoclaw_tui.agent.config import AgentConfig  # noqa: E402
@@ -63,11 +64,6 @@ async def one_run(loop: AgentLoop, server: FakeProviderServer) -> tuple[float, f
     return wall, cpu, tools, len(run.steps)
 
 
-def spread(values: list[float]) -> str:
-    deciles = statistics.quantiles(values, n=10)
-    return f"p10 {deciles[0]:.2f} / p90 {deciles[-1]:.2f} ms"
-
-
 async def main() -> None:
     home = tempfile.mkdtemp(prefix="mesoclaw-bench-")
     work = Path(home) / "work"
@@ -97,15 +93,14 @@ async def main() -> None:
         overhead = [ms - model_ms for ms in per_step]
         cpu_overhead = [ms - model_cpu for ms in cpu_step]
         median = statistics.median(overhead)
-        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-        print(f"agent step, all included but the tool: median {statistics.median(per_step):.2f} ms "
-              f"over {RUNS} runs of {STEPS} steps")
-        print(f"the model's share (bare httpx, the same requests, same server): median {model_ms:.2f} ms")
-        print(f"CPU per step, mesoclaw's (all threads, the tool's included, less a bare request's): median "
-              f"{statistics.median(cpu_overhead):.2f} ms ({spread(cpu_overhead)})")
-        print(f"mesoclaw's own time per step: median {median:.2f} ms ({spread(overhead)}); "
-              f"target <= {TARGET_MS:g} ms: {'met' if median <= TARGET_MS else 'NOT met'}; "
-              f"{os.cpu_count()} cores, load average {load:.1f}")
+        print(report.machine())
+        print(f"agent step, all included but the tool, over {RUNS} runs of {STEPS} steps: "
+              f"{report.spread(per_step, 1, 'ms')}")
+        print(f"the model's share (bare httpx, the same requests, same server): {report.spread(bare, 1000, 'ms')}")
+        print(f"CPU per step, mesoclaw's (all threads, the tool's included, less a bare request's): "
+              f"{report.spread(cpu_overhead, 1, 'ms')}")
+        print(f"mesoclaw's own time per step: {report.spread(overhead, 1, 'ms')}")
+        report.target("mesoclaw's own time per agent step (median)", median, TARGET_MS, "ms")
         await client.aclose()
         await service.close()
 

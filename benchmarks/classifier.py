@@ -32,6 +32,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+import bench_report as report  # noqa: E402
+
 from mesoclaw_tui.core import classifier  # noqa: E402
 from mesoclaw_tui.core.classifier import classify  # noqa: E402
 from mesoclaw_tui.core.types import TaskType  # noqa: E402
@@ -164,8 +166,10 @@ def latency_200(rows: list[Row]) -> None:
         f"\nlatency, 200-char prompts ({len(texts)} distinct, quietest of {ROUNDS} rounds; "
         f"round medians {min(medians):.1f}..{max(medians):.1f} us):"
     )
-    print(f"  p50 {p50:6.1f} us  (target <= {P50_TARGET_US:.0f} us: {_mark(p50 <= P50_TARGET_US)})")
-    print(f"  p99 {p99:6.1f} us  (target <= {P99_TARGET_US:.0f} us: {_mark(p99 <= P99_TARGET_US)})")
+    print(report.machine())
+    print(f"  quietest round: {report.spread(samples, 1, 'us', 1)}")
+    report.target("classify() p50, 200-char prompts", p50, P50_TARGET_US, "us", digits=1)
+    report.target("classify() p99, 200-char prompts", p99, P99_TARGET_US, "us", digits=1)
     print(f"  p90 {samples[int(len(samples) * 0.9)]:6.1f} us")
     for label, keep in (("ASCII", str.isascii), ("non-ASCII", lambda t: not t.isascii())):
         part = [s for s, t in zip(quietest, texts, strict=True) if keep(t)]

@@ -21,6 +21,8 @@ import sys
 import tempfile
 import time
 
+import bench_report as report
+
 
 def timed(cmd: list[str], env: dict[str, str]) -> float:
     start = time.perf_counter()
@@ -56,9 +58,10 @@ def main() -> None:
         ours.append(timed(command, env))
         base.append(timed(baseline, env))
     m_ours, m_base = statistics.median(ours), statistics.median(base)
-    print(f"mesoclaw router status --json: median {m_ours * 1000:.1f} ms over {args.runs} runs")
-    print(f"python -c 'import click, aiosqlite, asyncio, sqlite3, json': median {m_base * 1000:.1f} ms")
-    print(f"ratio: {m_ours / m_base:.2f}x (target <= 1.3x)")
+    print(report.machine())
+    print(f"mesoclaw router status --json: {report.spread(ours, 1000, 'ms', 1)}")
+    print(f"python -c 'import click, aiosqlite, asyncio, sqlite3, json': {report.spread(base, 1000, 'ms', 1)}")
+    report.target("cold start, ratio of the medians", m_ours / m_base, 1.3, "x")
     shutil.rmtree(home, ignore_errors=True)
 
 
@@ -75,12 +78,13 @@ def compare_trees(ours: str, theirs: str, runs: int) -> None:
     for _ in range(runs):
         for tree in times:
             times[tree].append(timed([sys.executable, "-c", code], envs[tree]))
+    print(report.machine())
     for tree, label in ((ours, "this tree"), (theirs, theirs)):
-        t = sorted(times[tree])
-        print(f"router status --json from {label}: min {t[0] * 1000:.1f} ms, median "
-              f"{statistics.median(t) * 1000:.1f} ms, max {t[-1] * 1000:.1f} ms over {runs} runs")
-    ratio = statistics.median(a / b for a, b in zip(times[ours], times[theirs], strict=True))
-    print(f"ratio this/other, median of pairs: {ratio:.3f} (target <= 1.0 within the noise)")
+        print(f"router status --json from {label}: {report.spread(times[tree], 1000, 'ms', 1)}")
+    pairs = [a / b for a, b in zip(times[ours], times[theirs], strict=True)]
+    print(f"ratio this/other, pair by pair: {report.spread(pairs, 1, 'x', 3)}")
+    report.target("this tree vs the other, median ratio of pairs (within the noise)", statistics.median(pairs),
+                  1.0, "x", digits=3)
     for env in envs.values():
         shutil.rmtree(env["MESOCLAW_HOME"], ignore_errors=True)
 

@@ -21,6 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import bench_report as report  # noqa: E402
+
 from mesoclaw_tui.server.connections import Connections, GuardedConnection  # noqa: E402
 from mesoclaw_tui.server.guard import Guard  # noqa: E402
 from mesoclaw_tui.server.limits import Access, Limits  # noqa: E402
@@ -95,11 +97,13 @@ async def main() -> None:
             results.setdefault(f"{name} direct", []).append(await run(app, request))
             results.setdefault(f"{name} guarded", []).append(await run(guarded, request))
     print(f"the Guard's cost per request, in-process ({ROUNDS} rounds of {N:,}; median, min-max of the rounds)")
+    print(report.machine())
+    print("(no target in the issue: the figure explains the end-to-end overhead of serve_overhead.py)")
     for name in ("chat POST", "GET /health"):
         direct, guarded_us = results[f"{name} direct"], results[f"{name} guarded"]
         extra = [g - d for g, d in zip(guarded_us, direct, strict=True)]
         print(f"  {name:11s} direct {statistics.median(direct):6.2f} us   guarded {statistics.median(guarded_us):6.2f} us"
-              f"   the Guard adds {statistics.median(extra):5.2f} us ({min(extra):.2f}-{max(extra):.2f})")
+              f"   the Guard adds {report.spread(extra, 1, 'us')}")
 
 
 if __name__ == "__main__":

@@ -31,6 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import bench_report as report  # noqa: E402
+
 from tests.fakes.provider_server import FakeProviderServer  # noqa: E402
 
 SLOW = int(os.environ.get("SLOW", "2000"))
@@ -149,15 +151,18 @@ async def main() -> None:
     ok = [t * 1000 for t, status in health if status == 200]
     print(f"mesoclaw serve under {SLOW} slow connections for {SECONDS:g} s (serve's open-file limit {FD_LIMIT}"
           f"{', hard ' + os.environ['FD_HARD'] if os.environ.get('FD_HARD') else ''})")
+    print(report.machine())
     if len(ok) >= 2:
         p90 = statistics.quantiles(ok, n=10, method="inclusive")[8]
-        print(f"  /health: {len(ok)} of {len(health)} answered; p50 {statistics.median(ok):.1f} ms, "
-              f"p90 {p90:.1f} ms, max {max(ok):.1f} ms")
+        print(f"  /health: {len(ok)} of {len(health)} answered; {report.spread(ok, 1, 'ms', 1)}, p90 {p90:.1f} ms")
     else:
         print(f"  /health: {len(ok)} of {len(health)} answered")
     print(f"  chat: {sum(1 for _, s in chats if s == 200)} of {len(chats)} answered 200")
     print(f"  serve's open file descriptors at most: {most_fds}; slow connections closed by the server: "
           f"{attack.closed_by_server}; connects refused: {attack.refused}")
+    report.target("/health requests answered", len(ok), len(health), digits=0, at_least=True)
+    report.target("chat requests answered 200", sum(1 for _, s in chats if s == 200), len(chats), digits=0,
+                  at_least=True)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_report import machine, spread, target
+
 TARGET = 1.2
 MINIMAL_APP = '''
 from textual.app import App
@@ -63,20 +65,10 @@ def time_to_marker(command: str, marker: str, env: dict[str, str]) -> float:
         time.sleep(0.2)
 
 
-def spread(label: str, values: list[float]) -> str:
-    ms = [v * 1000 for v in values]
-    return (f"  {label:<26}: median {statistics.median(ms):6.0f} ms   min {min(ms):6.0f}   max {max(ms):6.0f}"
-            f"   (n={len(ms)})")
-
-
-def load() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
 def main() -> None:
     pairs = max(15, int(sys.argv[1])) if len(sys.argv) > 1 else 15
     python = shlex.quote(sys.executable)
-    load_before = load()
+    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
     with tempfile.TemporaryDirectory() as tmp:
         minimal = Path(tmp) / "minimal.py"
         minimal.write_text(MINIMAL_APP)
@@ -92,15 +84,13 @@ def main() -> None:
             theirs.append(time_to_marker(f"{python} {minimal}", THEIRS_MARKER, env))
     subprocess.run(["tmux", "-L", SOCKET, "kill-server"], capture_output=True)
     ratio = statistics.median(ours) / statistics.median(theirs)
-    pair_ratios = sorted(a / b for a, b in zip(ours, theirs, strict=True))
-    print(f"first paint at 80x24 in tmux, {pairs} interleaved pairs, {os.cpu_count()} cores, "
-          f"load average {load_before} before, {load()} after")
-    print(spread("mesoclaw (profile shown)", ours))
-    print(spread("minimal Textual app", theirs))
-    print(f"  ratio of medians          : {ratio:.2f}x   (pair by pair: min {pair_ratios[0]:.2f}x, "
-          f"median {statistics.median(pair_ratios):.2f}x, max {pair_ratios[-1]:.2f}x)")
-    print(f"  target                    : <= {TARGET:.1f}x   {'met' if ratio <= TARGET else 'NOT met'}")
-
+    pair_ratios = [a / b for a, b in zip(ours, theirs, strict=True)]
+    print(f"first paint at 80x24 in tmux, {pairs} interleaved pairs; load average {load_before} before")
+    print(machine())
+    print(f"  mesoclaw (profile shown)  : {spread(ours, 1000, 'ms', 0)}")
+    print(f"  minimal Textual app       : {spread(theirs, 1000, 'ms', 0)}")
+    print(f"  ratio pair by pair        : {spread(pair_ratios, 1, 'x')}")
+    target("first paint, ratio of the medians", ratio, TARGET, "x")
 
 if __name__ == "__main__":
     main()

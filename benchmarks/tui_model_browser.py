@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import os
-import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import bench_report as report  # noqa: E402
 
 QUERIES = ["model-04", "openrouter", "high 12", "vendor-7 medium", "zzz-no-match", "llama"]
 
@@ -82,10 +83,11 @@ async def run(count: int) -> None:
         matches = len(screen.matches)
     latencies.sort()
     p95 = latencies[max(0, int(len(latencies) * 0.95) - 1)]
+    print(report.machine())
     print(f"model browser with {total:,} models ({count:,} user-added); opened in {opened * 1000:.0f} ms")
-    print(f"  keystroke -> table updated on screen: median {statistics.median(latencies) * 1000:5.1f} ms, "
-          f"p95 {p95 * 1000:5.1f} ms, max {latencies[-1] * 1000:5.1f} ms over {len(latencies)} keystrokes "
-          f"(target <= 30 ms); {matches} rows match the empty search")
+    print(f"  keystroke -> table updated on screen: {report.spread(latencies, 1000, 'ms', 1)}, "
+          f"p95 {p95 * 1000:5.1f} ms; {matches} rows match the empty search")
+    report.target("every keystroke on screen (max)", latencies[-1] * 1000, 30, "ms", digits=1)
 
 
 def main() -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import statistics
 import sys
 import tempfile
 import threading
@@ -24,6 +23,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import bench_report as report  # noqa: E402
 
 END_MARKER = "THE-END-OF-THE-REPLY"
 
@@ -183,13 +184,13 @@ async def run(count: int, rate: float) -> None:
         ordered = sorted(values)
         return ordered[max(0, int(len(ordered) * 0.95) - 1)]
 
-    print(f"{count:,} tokens at {rate:,.0f} tokens/s, drawn as {segments + 1} Markdown parts")
-    print(f"  last token on screen after it was sent : {(shown_at - server.last_sent) * 1000:7.1f} ms"
-          "   (target <= 150 ms)")
+    print(report.machine())
+    print(f"{count:,} tokens at {rate:,.0f} tokens/s drawn as {segments + 1} Markdown parts")
+    report.target("last token on screen after it was sent (one stream)", (shown_at - server.last_sent) * 1000, 150,
+                  "ms", digits=1)
     for name, values in (("handled", handling), ("on screen", latencies)):
-        print(f"  key press -> {name:<9} during the stream : median {statistics.median(values) * 1000:5.1f} ms, "
-              f"p95 {p95(values) * 1000:5.1f} ms, max {max(values) * 1000:5.1f} ms over {len(values)} keys"
-              "   (p95 target <= 50 ms)")
+        print(f"  key press -> {name:<9} during the stream : {report.spread(values, 1000, 'ms', 1)}")
+        report.target(f"key press -> {name} during the stream, p95", p95(values) * 1000, 50, "ms", digits=1)
 
 
 def main() -> None:

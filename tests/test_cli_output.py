@@ -9,13 +9,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from .conftest import PROVIDER_ENV, run_mesoclaw
 from .fakes.provider_server import ModelList, Respond, Stream
+from .waiting import read_until
 
 AUTH_FAILURE = Respond(401, {"error": {"message": "bad key", "code": "invalid_api_key"}})
 
@@ -88,38 +88,21 @@ def _scheduler(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=full)
 
 
-def _read_until(proc: subprocess.Popen[str], stream: str, needle: str, timeout: float = 20) -> str:
-    import selectors
-
-    pipe = getattr(proc, stream)
-    seen = ""
-    selector = selectors.DefaultSelector()
-    selector.register(pipe, selectors.EVENT_READ)
-    deadline = time.monotonic() + timeout
-    while needle not in seen:
-        assert time.monotonic() < deadline, f"{needle!r} not in {stream}: {seen!r}"
-        if selector.select(timeout=0.2):
-            line = pipe.readline()
-            assert line, f"{stream} closed before {needle!r}: {seen!r}"
-            seen += line
-    return seen
-
-
 def test_scheduler_run_says_it_started_and_when_it_takes_the_lease_over(isolated_env: Path) -> None:
     env = {"MESOCLAW_HOME": str(isolated_env)}
     assert run_mesoclaw("schedule", "add", "standup", "--daily", "09:00", "plan", env=env).returncode == 0
     first = _scheduler(env)
     second = None
     try:
-        started = _read_until(first, "stdout", "scheduler started")
+        started = read_until(first.stdout, "scheduler started")
         assert "scheduler started: 1 enabled job, next: standup" in started
         second = _scheduler(env, "--json")
-        lines = [json.loads(line) for line in _read_until(second, "stdout", '"standby"').splitlines()]
+        lines = [json.loads(line) for line in read_until(second.stdout, '"standby"').splitlines()]
         assert [e["event"] for e in lines] == ["started", "standby"]
         assert f":{first.pid}:" in lines[1]["holder"]  # the first scheduler holds it
         first.send_signal(signal.SIGTERM)
         assert first.wait(timeout=20) == 0
-        took = json.loads(_read_until(second, "stdout", '"lease"').splitlines()[-1])
+        took = json.loads(read_until(second.stdout, '"lease"').splitlines()[-1])
         assert took["event"] == "lease" and took["previous"] == lines[1]["holder"]
     finally:
         for proc in (first, second):

@@ -22,6 +22,7 @@ from mesoclaw_tui.server import BackgroundServer, check_bind, is_loopback
 from mesoclaw_tui.store import Store
 from tests.conftest import PROVIDER_ENV
 from tests.fakes.provider_server import FakeProviderServer, Respond, Stream
+from tests.waiting import eventually
 
 ERROR_KEYS = {"message", "type", "param", "code"}
 HELLO = [{"role": "user", "content": "hello there"}]
@@ -75,7 +76,8 @@ def test_non_streaming_completion_with_usage_and_headers(served, fake, isolated_
         == (12, 5, 17)
     assert {k: raw.headers[f"x-mesoclaw-{k}"] for k in ("task", "profile", "provider", "model", "fallbacks")} == {
         "task": "general", "profile": "balanced", "provider": "openai", "model": "gpt-6.1-sol", "fallbacks": "0"}
-    assert usage_count(isolated_env) == 1
+    # serve writes the row just after the reply (write-behind): it lands, exactly one per request
+    assert eventually(lambda: usage_count(isolated_env) == 1, what="the usage rows")
 
 
 def test_streaming_completion_headers_come_first_and_usage_last(served, fake, isolated_env) -> None:
@@ -105,7 +107,8 @@ def test_streaming_completion_headers_come_first_and_usage_last(served, fake, is
                     {"role": "user", "content": "first question"},
                     {"role": "assistant", "content": "first answer"},
                     {"role": "user", "content": "second\nquestion"}]
-    assert usage_count(isolated_env) == 1
+    # serve writes the row just after the reply (write-behind): it lands, exactly one per request
+    assert eventually(lambda: usage_count(isolated_env) == 1, what="the usage rows")
 
 
 def test_streaming_without_include_usage_has_no_usage_chunk(served, fake) -> None:
@@ -149,7 +152,8 @@ async def test_fifty_concurrent_streams_all_complete_and_are_recorded(served, fa
         results = await asyncio.gather(*(one(i) for i in range(50)))
     assert all(text == "tok " * 20 for text, _ in results)
     assert all(total == 12 + 20 for _, total in results)
-    assert usage_count(isolated_env) == 50
+    # serve writes the row just after the reply (write-behind): it lands, exactly one per request
+    assert eventually(lambda: usage_count(isolated_env) == 50, what="the usage rows")
 
 
 # errors ----------------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from tests.fakes.provider_server import Respond, Stream
 from tests.fakes.tool_streams import Call, ToolCallReply
 from tests.serve_clients import PNG, PROTOCOLS, WEATHER_SCHEMA, Served, keep_env, start
+from tests.waiting import eventually
 
 TOOLS = [{"name": "get_weather", "description": "The weather in a city", "input_schema": WEATHER_SCHEMA},
          {"name": "get_time", "input_schema": {"type": "object", "properties": {}}}]
@@ -119,7 +120,7 @@ def test_headers_usage_records_and_count_tokens(served: Served) -> None:
         "task": "general", "profile": "eco", "fallbacks": "0"}
     message = raw.parse()
     assert message.model == f"{raw.headers['x-mesoclaw-provider']}:{raw.headers['x-mesoclaw-model']}"
-    rows = served.usage_rows()[before:]
+    rows = eventually(lambda: served.usage_rows()[before:], what="the usage row (written just after the reply)")
     assert [(source, outcome) for source, outcome, _ in rows] == [("serve", "ok")]
     counted = client(served).messages.count_tokens(model="mesoclaw/auto", messages=ASK, tools=TOOLS)
     assert 20 < counted.input_tokens < 200

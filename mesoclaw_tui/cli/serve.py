@@ -53,10 +53,9 @@ def serve(ctx: click.Context, host: str, port: int, token: str | None, allow_ori
     profile), mesoclaw/eco|balanced|premium, or a specific model such as openai:gpt-4o.
     Stop with Ctrl+C or SIGTERM (requests in flight get 10 s to finish).
     """
-    import asyncio
     import signal
 
-    from ..server import Access, Limits, bind, check_bind, parse_size, url_of
+    from ..server import Access, Limits, bind, check_bind, parse_size, run, url_of
     from ..server import serve as run_server
     from . import output as out
 
@@ -74,8 +73,8 @@ def serve(ctx: click.Context, host: str, port: int, token: str | None, allow_ori
     # raises the signal again: with them a stop is a clean exit 0, not death by signal.
     previous = {sig: signal.signal(sig, _stopped) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        asyncio.run(run_server(sock, db=ctx.find_root().params.get("db"), token=token, access=access,
-                               limits=limits, log_level=log_level, access_log=access_log))
+        run(run_server(sock, db=ctx.find_root().params.get("db"), token=token, access=access,
+                       limits=limits, log_level=log_level, access_log=access_log))
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

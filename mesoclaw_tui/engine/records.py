@@ -25,8 +25,11 @@ _CONTINUE_SCAN = 20  # `--continue` looks this far back for a conversation with 
 
 
 class Records:
-    def __init__(self, service: RouterService):
+    def __init__(self, service: RouterService, *, write_behind: bool = False):
         self.service = service
+        # A reply with no prompt saved before it is written after the caller has it (service/reply_writer.py),
+        # and has no row ids: for callers that never use them (`mesoclaw serve`).
+        self.write_behind = write_behind
 
     async def conversation(self, conversation_id: int, *, replacing: int | None = None
                            ) -> tuple[Conversation, list[Message]] | None:
@@ -75,7 +78,10 @@ class Records:
             service.troubled.discard(provider)
 
     async def save_reply(self, usage: UsageRecord, message: ReplyMessage | None,
-                         saved_prompt: asyncio.Future[int] | None) -> tuple[int, int | None]:
+                         saved_prompt: asyncio.Future[int] | None) -> tuple[int | None, int | None]:
+        if self.write_behind and saved_prompt is None:
+            self.service.record_reply_later(usage, message)
+            return None, None
         if saved_prompt is not None:
             try:
                 prompt_id = await saved_prompt  # the prompt lands before its reply

@@ -142,11 +142,15 @@ class _Conversation:
 class Engine:
     def __init__(self, service: RouterService, client: Any = None, *,
                  sleep: Callable[[float], Any] = asyncio.sleep, max_attempts: int = MAX_ATTEMPTS,
-                 retry_after_cap: float = RETRY_AFTER_CAP_S, max_reply: int | None = None):
+                 retry_after_cap: float = RETRY_AFTER_CAP_S, max_reply: int | None = None,
+                 write_behind: bool = False, settings_max_age: float = 0.0):
         # Read first: a bad MESOCLAW_MAX_REPLY_CHARS is the user's error, before anything is opened.
         self.max_reply = max_reply or max_reply_chars()  # characters of a reply, at most
         self.service = service
-        self.records = Records(service)
+        # write_behind: a reply's usage row is written after Finished, not before (records.py)
+        self.records = Records(service, write_behind=write_behind)
+        # how stale another process's change to the router settings may be (RouterService.routing_state)
+        self.settings_max_age = settings_max_age
         self._client = client
         self._own_client = client is None
         self.sleep = sleep
@@ -213,7 +217,7 @@ class Engine:
         started_at = time.perf_counter()
         service = self.service
         registry = await service.registry()
-        config = await service.get_router_config()
+        config, availability = await service.routing_state(self.settings_max_age)
         conversation = await self._conversation(turn)
         sent = with_kept(turn, conversation.kept)
         profile = parse_profile(str(sent.profile)) if sent.profile else config.profile
@@ -225,7 +229,7 @@ class Engine:
         needs = needs_of(messages, sent.tools, sent.parallel_tool_calls, sent.response_format)
         tokens_needed = prompt_tokens(messages, sent.system, sent.tools) + (sent.max_tokens or DEFAULT_MAX_OUTPUT)
         decision, failure, missing = await self._decide(profile, task, sent.model, tokens_needed, needs, registry,
-                                                        config)
+                                                        config, availability)
         if failure is None and budget is not None and budget.refused:
             failure = FailureKind.BUDGET_EXCEEDED
         plan = Plan(sent, started_at, registry, profile, task, classification, conversation.conversation_id,
@@ -270,8 +274,8 @@ class Engine:
         return _Conversation(conversation_id, history, conversation.previous_task, conversation.settings)
 
     async def _decide(self, profile: RoutingProfile, task: TaskType, model: str | None, tokens_needed: int,
-                      needs: frozenset[Capability], registry: Registry,
-                      config: RouterConfig) -> tuple[RoutingDecision, FailureKind | None, tuple[Capability, ...]]:
+                      needs: frozenset[Capability], registry: Registry, config: RouterConfig,
+                      availability: Availability) -> tuple[RoutingDecision, FailureKind | None, tuple[Capability, ...]]:
         """The candidates, the same way for a named model as for a routed request; and when there are
         none, why (and, for a capability, which). A cooldown is a preference, not a ban: with nothing
         else left, cooling ones are tried."""
@@ -281,7 +285,6 @@ class Engine:
             return route(profile, task, config.task_overrides, config.custom_routes, availability, tokens,
                          registry, needs=needs)
 
-        availability = await self.service.live_availability()
         decision = decide(availability, tokens_needed, needs)
         if not decision.candidates and availability.cooling:
             availability = replace(availability, cooling=frozenset())

@@ -63,7 +63,7 @@ def make_client() -> httpx.AsyncClient:
     The read timeout bounds the silence between two chunks of a stream, not the whole reply.
     Environment proxies apply to remote providers but never to loopback (a local Ollama, tests).
     """
-    return httpx.AsyncClient(
+    client = httpx.AsyncClient(
         http1=True,
         http2=False,
         timeout=httpx.Timeout(connect=5.0, read=read_timeout(), write=10.0, pool=10.0),
@@ -73,6 +73,10 @@ def make_client() -> httpx.AsyncClient:
         headers={"user-agent": "mesoclaw"},
         mounts={f"all://{host}": None for host in _LOOPBACK_HOSTS},
     )
+    from ._pool import cheap_idle_checks
+
+    cheap_idle_checks(client)
+    return client
 
 
 def merge_headers(endpoint: Endpoint, headers: Mapping[str, str]) -> httpx.Headers:

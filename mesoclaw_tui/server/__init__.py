@@ -44,9 +44,10 @@ from .running import (
            BackgroundServer,
            bind,
            check_bind,
+           run,
            serve,
            url_of,
 )
 
 __all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "Access", "BackgroundServer", "Limits", "bind", "check_bind",
-           "is_loopback", "parse_size", "serve", "url_of"]
+           "is_loopback", "parse_size", "run", "serve", "url_of"]

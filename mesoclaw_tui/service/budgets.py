@@ -125,7 +125,7 @@ class BudgetsMixin:
         """Per profile: (this month's spend, today's), from the usage rows."""
         now = time.time() if now is None else now
         day_start, month_start = period_starts(now)
-        stamp = (await self.store.change_stamp(), day_start)
+        stamp = (await self.store.usage_stamp(), day_start)  # a reply recorded here counts at once
         if self._spend_cache is not None and self._spend_cache[0] == stamp:
             return self._spend_cache[1]
         from ..core.budget import Spend

@@ -56,6 +56,8 @@ from .views import ViewsMixin
 
 if TYPE_CHECKING:
     from .config_file import ImportSummary
+    from .conversation_records import ReplyMessage, UsageRecord
+    from .reply_writer import ReplyWriter
     from .usage import UsageReport
 
 
@@ -82,6 +84,8 @@ class RouterService(ConversationsMixin, ChatsMixin, AppStateMixin, JobsMixin, He
         self._availability: tuple[Any, Availability] | None = None
         self._config: tuple[Any, RouterConfig] | None = None
         self.troubled: set[str] = set()  # providers with a failure on record (their successes are written)
+        self._writer: ReplyWriter | None = None
+        self._seen_stamp: tuple[float, tuple[int, int]] | None = None  # (monotonic time, change stamp)
 
     @classmethod
     async def open(cls, db: str | os.PathLike[str] | None = None,
@@ -95,7 +99,21 @@ class RouterService(ConversationsMixin, ChatsMixin, AppStateMixin, JobsMixin, He
         return service
 
     async def close(self) -> None:
+        await self.flush_replies()
         await self.store.close()
+
+    def record_reply_later(self, usage: UsageRecord, message: ReplyMessage | None = None) -> None:
+        """record_reply off the caller's path (reply_writer.py): for replies whose row ids nobody needs."""
+        if self._writer is None:
+            from .reply_writer import ReplyWriter
+
+            self._writer = ReplyWriter(self.store)
+        self._writer.add(usage, message)
+
+    async def flush_replies(self) -> None:
+        """Until every reply given to record_reply_later is written."""
+        if self._writer is not None:
+            await self._writer.flush()
 
     async def __aenter__(self) -> RouterService:
         return self
@@ -134,13 +152,28 @@ class RouterService(ConversationsMixin, ChatsMixin, AppStateMixin, JobsMixin, He
         self._availability = None
         self._config = None
 
-    async def live_availability(self) -> Availability:
+    async def routing_state(self, max_age: float = 0.0) -> tuple[RouterConfig, Availability]:
+        """The router settings and the availability for one reply, with one look at whether the
+        database changed (each look is a trip to the database's thread).
+
+        `max_age`: seconds a change made by *another* process may take to be seen; a look that recent
+        is used again, sparing the request the trip. This process's own changes are seen at once."""
+        now = time.monotonic()
+        seen = self._seen_stamp
+        if seen is not None and now - seen[0] < max_age and seen[1][1] == self.store.commits:
+            stamp = seen[1]
+        else:
+            stamp = await self.store.change_stamp()
+            self._seen_stamp = (now, stamp)
+        return await self.get_router_config(stamp), await self.live_availability(stamp)
+
+    async def live_availability(self, change_stamp: tuple[int, int] | None = None) -> Availability:
         """Configured providers, less what cooldowns, failed keys, 404s and fresh live checks rule out.
 
         Cached until the database changes (or the second ticks over, since cooldowns expire with
-        time): it is read before every reply."""
+        time): it is read before every reply. `change_stamp`: the store's, when the caller just read it."""
         now = time.time()
-        stamp = (await self.store.change_stamp(), int(now))
+        stamp = (change_stamp or await self.store.change_stamp(), int(now))
         if self._availability is not None and self._availability[0] == stamp:
             return self._availability[1]
         availability = await self._read_availability(now)
@@ -164,9 +197,10 @@ class RouterService(ConversationsMixin, ChatsMixin, AppStateMixin, JobsMixin, He
 
     # the seed's six commands ------------------------------------------------------------------------
 
-    async def get_router_config(self) -> RouterConfig:
-        """The router settings; cached until any connection commits (read before every reply)."""
-        stamp = await self.store.change_stamp()
+    async def get_router_config(self, change_stamp: tuple[int, int] | None = None) -> RouterConfig:
+        """The router settings; cached until any connection commits (read before every reply).
+        `change_stamp`: the store's, when the caller just read it."""
+        stamp = change_stamp or await self.store.change_stamp()
         if self._config is not None and self._config[0] == stamp:
             return self._config[1]
         config = config_from_row(await self.store.read_router_config())

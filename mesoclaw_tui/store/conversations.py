@@ -9,23 +9,25 @@ import aiosqlite
 
 from .values import storable, storable_params, storable_row
 
+# Rows of one multi-row INSERT: under SQLite's oldest limit of 999 parameters for a usage row's ~18 columns.
+_ROWS_PER_INSERT = 50
+
 # conversations, messages, usage ---------------------------------------------------------------------
 
 
 class ConversationMixin:
     conn: aiosqlite.Connection
     write: Callable[..., Any]
+    insert: Callable[..., Any]
     rows: Callable[..., Any]
     row: Callable[..., Any]
 
     async def create_conversation(self, title: str = "New chat", **fields: Any) -> int:
-        """A new conversation; `fields` are other columns of it (its system prompt, a preset's settings)."""
+        """A new conversation (one trip to the database's thread); `fields` are other columns of it (its
+        system prompt, a preset's settings)."""
         columns = ["title", *fields]
-        async with self.write() as db:
-            cursor = await db.execute(
-                f"INSERT INTO conversations ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                storable_params((title, *fields.values())))
-            return int(cursor.lastrowid)
+        return await self.insert(f"INSERT INTO conversations ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                                 storable_params((title, *fields.values())))
 
     async def conversation(self, conversation_id: int) -> dict[str, Any] | None:
         found = await self.row("SELECT * FROM conversations WHERE id = ?", (conversation_id,))
@@ -58,7 +60,7 @@ class ConversationMixin:
 
     async def add_message(self, conversation_id: int, role: str, content: str, **fields: Any) -> int:
         columns = ["conversation_id", "role", "content", *fields]
-        async with self.write() as db:
+        async with self.write(cached=False) as db:
             cursor = await db.execute(
                 f"INSERT INTO messages ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
                 (conversation_id, role, storable(content), *storable_params(tuple(fields.values()))))
@@ -101,31 +103,50 @@ class ConversationMixin:
     async def record_reply(self, usage: dict[str, Any], message: dict[str, Any] | None) -> tuple[int, int | None]:
         """The usage row and the assistant message (if any) of one reply, written together. A message's
         `reply_to` (its prompt's id, not a column) puts it in its prompt's group of alternatives."""
-        usage = storable_row(usage)
-        message = storable_row(message) if message is not None else None
-        reply_to = message.pop("reply_to", None) if message is not None else None
-        async with self.write() as db:
-            columns = list(usage)
-            cursor = await db.execute(
-                f"INSERT INTO usage ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                tuple(usage.values()))
-            usage_id = int(cursor.lastrowid)
-            message_id = None
-            if message is not None:
-                fields = {**message, "usage_id": usage_id}
-                if reply_to is not None:
-                    found = await (await db.execute("SELECT alt_group FROM messages WHERE id = ?",
-                                                    (reply_to,))).fetchone()
-                    fields["alt_group"] = found[0] if found else None
-                cursor = await db.execute(
-                    f"INSERT INTO messages ({', '.join(fields)}) VALUES ({', '.join('?' * len(fields))})",
-                    tuple(fields.values()))
-                message_id = int(cursor.lastrowid)
-                await db.execute(
-                    "UPDATE conversations SET updated_at = CURRENT_TIMESTAMP, last_task = COALESCE(?, last_task) "
-                    "WHERE id = ?", (message.get("task"), message["conversation_id"]))
-            return usage_id, message_id
+        async with self.write(cached=False) as db:
+            return await _insert_reply(db, usage, message)
+
+    async def record_replies(self, replies: list[tuple[dict[str, Any], dict[str, Any] | None]]) -> None:
+        """Many replies (the write-behind queue's batch). Usage rows without a message go in as one
+        multi-row INSERT per _ROWS_PER_INSERT: one statement, so one transaction and one trip to the
+        database's thread, where a transaction of its own would take three."""
+        bare = [storable_row(usage) for usage, message in replies if message is None]
+        for columns in dict.fromkeys(tuple(row) for row in bare):  # one statement per column set (in practice one)
+            rows = [tuple(row.values()) for row in bare if tuple(row) == columns]
+            for start in range(0, len(rows), _ROWS_PER_INSERT):
+                chunk = rows[start:start + _ROWS_PER_INSERT]
+                one = f"({', '.join('?' * len(columns))})"
+                await self.insert(f"INSERT INTO usage ({', '.join(columns)}) VALUES {', '.join([one] * len(chunk))}",
+                                  tuple(value for row in chunk for value in row))
+        with_message = [(usage, message) for usage, message in replies if message is not None]
+        if with_message:
+            async with self.write(cached=False) as db:
+                for usage, message in with_message:
+                    await _insert_reply(db, usage, message)
 
     async def usage_rows(self, since: float | None = None) -> list[dict[str, Any]]:
         return [dict(r) for r in await self.rows("SELECT * FROM usage WHERE created_at >= ? ORDER BY id",
                                                  (since or 0,))]
+
+
+async def _insert_reply(db: aiosqlite.Connection, usage: dict[str, Any], message: dict[str, Any] | None
+                        ) -> tuple[int, int | None]:
+    usage = storable_row(usage)
+    columns = list(usage)
+    cursor = await db.execute(
+        f"INSERT INTO usage ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", tuple(usage.values()))
+    usage_id = int(cursor.lastrowid)
+    if message is None:
+        return usage_id, None
+    message = storable_row(message)
+    reply_to = message.pop("reply_to", None)
+    fields = {**message, "usage_id": usage_id}
+    if reply_to is not None:  # the reply joins its prompt's group of alternatives, if any
+        found = await (await db.execute("SELECT alt_group FROM messages WHERE id = ?", (reply_to,))).fetchone()
+        fields["alt_group"] = found[0] if found else None
+    cursor = await db.execute(
+        f"INSERT INTO messages ({', '.join(fields)}) VALUES ({', '.join('?' * len(fields))})", tuple(fields.values()))
+    await db.execute(
+        "UPDATE conversations SET updated_at = CURRENT_TIMESTAMP, last_task = COALESCE(?, last_task) "
+        "WHERE id = ?", (message.get("task"), message["conversation_id"]))
+    return usage_id, int(cursor.lastrowid)

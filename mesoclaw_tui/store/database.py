@@ -102,6 +102,9 @@ class Store(ProviderStateMixin, ConversationMixin, ChatsMixin, JobsMixin, AgentS
         # Commits through this connection; with PRAGMA data_version (which counts only other
         # connections' commits) it tells a cache whether anything changed since it was filled.
         self.commits = 0
+        # Every commit through this connection, the cached=False ones (usage rows) too: what a cache of
+        # the usage itself (the budgets' spend) is keyed by.
+        self.all_commits = 0
 
     @classmethod
     async def open(cls, path: Path, *, create_dirs: bool = True) -> Store:
@@ -144,8 +147,13 @@ class Store(ProviderStateMixin, ConversationMixin, ChatsMixin, JobsMixin, AgentS
         return describe(exc, self.path)
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def write(self, *, cached: bool = True) -> AsyncIterator[aiosqlite.Connection]:
         """One write transaction, taken before the first read so the read-modify-write is atomic.
+
+        `cached=False`: it writes nothing the service caches by change_stamp (router settings, provider
+        health, models) — a conversation, a message, a usage row — so those caches stay valid. Every
+        reply writes one such row; letting it count would re-read the settings and availability for the
+        next request.
 
         The lock serialises this process's coroutines: they share one connection, and a second BEGIN
         on it while a transaction is open fails ("cannot start a transaction within a transaction").
@@ -153,10 +161,7 @@ class Store(ProviderStateMixin, ConversationMixin, ChatsMixin, JobsMixin, AgentS
         waited for (BEGIN and COMMIT are retried until the busy timeout); any sqlite3 error leaves
         the transaction rolled back and becomes a StoreError that says what happened.
         """
-        lock: asyncio.Lock | None = getattr(self, "_write_lock", None)
-        if lock is None:
-            lock = self._write_lock = asyncio.Lock()
-        async with lock:
+        async with self._lock():
             await self._begin()
             try:
                 yield self.conn
@@ -167,7 +172,34 @@ class Store(ProviderStateMixin, ConversationMixin, ChatsMixin, JobsMixin, AgentS
                 raise
             else:
                 await self._commit()
-                self.commits += 1
+                self.all_commits += 1
+                if cached:
+                    self.commits += 1
+
+    def _lock(self) -> asyncio.Lock:
+        """Serialises this process's writers. Created lazily, so it belongs to the loop that uses the store."""
+        lock: asyncio.Lock | None = getattr(self, "_write_lock", None)
+        if lock is None:
+            lock = self._write_lock = asyncio.Lock()
+        return lock
+
+    async def insert(self, sql: str, params: Any = ()) -> int:
+        """One INSERT that needs no read before it, as its own transaction (the connection autocommits):
+        one trip to the database's thread where write() takes three (BEGIN, the statement, COMMIT).
+        Its id. Retried while busy until the busy timeout, like the rest."""
+        lock = self._lock()
+        started = time.monotonic()
+        async with lock:  # never inside another coroutine's open transaction on this connection
+            while True:
+                try:
+                    found = int((await self.conn.execute(sql, params)).lastrowid)
+                    self.all_commits += 1
+                    return found
+                except sqlite3.Error as exc:
+                    waited = time.monotonic() - started
+                    if not is_busy(exc) or waited > BUSY_TIMEOUT_MS / 1000:
+                        raise self._problem(exc, waited) from None
+                    await asyncio.sleep(_BACKOFF_S)
 
     async def _begin(self) -> None:
         started = time.monotonic()
@@ -214,8 +246,12 @@ class Store(ProviderStateMixin, ConversationMixin, ChatsMixin, JobsMixin, AgentS
         return (await self.rows("PRAGMA data_version"))[0][0]
 
     async def change_stamp(self) -> tuple[int, int]:
-        """Changes whenever any connection, this one included, has committed."""
+        """Changes whenever any connection has committed, this one included unless `write(cached=False)`."""
         return await self.data_version(), self.commits
+
+    async def usage_stamp(self) -> tuple[int, int]:
+        """Changes whenever any connection has committed, this one's usage rows included."""
+        return await self.data_version(), self.all_commits
 
     # router_config ---------------------------------------------------------------------------
 
