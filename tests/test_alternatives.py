@@ -137,3 +137,17 @@ async def test_the_budget_check_reads_recorded_usage_and_is_cached_until_the_dat
     reply = await engine.run(Turn("hello", task="general"))
     assert reply.profile is RoutingProfile.ECO and sent(provider_server)[-1]["model"] == "gpt-6-luna"
     assert "routed with eco instead of balanced" in reply.budget.message()
+
+
+async def test_without_a_budget_the_spend_is_never_read(service) -> None:
+    """`router status` lists the budgets; with none set it reads no spend (a query on every status)."""
+    calls = []
+    original = service.store.spend_by_profile
+
+    async def counting(*args):
+        calls.append(args)
+        return await original(*args)
+
+    service.store.spend_by_profile = counting
+    assert await service.budget_lines() == []
+    assert (await service.budget_report())["limits"] == [] and calls == []

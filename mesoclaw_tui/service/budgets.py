@@ -167,5 +167,7 @@ class BudgetsMixin:
         from ..core.budget import lines_for
 
         budgets = self.budgets()
+        if not budgets.is_set:
+            return []  # no spend to read (`router status` without a budget makes no query for it)
         spend = await self.spend()
         return [line for scope, _ in budgets.scopes() for line in lines_for(budgets, spend, scope)]
