@@ -27,6 +27,18 @@ if TYPE_CHECKING:
 
 
 FLUSH_S = 1 / 10  # the longest a received fragment waits before it is drawn
+# A message longer than this shows its start and says how to get the whole: drawing a 20 MB paste
+# took the app 37 s; the whole text stays in the database, in the copy keys and in `chats export`.
+DISPLAY_LIMIT_CHARS = 20_000
+
+
+def shown_part(text: str, whole: str = "`mesoclaw chats export` writes the whole conversation") -> tuple[str, str | None]:
+    """The part of a message the transcript draws, and what to say about the rest (None: all of it)."""
+    if len(text) <= DISPLAY_LIMIT_CHARS:
+        return text, None
+    cut = text.rfind("\n", 0, DISPLAY_LIMIT_CHARS)
+    cut = cut if cut > DISPLAY_LIMIT_CHARS // 2 else DISPLAY_LIMIT_CHARS
+    return text[:cut], f"… {len(text) - cut:,} more characters not shown ({len(text):,} in all); {whole}"
 TAIL_BLOCKS = 8  # blocks of a streaming reply drawn again per fragment before the finished ones are frozen
 
 
@@ -41,7 +53,11 @@ class UserMessage(Static):
     """
 
     def __init__(self, text: str, message_id: int | None = None) -> None:
-        super().__init__(safe_text(text), markup=False)
+        head, rest = shown_part(text)
+        shown = safe_text(head)
+        if rest:
+            shown.append("\n" + rest, style="dim italic")
+        super().__init__(shown, markup=False)
         self.message_id = message_id
 
 
@@ -130,7 +146,10 @@ class StoredReply(RenderOnce):
         self._text = entry.content or ""
         parts: list[Any] = []
         if self._text:
-            parts.append(rich_markdown(self._text))
+            head, rest = shown_part(self._text, "ctrl+g copies the whole reply")
+            parts.append(rich_markdown(head))
+            if rest:
+                parts.append(safe_text(rest, style="dim italic"))
         error = None
         if self.status == "failed":
             error = fmt.failure_text(entry.error, entry.attempts)
