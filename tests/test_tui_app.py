@@ -66,6 +66,25 @@ async def test_ctrl_r_cycles_the_profile_from_every_screen_and_saves_it_at_once(
         no_unexpected_errors(app)
 
 
+async def test_what_is_typed_before_the_prompt_appears_lands_in_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The first frame draws the prompt's slot; the TextArea replaces it a moment later. Here that moment
+    # is long enough for the keys to surely come first.
+    from mesoclaw_tui.tui.screens import chat
+
+    monkeypatch.setattr(chat, "PROMPT_AFTER_FIRST_FRAME_S", 2.0)
+    app = MesoclawApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("h", "i", "space", "t", "h", "e", "r", "e")
+        assert not app.screen.query("PromptInput")  # still the slot
+        await settle(app, pilot)
+        prompt = app.screen.query_one("#prompt")
+        assert prompt.text == "hi there"
+        assert prompt.has_focus
+        await pilot.press("!")
+        assert prompt.text == "hi there!"  # the cursor is after what was typed
+        no_unexpected_errors(app)
+
+
 async def test_ctrl_r_works_while_typing_in_the_prompt() -> None:
     app = MesoclawApp()
     async with app.run_test(size=(80, 24)) as pilot:

@@ -42,7 +42,12 @@ async def settle(app: MesoclawApp, pilot: Any) -> None:
     an open dialog is left alone)."""
     from textual.worker import WorkerFailed
 
+    from mesoclaw_tui.tui.screens.chat import ChatScreen
+
     await app.ready()
+    chat = next((s for s in app.screen_stack if isinstance(s, ChatScreen)), None)
+    if chat is not None:  # the prompt replaces the slot the first frame draws a moment after it
+        await wait_for(pilot, lambda: chat._prompt_mounted, what="the prompt to replace its slot")
     for _ in range(3):
         for worker in [w for w in app.workers if w.group != "dialog" and not w.is_finished]:
             try:

@@ -132,6 +132,7 @@ class MesoclawApp(App[None]):
             title, self.open_error = open_failure(exc)
             self.notify(self.open_error, title=title, severity="error", timeout=30)
         finally:
+            gc.enable()  # launch() held collections back until the first frame
             self._service_ready.set()
         if self.service is not None:
             await self._settings_in_use()

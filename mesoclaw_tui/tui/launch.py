@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,11 @@ def launch(db: str | None) -> None:
         from ..core.types import MesoclawError
 
         raise MesoclawError("the app needs a terminal; for scripts use `mesoclaw ask` or `mesoclaw router …`")
+    # Until the first frame is drawn nothing is garbage yet: everything imported and composed lives as
+    # long as the app, so a collection at startup only scans it (about 10 ms of a ~300 ms first paint,
+    # benchmarks/tui_first_paint.py). The app freezes those objects and collects again once its service
+    # is open (MesoclawApp._open_service).
+    gc.disable()
     from .app import MesoclawApp
 
     app = MesoclawApp(db, offer_setup=True)  # with no provider configured, the setup screen first

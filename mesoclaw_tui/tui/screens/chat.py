@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.timer import Timer
@@ -38,6 +38,10 @@ if TYPE_CHECKING:
     from .agent_run import AgentRunner
 
 PREVIEW_DEBOUNCE_S = 0.15
+# Textual (checked on 8.2.8) runs the call_after_refresh callbacks queued while the app starts before
+# it writes the first frame, so mounting the TextArea there put its ~20 ms in front of the first paint.
+# It waits this long instead; keys typed meanwhile are kept for it (ChatScreen.on_key).
+PROMPT_AFTER_FIRST_FRAME_S = 0.05
 PROMPT_PLACEHOLDER = "Message · enter send · ctrl+j newline · ctrl+k model"
 
 
@@ -88,6 +92,8 @@ class ChatScreen(ChatDailyTools):  # screens/chat_daily.py: system prompt, prese
         self._reply_worker: Worker | None = None
         self._agent: AgentRunner | None = None  # agent mode (f10): made on first use
         self._queue = SendQueue()  # messages sent while a reply streams
+        self._prompt_mounted = False  # the first frame draws a slot; the TextArea replaces it
+        self._typed_early: list[str] = []
 
     def compose(self) -> ComposeResult:
         yield AppBar("Chat", id="bar")
@@ -98,7 +104,7 @@ class ChatScreen(ChatDailyTools):  # screens/chat_daily.py: system prompt, prese
 
     def on_mount(self) -> None:
         self._render_route()  # then LiveScreen.on_mount starts load()
-        self.call_after_refresh(self._mount_prompt)
+        self.set_timer(PROMPT_AFTER_FIRST_FRAME_S, self._mount_prompt)
 
     async def _mount_prompt(self) -> None:
         """The first frame draws the prompt as a Static; the TextArea (the heaviest widget of the
@@ -109,7 +115,17 @@ class ChatScreen(ChatDailyTools):  # screens/chat_daily.py: system prompt, prese
         with self.app.batch_update():
             await self.query_one("#prompt").remove()
             await self.mount(prompt, after="#route")
+        self._prompt_mounted = True
+        if self._typed_early:
+            prompt.insert("".join(self._typed_early))
+            self._typed_early.clear()
         prompt.focus()
+
+    def on_key(self, event: events.Key) -> None:
+        """What is typed before the prompt replaces its slot goes into the prompt once it has."""
+        if not self._prompt_mounted and event.is_printable and event.character:
+            self._typed_early.append(event.character)
+            event.stop()
 
     def _focus_prompt(self) -> None:
         prompt = self.query_one("#prompt")

@@ -73,8 +73,17 @@ class Transcript(VerticalScroll, can_focus=True):
         # a page of short messages may not fill a tall terminal: then there is nothing to scroll up to
         self.call_after_refresh(self._fill_if_short)
 
-    def _fill_if_short(self) -> None:
-        if self.has_older and self.max_scroll_y == 0:
+    def _fill_if_short(self, tries: int = 10) -> None:
+        if not self.has_older:
+            return
+        # Every message is at least a line tall: a smaller virtual height means the layout has not run
+        # since they were mounted (Textual runs this callback at once when another batch_update holds
+        # the refresh, e.g. the prompt replacing its slot), and "nothing to scroll" would be wrong.
+        if self.virtual_size.height < len(self.messages):
+            if tries:
+                self.call_after_refresh(self._fill_if_short, tries - 1)
+            return
+        if self.max_scroll_y == 0:
             self.request_older()
 
     def request_older(self) -> None:
