@@ -110,8 +110,9 @@ class MesoclawApp(App[None]):
     # lifecycle -----------------------------------------------------------------------------------
 
     def on_mount(self) -> None:
-        # after the first frame: importing the service and opening the database (~50 ms) must not
-        # stand between launch and a drawn chat screen
+        # Importing the service and opening the database (~50 ms) happen in a worker, not here: the
+        # first frame draws the profile read at launch (service/peek.py). Textual runs this callback
+        # before it writes that frame; deferring it further measured no gain (tui_first_paint.py).
         self.call_after_refresh(self.run_worker, self._open_service(), name="open", exit_on_error=False)
 
     async def _open_service(self) -> None:
