@@ -15,13 +15,6 @@ from mesoclaw_tui.store import SCHEMA_VERSION, Store
 from .old_databases import v4_script
 
 
-@pytest.fixture
-async def service():
-    service = await RouterService.open(None)
-    yield service
-    await service.close()
-
-
 async def converse(service: RouterService, title: str, *texts: str) -> int:
     conversation_id = await service.create_conversation(title)
     for text in texts:

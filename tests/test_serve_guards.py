@@ -24,6 +24,7 @@ from mesoclaw_tui.engine import Engine, Turn
 from mesoclaw_tui.server import Access, BackgroundServer, Limits, parse_size
 from mesoclaw_tui.service import RouterService
 from tests.conftest import PROVIDER_ENV
+from tests.fakes.fixtures import configure
 from tests.fakes.provider_server import FakeProviderServer, Gate, Hang, Held, Replay, Stream
 from tests.waiting import eventually_async
 
@@ -33,14 +34,9 @@ ERROR_KEYS = {"message", "type", "param", "code"}
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeProviderServer]:
-    with FakeProviderServer() as server:
-        yield server
-
-
-def configure(monkeypatch: pytest.MonkeyPatch, fake: FakeProviderServer, *providers: str) -> None:
-    for key, value in fake.env(*(providers or ("openai",)), api_key="sk-test").items():
-        monkeypatch.setenv(key, value)
+def fake_keys() -> tuple[str, ...]:
+    """No provider points at `fake` until a test says which (configure)."""
+    return ()
 
 
 @pytest.fixture
