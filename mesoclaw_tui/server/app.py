@@ -1,9 +1,8 @@
-"""The Starlette app of `mesoclaw serve`: routes, the bearer token and the chat handler (in OpenAI's
-wire format over answering.py), all of it behind the Guard (guard.py)."""
+"""The Starlette app of `mesoclaw serve`: routes and the chat handler (in OpenAI's wire format over
+answering.py), all of it behind the Guard (guard.py), which checks the bearer token."""
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 import time
@@ -33,25 +32,14 @@ def error_response(error: ApiError, headers: dict[str, str] | None = None) -> JS
 
 
 class Api:
-    def __init__(self, service: Any, engine: Engine, token: str | None):
+    """The routes' shared state. Every request reaching it has passed the Guard: Host, Origin and the
+    bearer token are checked there, from the request head."""
+
+    def __init__(self, service: Any, engine: Engine):
         self.service = service
         self.engine = engine
-        self._token = token.encode() if token else None
         self._checked_at = 0.0
         self._data_version: int | None = None
-
-    def authorize(self, request: Request) -> None:
-        if self._token is None:
-            return
-        header = request.headers.get("authorization", "")
-        scheme, _, given = header.partition(" ")
-        if not header and request.headers.get("x-api-key"):  # how Anthropic clients send it (/v1/messages)
-            scheme, given = "bearer", request.headers["x-api-key"]
-        if scheme.lower() != "bearer" or not given:
-            raise ApiError(401, "missing bearer token (send Authorization: Bearer <the --token of mesoclaw serve>)",
-                           code="invalid_api_key")
-        if not hmac.compare_digest(given.strip().encode(), self._token):
-            raise ApiError(401, "invalid bearer token", code="invalid_api_key")
 
     async def refresh(self) -> None:
         """Notice models added or refreshed by another process (the registry is cached)."""
@@ -70,17 +58,9 @@ class Api:
         return JSONResponse({"status": "ok", "version": __version__})
 
     async def models(self, request: Request) -> Response:
-        try:
-            self.authorize(request)
-        except ApiError as exc:
-            return error_response(exc)
         return JSONResponse({"object": "list", "data": await self._model_list()})
 
     async def model(self, request: Request) -> Response:
-        try:
-            self.authorize(request)
-        except ApiError as exc:
-            return error_response(exc)
         wanted = request.path_params["model"]
         await self.refresh()
         entry = wire.model_entry(wanted, await self.service.registry())
@@ -95,7 +75,6 @@ class Api:
 
     async def chat_completions(self, request: Request) -> Response:
         try:
-            self.authorize(request)
             try:
                 body = json.loads(await request.body())
             except ValueError:
@@ -175,7 +154,7 @@ def create_app(service: Any, engine: Engine, *, token: str | None = None, access
                limits: Limits | None = None, connections: Connections | None = None) -> Guard:
     """The whole app behind the Guard (guard.py): Host/Origin, content type, body limits, the upstream
     gate and disconnects apply to every route, the hot chat shortcut included."""
-    api = Api(service, engine, token)
+    api = Api(service, engine)
 
     async def chat(request: Request) -> Response:
         try:
@@ -196,7 +175,8 @@ def create_app(service: Any, engine: Engine, *, token: str | None = None, access
         Route("/health", api.health, methods=["GET"]),
     ], exception_handlers={404: _not_found, 405: _not_found})
     app.state.api = api
-    return Guard(_FastChat(app, chat), access or Access(token=bool(token)), limits or Limits(), connections)
+    return Guard(_FastChat(app, chat), access or Access(token=bool(token)), limits or Limits(), connections,
+                 token=token)
 
 
 class _FastChat:

@@ -23,14 +23,14 @@ def error_response(error: ApiError, headers: dict[str, str] | None = None) -> JS
 
 
 class MessagesRoute:
-    """The handlers, sharing the chat endpoint's Api (its service, engine, token and reload check) and,
-    through answering.py, how an answer follows the engine."""
+    """The handlers, sharing the chat endpoint's Api (its service, engine and reload check) and, through
+    answering.py, how an answer follows the engine. The Guard has checked the token (a Bearer token, or
+    x-api-key as Anthropic clients send it)."""
 
     def __init__(self, api: Any):
         self.api = api
 
     async def _call(self, request: Request) -> aw.MessagesCall:
-        self.api.authorize(request)  # a Bearer token, or x-api-key as Anthropic clients send it
         try:
             body = json.loads(await request.body())
         except ValueError:
