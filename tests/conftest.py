@@ -16,7 +16,9 @@ from mesoclaw_tui.core.provider_info import PROVIDERS
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
-pytest_plugins = ["tests.fakes.fixtures"]
+# Fixtures every test module can ask for by name (a module that imports a fixture and takes it as an
+# argument redefines it: ruff F811). A module overrides one by defining a fixture of the same name.
+pytest_plugins = ["tests.fakes.fixtures", "tests.service_fixtures"]
 
 # A shell without job control starts background commands with SIGINT ignored (`cmd &` in a script,
 # nohup, some CI runners), and an ignored signal stays ignored across exec: every subprocess a test

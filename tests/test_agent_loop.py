@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import httpx
 import pytest
 
 from mesoclaw_tui.agent.approval import ApprovalRules
@@ -20,8 +19,7 @@ from mesoclaw_tui.agent.toolbox import prepare_tools
 from mesoclaw_tui.agent.workspace import Workspace
 from mesoclaw_tui.core.agent_run import Limit, RunEnd, RunLimits
 from mesoclaw_tui.core.failures import FailureKind
-from mesoclaw_tui.engine import Delta, Engine
-from mesoclaw_tui.service import RouterService
+from mesoclaw_tui.engine import Delta
 
 from .agent_helpers import executor as make_executor
 from .fakes.provider_server import Delay, Respond
@@ -32,22 +30,13 @@ MODELS = {"openai": "gpt-6-luna", "anthropic": "claude-haiku-5.5"}
 
 
 @pytest.fixture
-async def service(monkeypatch, provider_server):
-    for key, value in provider_server.env("openai", "anthropic", "ollama", api_key="sk-test-key-0001").items():
-        monkeypatch.setenv(key, value)
-    svc = await RouterService.open()
-    yield svc
-    await svc.close()
+def service_providers() -> tuple[str, ...]:
+    return ("openai", "anthropic", "ollama")
 
 
 @pytest.fixture
-async def engine(service):
-    async def no_sleep(seconds):
-        return None
-
-    client = httpx.AsyncClient(timeout=httpx.Timeout(connect=2.0, read=5.0, write=2.0, pool=2.0))
-    yield Engine(service, client, sleep=no_sleep)
-    await client.aclose()
+def engine_read_timeout() -> float:
+    return 5.0
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import httpx
 import pytest
 
 from mesoclaw_tui.agent.config import AgentConfig, parse_mcp_servers
@@ -17,8 +16,6 @@ from mesoclaw_tui.agent.mcp_client import McpManager
 from mesoclaw_tui.agent.run_types import AgentGoal
 from mesoclaw_tui.agent.toolbox import prepare_tools
 from mesoclaw_tui.core.agent_run import RunEnd
-from mesoclaw_tui.engine import Engine
-from mesoclaw_tui.service import RouterService
 
 from .fakes.tool_streams import Call, ToolCallReply
 from .test_agent_mcp import start_http_server, stdio, stop
@@ -44,14 +41,13 @@ def listening(url: str, timeout: float = 20.0) -> None:
 
 
 @pytest.fixture
-async def engine(monkeypatch, provider_server):
-    for key, value in provider_server.env("openai", api_key="sk-test-key-0001").items():
-        monkeypatch.setenv(key, value)
-    service = await RouterService.open()
-    client = httpx.AsyncClient(timeout=5.0)
-    yield Engine(service, client)
-    await client.aclose()
-    await service.close()
+def service_providers() -> tuple[str, ...]:
+    return ("openai",)
+
+
+@pytest.fixture
+def engine_read_timeout() -> float:
+    return 5.0
 
 
 @pytest.mark.parametrize("transport", ["stdio", "http"])

@@ -8,9 +8,7 @@ import sqlite3
 from mesoclaw_tui.core.agent_run import Limit, RunEnd, RunLimits
 from mesoclaw_tui.store import SCHEMA_VERSION, Store
 
-from .conftest import REPO
-
-FIXTURE_V4 = REPO / "tests" / "fixtures" / "mesoclaw-schema-v4.sql"
+from .old_databases import v4_script
 
 
 def test_each_face_has_a_row_for_every_run_end() -> None:
@@ -38,7 +36,7 @@ async def test_a_version_4_database_gains_agent_steps_and_agent_jobs_without_los
     (an agent job's settings), each by ALTER TABLE ADD COLUMN: every row of a v4 file stays."""
     path = tmp_path / "v4.db"
     with sqlite3.connect(path) as conn:
-        conn.executescript(FIXTURE_V4.read_text())
+        conn.executescript(v4_script("in-use"))
     store = await Store.open(path)
     try:
         messages = await store.messages(1)
@@ -61,7 +59,7 @@ async def test_a_migrated_database_records_an_agent_step_and_an_agent_job(tmp_pa
 
     path = tmp_path / "v4.db"
     with sqlite3.connect(path) as conn:
-        conn.executescript(FIXTURE_V4.read_text())
+        conn.executescript(v4_script("in-use"))
     async with await RouterService.open(str(path)) as service:
         call = StepToolCall("call_1", "read_file", '{"path": "a.py"}', "read_file")
         recorded = await service.record_reply(UsageRecord("agent", 1764547300.0, conversation_id=1),

@@ -7,31 +7,18 @@ from __future__ import annotations
 
 import time
 
-import httpx
 import pytest
 
 from mesoclaw_tui.core.failures import FailureKind
 from mesoclaw_tui.core.types import MesoclawError
-from mesoclaw_tui.engine import Engine, Turn
-from mesoclaw_tui.service import RouterService
+from mesoclaw_tui.engine import Turn
 
 from .fakes.provider_server import Stream
 
 
 @pytest.fixture
-async def service(monkeypatch, provider_server):
-    for key, value in provider_server.env("openai", api_key="sk-test-key-0001").items():
-        monkeypatch.setenv(key, value)
-    svc = await RouterService.open()
-    yield svc
-    await svc.close()
-
-
-@pytest.fixture
-async def engine(service):
-    client = httpx.AsyncClient(timeout=httpx.Timeout(connect=2.0, read=2.0, write=2.0, pool=2.0))
-    yield Engine(service, client)
-    await client.aclose()
+def service_providers() -> tuple[str, ...]:
+    return ("openai",)
 
 
 def sent(provider_server) -> list[dict]:

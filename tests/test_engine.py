@@ -19,28 +19,13 @@ OVERLOADED = {"type": "error", "error": {"type": "overloaded_error", "message": 
 
 
 @pytest.fixture
-async def service(monkeypatch, provider_server):
-    for key, value in provider_server.env("openai", "anthropic", "google", api_key="sk-test-key-0001").items():
-        monkeypatch.setenv(key, value)
-    svc = await RouterService.open()
-    yield svc
-    await svc.close()
+def service_providers() -> tuple[str, ...]:
+    return ("openai", "anthropic", "google")
 
 
 @pytest.fixture
-def sleeps():
-    return []
-
-
-@pytest.fixture
-async def engine(service, sleeps):
-    async def fake_sleep(seconds):
-        sleeps.append(seconds)
-
-    client = httpx.AsyncClient(timeout=httpx.Timeout(connect=2.0, read=1.0, write=2.0, pool=2.0))
-    eng = Engine(service, client, sleep=fake_sleep)
-    yield eng
-    await client.aclose()
+def engine_read_timeout() -> float:
+    return 1.0
 
 
 def code_turn(prompt="fix this python function: def f(: pass", **kw):

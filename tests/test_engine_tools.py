@@ -11,7 +11,6 @@ from mesoclaw_tui.core.failures import FailureKind
 from mesoclaw_tui.core.types import Capability, MesoclawError
 from mesoclaw_tui.engine import Delta, Engine, ToolDelta, Turn
 from mesoclaw_tui.providers import ChatMessage, ImagePart, ResponseFormat, TextPart, Tool, ToolCall
-from mesoclaw_tui.service import RouterService
 
 from .fakes.provider_server import Replay, Respond, Stream
 from .fakes.tool_streams import Call, ToolCallReply
@@ -21,22 +20,8 @@ ASK = "fix this python function so that it calls the weather tool: def f(: pass"
 
 
 @pytest.fixture
-async def service(monkeypatch, provider_server):
-    for key, value in provider_server.env("openai", "anthropic", "ollama", api_key="sk-test-key-0001").items():
-        monkeypatch.setenv(key, value)
-    svc = await RouterService.open()
-    yield svc
-    await svc.close()
-
-
-@pytest.fixture
-async def engine(service):
-    async def no_sleep(seconds):
-        return None
-
-    client = httpx.AsyncClient(timeout=httpx.Timeout(connect=2.0, read=2.0, write=2.0, pool=2.0))
-    yield Engine(service, client, sleep=no_sleep)
-    await client.aclose()
+def service_providers() -> tuple[str, ...]:
+    return ("openai", "anthropic", "ollama")
 
 
 async def test_tool_calls_stream_as_deltas_and_arrive_whole_on_the_reply(engine, service, provider_server):

@@ -3,40 +3,23 @@ should be, usage that is missing or zero, a whole JSON reply to a streaming requ
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 
 from mesoclaw_tui.providers import (
     ChatMessage,
     ChatRequest,
-    Endpoint,
     FinishReason,
     StreamEnd,
     ToolCallAccumulator,
     Usage,
-    make_client,
 )
 from mesoclaw_tui.providers.tool_calls import arguments_object
 from tests.fakes.provider_server import FakeProviderServer, Replay, Respond, Stream
-from tests.fakes.streams import Collected, collect
+from tests.fakes.streams import run
 
-REQUEST = ChatRequest("test-model", (ChatMessage("user", "hi"),))
 BAD_GATEWAY = ("<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
                "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with make_client() as c:
-        yield c
-
-
-async def run(server: FakeProviderServer, client: httpx.AsyncClient, provider: str, behaviour: object,
-              request: ChatRequest = REQUEST) -> Collected:
-    server.script(server.chat_path(provider), behaviour)  # type: ignore[arg-type]
-    return await collect(client, Endpoint(provider, server.base_url(provider), "sk-test-key-0000"), request)
 
 
 # --- lone surrogates ----------------------------------------------------------------------------

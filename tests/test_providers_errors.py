@@ -16,7 +16,6 @@ from mesoclaw_tui.providers import (
     Endpoint,
     ProviderError,
     list_models,
-    make_client,
 )
 from mesoclaw_tui.providers.errors import parse_retry_after
 from tests.fakes.provider_server import Delay, Drop, FakeProviderServer, Hang, Respond, Stream, refused_port
@@ -24,12 +23,6 @@ from tests.fakes.streams import collect
 
 KEY = "sk-live-abcdefghijklmnop0123456789"
 REQUEST = ChatRequest("test-model", (ChatMessage("user", "hi"),))
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with make_client() as c:
-        yield c
 
 
 @pytest.fixture

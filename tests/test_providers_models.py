@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
-from mesoclaw_tui.providers import Endpoint, ListedModel, ProviderError, list_models, make_client
+from mesoclaw_tui.providers import Endpoint, ListedModel, ProviderError, list_models
 from tests.fakes.provider_server import RECORDINGS, FakeProviderServer, Replay, Respond
 
 KEY = "sk-test-models-9999"
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with make_client() as c:
-        yield c
 
 
 def endpoint(server: FakeProviderServer, provider: str, key: str | None = KEY) -> Endpoint:

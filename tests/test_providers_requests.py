@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -14,12 +13,6 @@ from tests.fakes.streams import collect
 
 KEY = "sk-test-request-shape-4242"
 TURNS = (ChatMessage("user", "hi"), ChatMessage("assistant", "hello"), ChatMessage("user", "and now?"))
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with make_client() as c:
-        yield c
 
 
 async def send(server: FakeProviderServer, client: httpx.AsyncClient, provider: str, request: ChatRequest,

@@ -5,41 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
 from mesoclaw_tui.providers import (
-    ChatMessage,
-    ChatRequest,
-    Endpoint,
     FinishReason,
     StreamEnd,
     TextDelta,
     Usage,
-    make_client,
     stream_chat,
 )
 from tests.fakes.provider_server import FakeProviderServer, Replay, Stream
-from tests.fakes.streams import Collected, collect
-
-REQUEST = ChatRequest("test-model", (ChatMessage("user", "hi"),))
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with make_client() as c:
-        yield c
-
-
-def endpoint(server: FakeProviderServer, provider: str, key: str | None = "sk-test-key-0000") -> Endpoint:
-    return Endpoint(provider, server.base_url(provider), key)
-
-
-async def run(server: FakeProviderServer, client: httpx.AsyncClient, provider: str, behaviour: object) -> Collected:
-    server.script(server.chat_path(provider), behaviour)  # type: ignore[arg-type]
-    return await collect(client, endpoint(server, provider), REQUEST)
+from tests.fakes.streams import REQUEST, Collected, collect, endpoint, run
 
 
 def assert_well_formed(result: Collected) -> None:

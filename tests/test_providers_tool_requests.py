@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -20,7 +19,6 @@ from mesoclaw_tui.providers import (
     Tool,
     ToolCall,
     ToolChoice,
-    make_client,
     wire_tool_call_id,
 )
 from tests.fakes.provider_server import FakeProviderServer
@@ -43,12 +41,6 @@ ROUND_TRIP = (
     ChatMessage("user", "Thanks. And tomorrow?"),
 )
 MAPPED = wire_tool_call_id(ODD_ID)
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with make_client() as c:
-        yield c
 
 
 async def sent_body(server: FakeProviderServer, client: httpx.AsyncClient, provider: str,

@@ -5,7 +5,6 @@ protocols, streamed and not."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -13,7 +12,6 @@ import pytest
 from mesoclaw_tui.providers import (
     ChatMessage,
     ChatRequest,
-    Endpoint,
     FinishReason,
     ResponseFormat,
     StreamEnd,
@@ -22,26 +20,12 @@ from mesoclaw_tui.providers import (
     ToolCall,
     ToolCallDelta,
     Usage,
-    make_client,
 )
 from tests.fakes.provider_server import FakeProviderServer, Replay
-from tests.fakes.streams import Collected, collect
+from tests.fakes.streams import REQUEST, Collected, run
 from tests.fakes.tool_streams import Call, ToolCallReply
 
-REQUEST = ChatRequest("test-model", (ChatMessage("user", "hi"),))
 PROVIDER = {"openai": "openai", "anthropic": "anthropic", "ollama": "ollama"}
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with make_client() as c:
-        yield c
-
-
-async def run(server: FakeProviderServer, client: httpx.AsyncClient, provider: str, behaviour: object,
-              request: ChatRequest = REQUEST) -> Collected:
-    server.script(server.chat_path(provider), behaviour)  # type: ignore[arg-type]
-    return await collect(client, Endpoint(provider, server.base_url(provider), "sk-test-key-0000"), request)
 
 
 def calls_of(result: Collected) -> tuple[ToolCall, ...]:

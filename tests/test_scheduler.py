@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from mesoclaw_tui.scheduler import (
     set_enabled,
 )
 from mesoclaw_tui.service import RouterService
-from tests.fakes.provider_server import Delay, FakeProviderServer, Gate, Held, Respond, Stream
+from tests.fakes.provider_server import Delay, Gate, Held, Respond, Stream
 from tests.waiting import eventually_async
 
 UTCZ = UTC
@@ -75,23 +74,8 @@ class Watched(Engine):
 
 
 @pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeProviderServer]:
-    with FakeProviderServer() as server:
-        for key, value in server.env("openai", api_key="sk-test").items():
-            monkeypatch.setenv(key, value)
-        yield server
-
-
-@pytest.fixture
 def clock() -> Clock:
     return Clock()
-
-
-@pytest.fixture
-async def service(isolated_env: Path) -> AsyncIterator[RouterService]:
-    service = await RouterService.open()
-    yield service
-    await service.close()
 
 
 def usage_rows(home: Path, source: str) -> list[sqlite3.Row]:

@@ -9,7 +9,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,14 +16,6 @@ import pytest
 from tests.conftest import PROVIDER_ENV
 from tests.fakes.provider_server import FakeProviderServer, Gate, Stream
 from tests.waiting import read_until, wait_caught_up
-
-
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeProviderServer]:
-    with FakeProviderServer() as server:
-        for key, value in server.env("openai", api_key="sk-test").items():
-            monkeypatch.setenv(key, value)
-        yield server
 
 
 def db(home: Path) -> sqlite3.Connection:

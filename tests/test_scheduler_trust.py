@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -22,21 +20,6 @@ T0 = datetime(2025, 1, 6, 8, 0, tzinfo=UTC)
 
 def at(moment: datetime):
     return lambda: moment
-
-
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeProviderServer]:
-    with FakeProviderServer() as server:
-        for key, value in server.env("openai", api_key="sk-test").items():
-            monkeypatch.setenv(key, value)
-        yield server
-
-
-@pytest.fixture
-async def service(isolated_env: Path) -> AsyncIterator[RouterService]:
-    service = await RouterService.open()
-    yield service
-    await service.close()
 
 
 def chat_requests(fake: FakeProviderServer) -> int:

@@ -12,16 +12,7 @@ from mesoclaw_tui.service import RouterService
 from mesoclaw_tui.service.search import fts_query, like_snippet, query_words, snippet_pieces
 from mesoclaw_tui.store import SCHEMA_VERSION, Store
 
-from .conftest import REPO
-
-FIXTURE_V4 = REPO / "tests" / "fixtures" / "mesoclaw-schema-v4-messages.sql"
-
-
-@pytest.fixture
-async def service():
-    service = await RouterService.open(None)
-    yield service
-    await service.close()
+from .old_databases import v4_script
 
 
 async def converse(service: RouterService, title: str, *texts: str) -> int:
@@ -137,7 +128,7 @@ async def test_preferences_keep_known_names_and_values(service) -> None:
 async def test_a_schema_4_file_migrates_and_its_messages_are_searchable(tmp_path: Path) -> None:
     path = tmp_path / "v4.db"
     with sqlite3.connect(path) as conn:
-        conn.executescript(FIXTURE_V4.read_text())
+        conn.executescript(v4_script("messages"))
         assert conn.execute("PRAGMA user_version").fetchone()[0] == 4
     store = await Store.open(path)
     await store.close()

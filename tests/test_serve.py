@@ -21,6 +21,7 @@ from mesoclaw_tui.core.types import MesoclawError
 from mesoclaw_tui.server import BackgroundServer, check_bind, is_loopback
 from mesoclaw_tui.store import Store
 from tests.conftest import PROVIDER_ENV
+from tests.fakes.fixtures import configure
 from tests.fakes.provider_server import FakeProviderServer, Respond, Stream
 from tests.waiting import eventually
 
@@ -29,14 +30,9 @@ HELLO = [{"role": "user", "content": "hello there"}]
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeProviderServer]:
-    with FakeProviderServer() as server:
-        yield server
-
-
-def configure(monkeypatch: pytest.MonkeyPatch, fake: FakeProviderServer, *providers: str) -> None:
-    for key, value in fake.env(*(providers or ("openai",)), api_key="sk-test").items():
-        monkeypatch.setenv(key, value)
+def fake_keys() -> tuple[str, ...]:
+    """No provider points at `fake` until a test says which (configure)."""
+    return ()
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ the `mesoclaw serve` command) in front of the fake provider server."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -24,6 +25,7 @@ from mesoclaw_tui.engine import Engine, Turn
 from mesoclaw_tui.server import Access, BackgroundServer, Limits, parse_size
 from mesoclaw_tui.service import RouterService
 from tests.conftest import PROVIDER_ENV
+from tests.fakes.fixtures import configure
 from tests.fakes.provider_server import FakeProviderServer, Gate, Hang, Held, Replay, Stream
 from tests.waiting import eventually_async
 
@@ -33,14 +35,9 @@ ERROR_KEYS = {"message", "type", "param", "code"}
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeProviderServer]:
-    with FakeProviderServer() as server:
-        yield server
-
-
-def configure(monkeypatch: pytest.MonkeyPatch, fake: FakeProviderServer, *providers: str) -> None:
-    for key, value in fake.env(*(providers or ("openai",)), api_key="sk-test").items():
-        monkeypatch.setenv(key, value)
+def fake_keys() -> tuple[str, ...]:
+    """No provider points at `fake` until a test says which (configure)."""
+    return ()
 
 
 @pytest.fixture
@@ -82,8 +79,6 @@ def read_response(sock: socket.socket) -> tuple[int, dict, bytes]:
 
 
 def error_of(body: bytes) -> dict:
-    import json
-
     document = json.loads(body)
     assert set(document) == {"error"} and set(document["error"]) == ERROR_KEYS
     return document["error"]
@@ -276,6 +271,33 @@ def test_a_huge_content_length_is_refused_before_the_body_is_sent(served, fake) 
         assert status == 413 and error_of(body)["code"] == "request_too_large" and "--max-body" in body.decode()
         assert headers["connection"] == "close"
         assert sock.recv(10) == b""  # and the connection is closed: nothing more of it is read
+    assert chat_requests(fake) == []
+
+
+@pytest.mark.parametrize("path, credential", [
+    ("/v1/chat/completions", "Authorization: Bearer wrong\r\n"),
+    ("/v1/chat/completions", ""),
+    ("/v1/messages", "x-api-key: wrong\r\n"),
+], ids=["wrong bearer token", "no token", "wrong x-api-key"])
+def test_without_the_token_a_request_is_401_before_its_body_is_read(monkeypatch, fake, path, credential) -> None:
+    """With --token, a client without it cannot make the server read a body (up to --max-body) or wait
+    --body-timeout for one: its head is enough to refuse it."""
+    configure(monkeypatch, fake)
+    with BackgroundServer(token="s3cret") as server:
+        port = port_of(server)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            # 8 MB announced, under --max-body (10 MB), and not a byte of it sent
+            sock.sendall(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{credential}"
+                         f"Content-Type: application/json\r\nContent-Length: {8 * 1024 * 1024}\r\n\r\n".encode())
+            started = time.monotonic()
+            status, headers, body = read_response(sock)
+            assert time.monotonic() - started < 5  # not --body-timeout's 30 s
+            assert status == 401 and headers["connection"] == "close"
+            if path == "/v1/messages":  # in the shape of the API asked
+                assert json.loads(body)["error"]["type"] == "authentication_error"
+            else:
+                assert error_of(body)["code"] == "invalid_api_key"
+            assert sock.recv(10) == b""  # and the connection is closed: nothing more of it is read
     assert chat_requests(fake) == []
 
 

@@ -6,25 +6,14 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 
 from mesoclaw_tui.server import BackgroundServer
-from tests.fakes.provider_server import FakeProviderServer
 from tests.waiting import eventually, eventually_async
 
 CHAT = {"model": "mesoclaw/auto", "messages": [{"role": "user", "content": "hello there"}]}
-
-
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch, isolated_env: Path) -> Iterator[FakeProviderServer]:
-    with FakeProviderServer() as server:
-        for key, value in server.env("openai", api_key="sk-test").items():
-            monkeypatch.setenv(key, value)
-        yield server
 
 
 def serve_rows(home: Path) -> list[str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -24,13 +23,6 @@ from mesoclaw_tui.service import (
     TranscriptEntry,
     UsageRecord,
 )
-
-
-@pytest.fixture
-async def service(isolated_env: Path) -> AsyncIterator[RouterService]:
-    service = await RouterService.open()
-    yield service
-    await service.close()
 
 
 async def a_turn(service: RouterService, conversation_id: int, prompt: str, reply: str, *,

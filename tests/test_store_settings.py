@@ -14,10 +14,10 @@ from mesoclaw_tui.settings import load_settings, resolve_paths
 from mesoclaw_tui.store import SCHEMA_VERSION, Store, schema_text, split_statements
 
 from .conftest import REPO, run_mesoclaw
+from .old_databases import v4_script
 
 FIXTURE_V1 = REPO / "tests" / "fixtures" / "mesoclaw-schema-v1.sql"
 FIXTURE_V3 = REPO / "tests" / "fixtures" / "mesoclaw-schema-v3.sql"
-FIXTURE_V4 = REPO / "tests" / "fixtures" / "mesoclaw-schema-v4-exchanges.sql"
 
 
 def test_schema_holds_the_seeds_router_config_table():
@@ -119,7 +119,7 @@ async def test_schema_v4_database_gains_system_prompts_alternatives_presets_and_
 
     path = tmp_path / "v4.db"
     with sqlite3.connect(path) as conn:
-        conn.executescript(FIXTURE_V4.read_text())
+        conn.executescript(v4_script("exchanges"))
     service = RouterService(await Store.open(path), load_settings(resolve_paths(str(path), {}), {}))
     try:
         conversation = await service.require_conversation(1)

@@ -24,8 +24,10 @@ and one Engine (one pooled HTTP client) serve the whole process.
     openai_request.py   its request parts, pure: messages, tools, tool_choice, response_format
     anthropic_wire.py   the Messages format, pure: body -> Turn; Reply -> a Message, its SSE events, errors
     api_error.py        the error both answer with
-    app.py              the Starlette app: routes, the bearer token, the chat handler, EventStream
+    app.py              the Starlette app: routes, the bearer token, the chat handler
     messages_route.py   the /v1/messages handlers
+    answering.py        what both do with the engine's events: read to the first token, then stream
+                        them as SSE (EventStream) or collect the reply; each hands in its wire format
     limits.py           who may call and how much: the Host/Origin rules (Access) and the Limits, pure
     guard.py            the ASGI Guard around the whole app: Host/Origin, content type, body size and time,
                         the upstream gate, and cancelling a request whose client left

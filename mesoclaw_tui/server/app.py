@@ -1,9 +1,8 @@
-"""The Starlette app of `mesoclaw serve`: routes, the bearer token, the chat handler, and the SSE
-response that follows the engine; all of it behind the Guard (guard.py)."""
+"""The Starlette app of `mesoclaw serve`: routes and the chat handler (in OpenAI's wire format over
+answering.py), all of it behind the Guard (guard.py), which checks the bearer token."""
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 import time
@@ -13,13 +12,13 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .. import __version__
-from ..core.types import MesoclawError, MesoclawFailure
-from ..engine import Delta, Engine, FellBack, Finished, Routed, ToolDelta, Trying
+from ..engine import Delta, Engine, Finished
 from . import wire
+from .answering import EventStream, final_reply, open_answer, relay
 from .connections import Connections
 from .guard import Guard
 from .limits import Access, Limits
@@ -33,25 +32,14 @@ def error_response(error: ApiError, headers: dict[str, str] | None = None) -> JS
 
 
 class Api:
-    def __init__(self, service: Any, engine: Engine, token: str | None):
+    """The routes' shared state. Every request reaching it has passed the Guard: Host, Origin and the
+    bearer token are checked there, from the request head."""
+
+    def __init__(self, service: Any, engine: Engine):
         self.service = service
         self.engine = engine
-        self._token = token.encode() if token else None
         self._checked_at = 0.0
         self._data_version: int | None = None
-
-    def authorize(self, request: Request) -> None:
-        if self._token is None:
-            return
-        header = request.headers.get("authorization", "")
-        scheme, _, given = header.partition(" ")
-        if not header and request.headers.get("x-api-key"):  # how Anthropic clients send it (/v1/messages)
-            scheme, given = "bearer", request.headers["x-api-key"]
-        if scheme.lower() != "bearer" or not given:
-            raise ApiError(401, "missing bearer token (send Authorization: Bearer <the --token of mesoclaw serve>)",
-                           code="invalid_api_key")
-        if not hmac.compare_digest(given.strip().encode(), self._token):
-            raise ApiError(401, "invalid bearer token", code="invalid_api_key")
 
     async def refresh(self) -> None:
         """Notice models added or refreshed by another process (the registry is cached)."""
@@ -70,17 +58,9 @@ class Api:
         return JSONResponse({"status": "ok", "version": __version__})
 
     async def models(self, request: Request) -> Response:
-        try:
-            self.authorize(request)
-        except ApiError as exc:
-            return error_response(exc)
         return JSONResponse({"object": "list", "data": await self._model_list()})
 
     async def model(self, request: Request) -> Response:
-        try:
-            self.authorize(request)
-        except ApiError as exc:
-            return error_response(exc)
         wanted = request.path_params["model"]
         await self.refresh()
         entry = wire.model_entry(wanted, await self.service.registry())
@@ -95,7 +75,6 @@ class Api:
 
     async def chat_completions(self, request: Request) -> Response:
         try:
-            self.authorize(request)
             try:
                 body = json.loads(await request.body())
             except ValueError:
@@ -112,16 +91,7 @@ class Api:
 
     async def _answer(self, call: ChatCall) -> Response:
         """Held back until the first token (or the end), so the status and headers are true."""
-        events = self.engine.stream(call.turn)
-        try:
-            opening = await Opening.read(events)
-        except BaseException as exc:
-            await events.aclose()  # type: ignore[attr-defined]
-            if isinstance(exc, MesoclawError):
-                raise ApiError(400, str(exc)) from None
-            if isinstance(exc, MesoclawFailure):
-                raise ApiError(503, str(exc), code="unavailable") from None
-            raise
+        events, opening = await open_answer(self.engine, call.turn)
         first = opening.first
         if type(first) is Finished:
             await events.aclose()  # type: ignore[attr-defined]
@@ -132,35 +102,6 @@ class Api:
         if call.stream:
             return EventStream(_stream(events, first, call, f"{trying.provider}:{trying.model}"), headers)
         return await _collected(events, headers, call)
-
-
-class Opening:
-    """The events before the first token: what was routed, and which candidate is answering."""
-
-    __slots__ = ("first", "trying", "fallbacks", "task", "profile")
-
-    def __init__(self) -> None:
-        self.first: Any = None  # the first Delta or ToolDelta, or Finished when no token came
-        self.trying: Any = None
-        self.fallbacks = 0  # candidates given up on (a retry of the same one is not a fallback)
-        self.task: Any = None
-        self.profile: Any = None
-
-    @classmethod
-    async def read(cls, events: AsyncIterator[Any]) -> Opening:
-        opening = cls()
-        while opening.first is None:
-            event = await events.__anext__()
-            kind = type(event)
-            if kind is Delta or kind is ToolDelta or kind is Finished:
-                opening.first = event
-            elif kind is Trying:
-                opening.trying = event.target
-            elif kind is FellBack:
-                opening.fallbacks += 1
-            elif kind is Routed:
-                opening.task, opening.profile = event.task, event.profile
-        return opening
 
 
 def _finished(reply: Any, call: ChatCall) -> Response:
@@ -174,55 +115,25 @@ def _finished(reply: Any, call: ChatCall) -> Response:
 
 async def _collected(events: AsyncIterator[Any], headers: dict[str, str], call: ChatCall) -> Response:
     """Not streaming: the rest of the reply, then one body (or the error it ended with)."""
-    reply = None
-    try:
-        async for event in events:
-            if type(event) is Finished:
-                reply = event.reply
-    finally:
-        await events.aclose()  # type: ignore[attr-defined]
-    assert reply is not None
+    reply = await final_reply(events)
     if reply.failure is not None:
         return error_response(wire.error_for(reply, call.params), headers)
     return JSONResponse(wire.completion_body(reply), headers=headers)
 
 
-class EventStream(StreamingResponse):
-    """An SSE response whose body follows the engine. When the client goes away the Guard cancels the
-    request (and with it the upstream request, which the engine records as cancelled), so unlike
-    Starlette's StreamingResponse under uvicorn (ASGI 2.3) nothing here watches for the disconnect with
-    an anyio task group per response: this is the hot path."""
-
-    def __init__(self, body: AsyncIterator[bytes], headers: dict[str, str]):
-        super().__init__(body, media_type="text/event-stream", headers={**headers, "cache-control": "no-cache"})
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        try:
-            await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
-            async for chunk in self.body_iterator:
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
-        finally:
-            # Closed here, not by the garbage collector, so the engine's own cleanup runs now.
-            await self.body_iterator.aclose()  # type: ignore[attr-defined]
-
-
-async def _stream(events: AsyncIterator[Any], first: Any, call: ChatCall, model: str) -> AsyncIterator[bytes]:
+def _stream(events: AsyncIterator[Any], first: Any, call: ChatCall, model: str) -> AsyncIterator[bytes]:
+    """The rest of the reply as OpenAI's chat.completion.chunk events."""
     chunks = wire.Chunks(model)
-    try:
-        yield chunks.first(first.text) if type(first) is Delta else chunks.tool(first, first=True)
-        async for event in events:
-            kind = type(event)
-            if kind is Delta:
-                yield chunks.delta(event.text)
-            elif kind is ToolDelta:
-                yield chunks.tool(event)
-            elif kind is Finished:
-                reply = event.reply
-                yield chunks.error(reply, call.params) if reply.failure is not None else \
-                    chunks.end(reply, call.include_usage)
-    finally:
-        await events.aclose()  # type: ignore[attr-defined]
+
+    def opening() -> bytes:
+        return chunks.first(first.text) if type(first) is Delta else chunks.tool(first, first=True)
+
+    def closing(reply: Any) -> bytes:
+        if reply.failure is not None:
+            return chunks.error(reply, call.params)
+        return chunks.end(reply, call.include_usage)
+
+    return relay(events, opening, chunks.delta, chunks.tool, closing)
 
 
 async def _stream_finished(reply: Any, call: ChatCall) -> AsyncIterator[bytes]:
@@ -243,7 +154,7 @@ def create_app(service: Any, engine: Engine, *, token: str | None = None, access
                limits: Limits | None = None, connections: Connections | None = None) -> Guard:
     """The whole app behind the Guard (guard.py): Host/Origin, content type, body limits, the upstream
     gate and disconnects apply to every route, the hot chat shortcut included."""
-    api = Api(service, engine, token)
+    api = Api(service, engine)
 
     async def chat(request: Request) -> Response:
         try:
@@ -254,7 +165,7 @@ def create_app(service: Any, engine: Engine, *, token: str | None = None, access
 
     from .messages_route import MessagesRoute
 
-    messages = MessagesRoute(api, Opening, EventStream)
+    messages = MessagesRoute(api)
     app = Starlette(routes=[
         Route("/v1/chat/completions", chat, methods=["POST"]),
         Route("/v1/messages", messages.messages, methods=["POST"]),
@@ -264,7 +175,8 @@ def create_app(service: Any, engine: Engine, *, token: str | None = None, access
         Route("/health", api.health, methods=["GET"]),
     ], exception_handlers={404: _not_found, 405: _not_found})
     app.state.api = api
-    return Guard(_FastChat(app, chat), access or Access(token=bool(token)), limits or Limits(), connections)
+    return Guard(_FastChat(app, chat), access or Access(token=bool(token)), limits or Limits(), connections,
+                 token=token)
 
 
 class _FastChat:

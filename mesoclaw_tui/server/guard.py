@@ -4,6 +4,9 @@ hot chat shortcut and routes added later included.
 In order, for each request:
 1. Host and Origin (limits.Access): a foreign Host (DNS rebinding) or a web page's Origin that is
    not loopback or named by --allow-origin -> 403, before anything else is read or done.
+   The token (--token): on every path but /health, `Authorization: Bearer TOKEN` (or `x-api-key:
+   TOKEN`, as Anthropic clients send it), compared in constant time; without it -> 401 from the
+   request head, so a client without the token cannot make the server read or wait for a body.
 2. A body must be JSON: a request with a body (POST …) whose Content-Type is not application/json
    -> 415. A web page can POST text/plain anywhere without a CORS preflight; it cannot send
    application/json cross-site without one, and a preflight is only answered for --allow-origin.
@@ -22,11 +25,13 @@ Refusals use OpenAI's error shape and close the connection (an unread body is no
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import re
 from collections import deque
 from typing import Any
 
+from .anthropic_wire import error_body
 from .connections import Connections
 from .limits import Access, Limits
 from .wire import ApiError
@@ -139,13 +144,15 @@ class _Late:
 
 
 class Guard:
-    def __init__(self, app: Any, access: Access, limits: Limits, connections: Connections | None = None):
+    def __init__(self, app: Any, access: Access, limits: Limits, connections: Connections | None = None,
+                 token: str | None = None):
         self.app = app
         self.state = getattr(app, "state", None)
         self.access = access
         self.limits = limits
         self.gate = Gate(limits.max_concurrent, limits.max_queue)
         self.connections = connections
+        self._token = token.encode() if token else None
         self._hosts: dict[bytes, bool] = {}
         self._origins: dict[bytes, bool] = {}
 
@@ -191,6 +198,10 @@ class Guard:
                 await _preflight(scope, origin, send)
                 return
             send = _with_cors(send, origin)
+        unauthorized = self._unauthorized(scope)
+        if unauthorized is not None:
+            await _refuse_unauthorized(send, scope["path"], unauthorized)
+            return
         declared = _length(length)
         if declared > self.limits.max_body:
             await _refuse(send, 413, self._too_large(), "request_too_large")
@@ -283,6 +294,19 @@ class Guard:
         finally:
             deadline.cancel()
 
+    def _unauthorized(self, scope: Any) -> str | None:
+        """Why this request may not be served without the token, or None (no --token, /health, or the
+        token given)."""
+        if self._token is None or scope["path"] == "/health":
+            return None
+        authorization = api_key = None
+        for name, value in scope["headers"]:
+            if name == b"authorization" and authorization is None:
+                authorization = value
+            elif name == b"x-api-key" and api_key is None:
+                api_key = value
+        return credentials_problem(authorization, api_key, self._token)
+
     def _host_ok(self, host: bytes | None) -> bool:
         if not host:
             return False
@@ -330,6 +354,18 @@ def lone_surrogate_field(body: bytes) -> str | None:
                 stack.append((name, item))
         elif isinstance(value, list):
             stack.extend((f"{path}[{i}]", item) for i, item in reversed(list(enumerate(value))))
+    return None
+
+
+def credentials_problem(authorization: bytes | None, api_key: bytes | None, token: bytes) -> str | None:
+    """Why `Authorization: Bearer …` (or, without it, `x-api-key: …`) does not give `token`, or None."""
+    scheme, _, given = (authorization or b"").partition(b" ")
+    if not authorization and api_key:
+        scheme, given = b"bearer", api_key
+    if scheme.lower() != b"bearer" or not given:
+        return "missing bearer token (send Authorization: Bearer <the --token of mesoclaw serve>)"
+    if not hmac.compare_digest(given.strip(), token):
+        return "invalid bearer token"
     return None
 
 
@@ -391,9 +427,20 @@ async def _refuse_busy(send: Any, gate: Gate) -> None:
                   headers=[(b"retry-after", b"1")])
 
 
+async def _refuse_unauthorized(send: Any, path: str, message: str) -> None:
+    error = ApiError(401, message, code="invalid_api_key")
+    # /v1/messages (and its count_tokens) answers in the Messages API's shape, as its route does
+    await _send_refusal(send, 401, error_body(error) if path.startswith("/v1/messages") else error.body())
+
+
 async def _refuse(send: Any, status: int, message: str, code: str | None, *, param: str | None = None,
                   headers: list[tuple[bytes, bytes]] | None = None) -> None:
-    body = json.dumps(ApiError(status, message, code=code, param=param).body()).encode()
+    await _send_refusal(send, status, ApiError(status, message, code=code, param=param).body(), headers)
+
+
+async def _send_refusal(send: Any, status: int, document: dict[str, Any],
+                        headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    body = json.dumps(document).encode()
     await send({"type": "http.response.start", "status": status, "headers": [
         (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
         (b"connection", b"close"), *(headers or ())]})

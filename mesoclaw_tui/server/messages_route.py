@@ -11,10 +11,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from ..core.types import MesoclawError, MesoclawFailure
-from ..engine import Delta, Finished, ToolDelta, prompt_tokens
+from ..engine import Delta, Finished, prompt_tokens
 from . import anthropic_wire as aw
 from . import wire
+from .answering import EventStream, final_reply, open_answer, relay
 from .api_error import ApiError
 
 
@@ -23,17 +23,14 @@ def error_response(error: ApiError, headers: dict[str, str] | None = None) -> JS
 
 
 class MessagesRoute:
-    """The handlers, sharing the chat endpoint's Api (its service, engine, token and reload check) and
-    its response machinery: `opening` reads the events before the first token, `event_stream` is the
-    SSE response that follows the engine (both app.py's, handed in so this module does not import it)."""
+    """The handlers, sharing the chat endpoint's Api (its service, engine and reload check) and, through
+    answering.py, how an answer follows the engine. The Guard has checked the token (a Bearer token, or
+    x-api-key as Anthropic clients send it)."""
 
-    def __init__(self, api: Any, opening: Any, event_stream: Any):
+    def __init__(self, api: Any):
         self.api = api
-        self.opening = opening
-        self.event_stream = event_stream
 
     async def _call(self, request: Request) -> aw.MessagesCall:
-        self.api.authorize(request)  # a Bearer token, or x-api-key as Anthropic clients send it
         try:
             body = json.loads(await request.body())
         except ValueError:
@@ -66,16 +63,7 @@ class MessagesRoute:
 
     async def _answer(self, call: aw.MessagesCall) -> Response:
         """Held back until the first token (or the end), so the status and headers are true."""
-        events = self.api.engine.stream(call.turn)
-        try:
-            opening = await self.opening.read(events)
-        except BaseException as exc:
-            await events.aclose()
-            if isinstance(exc, MesoclawError):
-                raise ApiError(400, str(exc)) from None
-            if isinstance(exc, MesoclawFailure):
-                raise ApiError(503, str(exc), code="unavailable") from None
-            raise
+        events, opening = await open_answer(self.api.engine, call.turn)
         first = opening.first
         if type(first) is Finished:
             await events.aclose()
@@ -83,16 +71,8 @@ class MessagesRoute:
         trying = opening.trying
         headers = wire.headers(opening.task, opening.profile, trying.provider, trying.model, opening.fallbacks)
         if call.stream:
-            return self.event_stream(_stream(events, first, call, f"{trying.provider}:{trying.model}"), headers)
-        reply = None
-        try:
-            async for event in events:
-                if type(event) is Finished:
-                    reply = event.reply
-        finally:
-            await events.aclose()
-        assert reply is not None
-        return self._finished(reply, call, headers)
+            return EventStream(_stream(events, first, call, f"{trying.provider}:{trying.model}"), headers)
+        return self._finished(await final_reply(events), call, headers)
 
     def _finished(self, reply: Any, call: aw.MessagesCall, headers: dict[str, str] | None = None) -> Response:
         headers = headers or wire.reply_headers(reply)
@@ -100,24 +80,20 @@ class MessagesRoute:
             return error_response(aw.reply_error(reply, call.params), headers)
         if not call.stream:
             return JSONResponse(aw.message_body(reply), headers=headers)
-        return self.event_stream(_stream_finished(reply), headers)
+        return EventStream(_stream_finished(reply), headers)
 
 
-async def _stream(events: Any, first: Any, call: aw.MessagesCall, model: str) -> AsyncIterator[bytes]:
+def _stream(events: Any, first: Any, call: aw.MessagesCall, model: str) -> AsyncIterator[bytes]:
+    """The rest of the reply as the Messages API's SSE events."""
     out = aw.MessageEvents(model)
-    try:
-        yield out.start() + (out.text(first.text) if type(first) is Delta else out.tool(first))
-        async for event in events:
-            kind = type(event)
-            if kind is Delta:
-                yield out.text(event.text)
-            elif kind is ToolDelta:
-                yield out.tool(event)
-            elif kind is Finished:
-                reply = event.reply
-                yield out.error(aw.reply_error(reply, call.params)) if reply.failure is not None else out.end(reply)
-    finally:
-        await events.aclose()
+
+    def opening() -> bytes:
+        return out.start() + (out.text(first.text) if type(first) is Delta else out.tool(first))
+
+    def closing(reply: Any) -> bytes:
+        return out.error(aw.reply_error(reply, call.params)) if reply.failure is not None else out.end(reply)
+
+    return relay(events, opening, out.text, out.tool, closing)
 
 
 async def _stream_finished(reply: Any) -> AsyncIterator[bytes]:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import httpx
 
 from mesoclaw_tui.providers import (
+    ChatMessage,
     ChatRequest,
     Endpoint,
     ProviderError,
@@ -19,6 +21,12 @@ from mesoclaw_tui.providers import (
     Usage,
     stream_chat,
 )
+
+if TYPE_CHECKING:
+    from .provider_server import FakeProviderServer
+
+REQUEST = ChatRequest("test-model", (ChatMessage("user", "hi"),))
+TEST_KEY = "sk-test-key-0000"
 
 
 @dataclass
@@ -57,3 +65,15 @@ async def collect(client: httpx.AsyncClient, endpoint: Endpoint, request: ChatRe
     except ProviderError as exc:
         result.error = exc
     return result
+
+
+def endpoint(server: FakeProviderServer, provider: str, key: str | None = TEST_KEY) -> Endpoint:
+    """`provider` as served by the fake provider server."""
+    return Endpoint(provider, server.base_url(provider), key)
+
+
+async def run(server: FakeProviderServer, client: httpx.AsyncClient, provider: str, behaviour: object,
+              request: ChatRequest = REQUEST) -> Collected:
+    """Script `behaviour` for `provider`'s chat path, then stream `request` to it and collect the events."""
+    server.script(server.chat_path(provider), behaviour)  # type: ignore[arg-type]
+    return await collect(client, endpoint(server, provider), request)
