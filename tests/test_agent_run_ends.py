@@ -56,6 +56,7 @@ async def test_a_version_4_database_gains_agent_steps_and_agent_jobs_without_los
 
 async def test_a_migrated_database_records_an_agent_step_and_an_agent_job(tmp_path) -> None:
     from mesoclaw_tui.service import AgentJobSettings, AgentStep, RouterService, StepToolCall, UsageRecord
+    from mesoclaw_tui.service.conversation_records import ChatSettings
 
     path = tmp_path / "v4.db"
     with sqlite3.connect(path) as conn:
@@ -71,5 +72,10 @@ async def test_a_migrated_database_records_an_agent_step_and_an_agent_job(tmp_pa
                                        schedule="every 1h", enabled=True, next_run_at=0, now=0,
                                        agent=AgentJobSettings("/tmp", ("write_file",), 5))
         stored = (await service.messages(1))[-1]
+        # schema 5's conversation columns: what a conversation keeps survives a reopen
+        await service.keep_settings(1, ChatSettings("be brief", "eco", None, 0.2, 300, "terse"))
+    async with await RouterService.open(str(path)) as service:
+        kept = (await service.conversation(1)).settings
+    assert kept == ChatSettings("be brief", "eco", None, 0.2, 300, "terse")
     assert (stored.agent_step, [(c.status, c.result) for c in stored.tool_calls]) == (1, [("ran", "1\tprint()")])
     assert (job.kind, job.agent.allow, job.agent.max_steps) == ("agent", ("write_file",), 5)
