@@ -15,17 +15,35 @@ from __future__ import annotations
 
 import os
 import statistics
+import time
 from collections.abc import Iterable
 
 
 def machine() -> str:
-    """The shape of the machine the figures come from (it may be shared: the load says how busy)."""
+    """The shape of the machine the figures come from (it may be shared: the load says how busy), and
+    how fast its CPU is right now (`speed_check`)."""
     try:
         affinity = f", {len(os.sched_getaffinity(0))} usable"
     except AttributeError:  # not on Linux
         affinity = ""
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    return f"machine: {os.cpu_count()} cores{affinity}, load average {load}"
+    return (f"machine: {os.cpu_count()} cores{affinity}, load average {load}, "
+            f"speed check {speed_check():.1f} ms")
+
+
+def speed_check() -> float:
+    """Milliseconds for a fixed piece of pure-Python work (the median of 7). A virtual machine's CPU is
+    shared with its host's other guests, and the same code on the same machine measured 1.5-1.7x slower
+    an hour apart with the load average near 0 (benchmarks/README.md): this figure says which state the
+    other figures were taken in (compare it between runs; benchmarks/README.md lists what it read)."""
+    def work() -> float:
+        start = time.perf_counter()
+        table: dict[int, int] = {}
+        for i in range(100_000):
+            table[i % 977] = table.get(i % 977, 0) + i
+        return time.perf_counter() - start
+
+    return statistics.median(work() for _ in range(7)) * 1000
 
 
 def spread(values: Iterable[float], scale: float = 1.0, unit: str = "", digits: int = 2) -> str:
