@@ -160,6 +160,30 @@ async def test_the_model_picker_overrides_the_next_message(openai_server) -> Non
         assert models[0] == "gpt-6.1-terra" and models[1] != "gpt-6.1-terra"
 
 
+async def test_the_model_picker_says_when_a_model_retires(openai_server) -> None:
+    """gpt-4o is deprecated with a retirement day announced (the registry's data): whoever picks it sees
+    the day; a model with none announced says nothing."""
+    from mesoclaw_tui.core.registry import BUILTIN_MODELS
+
+    gpt_4o = next(m for m in BUILTIN_MODELS if (m.provider, m.model_id) == ("openai", "gpt-4o"))
+    app = MesoclawApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("ctrl+k")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "ModelPicker", what="the picker")
+        await pilot.press(*"gpt-4o")
+        await pilot.pause()
+        lines = screen_text(app).splitlines()
+        row = next(i for i, line in enumerate(lines) if "✓ gpt-4o " in line)
+        assert f"retires {gpt_4o.retires} → {gpt_4o.successor}" in lines[row + 1]  # under it: at 80 columns it has a line
+        await pilot.press(*["backspace"] * 6, *"gpt-6.1-terra")
+        await pilot.pause()
+        lines = screen_text(app).splitlines()
+        row = next(i for i, line in enumerate(lines) if "✓ gpt-6.1-terra" in line)
+        assert "retires" not in lines[row] + lines[row + 1]
+        no_unexpected_errors(app)
+
+
 async def test_the_model_picker_pins_a_model_for_the_whole_conversation(openai_server) -> None:
     app = MesoclawApp()
     async with app.run_test(size=(80, 24)) as pilot:

@@ -35,6 +35,8 @@ class ModelChoice:
     tier: str
     providers: tuple[tuple[str, bool], ...]  # (provider, available)
     names: tuple[str, ...] = ()  # what it answers to, lower-cased (canonical, aliases, provider:id, id)
+    retires: str = ""  # the day a provider retires it, where announced (a retired one is not offered)
+    successor: str = ""  # what the provider says to use instead
 
     @property
     def available(self) -> bool:
@@ -51,11 +53,14 @@ class ModelChoice:
             mark, (f"{self.name:<24}", "bold" if self.available else ""), " ",
             (f"{self.tier:<7}", fmt.tier_style(self.tier)), " ",
             (", ".join(p + ("" if ok else "✗") for p, ok in self.providers), "dim"),
+            # a line of its own: at 80 columns the first has no room left for it
+            (f"\n  retires {self.retires}" if self.retires else "", fmt.colour("yellow")),
+            (f" → {self.successor}" if self.retires and self.successor else "", "dim"),
         ))
 
 
 def model_choices(rows: Sequence[Any]) -> list[ModelChoice]:
-    """Group the service's model rows by canonical name; available ones first."""
+    """Group the service's model rows by canonical name; available ones first, cheaper tiers first."""
     from ..model_match import model_names
 
     grouped: dict[str, dict[str, Any]] = {}
@@ -64,14 +69,18 @@ def model_choices(rows: Sequence[Any]) -> list[ModelChoice]:
         if model.retired:
             continue
         entry = grouped.setdefault(model.canonical, {"tier": model.cost_tier.value, "providers": {},
-                                                     "aliases": set(), "ids": []})
+                                                     "aliases": set(), "ids": [], "retires": set()})
         entry["providers"][model.provider] = entry["providers"].get(model.provider, False) or row.available
         entry["aliases"].update(model.aliases)
         entry["ids"].append((model.provider, model.model_id))
+        if model.retires:
+            entry["retires"].add((model.retires, model.successor or ""))
     choices = [ModelChoice(name, e["tier"], tuple(e["providers"].items()),
-                           model_names(name, sorted(e["aliases"]), e["ids"])) for name, e in grouped.items()]
+                           model_names(name, sorted(e["aliases"]), e["ids"]), *min(e["retires"], default=("", "")))
+               for name, e in grouped.items()]
     order = {"low": 0, "medium": 1, "high": 2}
-    return sorted(choices, key=lambda c: (not c.available, order.get(c.tier, 3), c.name))
+    # within a tier, a model on its way out comes after those that stay
+    return sorted(choices, key=lambda c: (not c.available, order.get(c.tier, 3), bool(c.retires), c.name))
 
 
 @dataclass(frozen=True)
