@@ -141,12 +141,16 @@ async def test_estimated_tokens_are_marked_and_an_unknown_price_says_so(openai_s
         assert label.startswith("openai:mystery-1") and "cost unknown" in label
 
 
+async def open_model_picker(app: MesoclawApp, pilot) -> None:
+    await pilot.press("ctrl+k")
+    await wait_for(pilot, lambda: app.screen.__class__.__name__ == "ModelPicker", what="the picker")
+
+
 async def test_the_model_picker_overrides_the_next_message(openai_server) -> None:
     app = MesoclawApp()
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
-        await pilot.press("ctrl+k")
-        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "ModelPicker", what="the picker")
+        await open_model_picker(app, pilot)
         await pilot.press(*"gpt-6.1-terra")
         await pilot.pause()
         assert "gpt-6.1-terra" in screen_text(app)
@@ -169,8 +173,7 @@ async def test_the_model_picker_says_when_a_model_retires(openai_server) -> None
     app = MesoclawApp()
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
-        await pilot.press("ctrl+k")
-        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "ModelPicker", what="the picker")
+        await open_model_picker(app, pilot)
         await pilot.press(*"gpt-4o")
         await pilot.pause()
         lines = screen_text(app).splitlines()
@@ -189,8 +192,7 @@ async def test_the_model_picker_pins_a_model_for_the_whole_conversation(openai_s
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
         await send(app, pilot, "hello")
-        await pilot.press("ctrl+k")
-        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "ModelPicker", what="the picker")
+        await open_model_picker(app, pilot)
         await pilot.press("ctrl+k", *"gpt-6-astra", "enter")  # ctrl+k in the picker: the whole conversation
         await wait_for(pilot, lambda: app.screen.__class__.__name__ == "ChatScreen", what="the chat")
         assert app.screen.pinned == "gpt-6-astra"
