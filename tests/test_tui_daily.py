@@ -14,6 +14,7 @@ from mesoclaw_tui.scheduler import add_job, list_jobs
 from mesoclaw_tui.service import RouterService
 from mesoclaw_tui.tui.app import MesoclawApp
 from mesoclaw_tui.tui.widgets.attachments import AttachmentBar
+from mesoclaw_tui.tui.widgets.messages import StoredReply
 from tests.fakes.provider_server import FakeProviderServer, Stream
 from tests.tui_helpers import fake_providers, no_unexpected_errors, screen_text, settle, wait_for
 
@@ -205,6 +206,47 @@ async def test_typing_in_the_conversation_list_searches_every_message(server) ->
         await wait_for(pilot, lambda: type(app.screen).__name__ == "ConversationPicker", what="the list")
         await pilot.press("slash", *"zebra")
         await wait_for(pilot, lambda: "no conversation holds 'zebra'" in screen_text(app), what="no match")
+        no_unexpected_errors(app)
+
+
+@pytest.mark.parametrize("position", [40, 250], ids=["far back", "among the newest"])
+async def test_a_search_opens_the_conversation_at_its_match(server, position: int) -> None:
+    """300 messages; the only one about a zebra is the 40th (beyond what paging up from the end mounts)
+    or the 250th. Enter on the match shows it, marked, at the top of the transcript."""
+    async with await RouterService.open(None) as service:
+        long = await service.create_conversation("Long")
+        for i in range(300):
+            text = "what about the zebra crossing?" if i == position else f"note number {i}"
+            if i % 2:
+                await service.store.add_message(long, "assistant", text)
+            else:
+                await service.add_user_message(long, text)
+        await service.create_conversation("Newer")
+    app = MesoclawApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("ctrl+l")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ConversationPicker", what="the list")
+        await pilot.press("slash", *"zebra")
+        await wait_for(pilot, lambda: "1 match" in screen_text(app), what="the search")
+        await pilot.press("enter")
+        await settle(app, pilot)
+        await pilot.pause()
+        assert app.screen.conversation_id == long
+        assert "zebra crossing" in screen_text(app)
+        found = app.screen.transcript.query(".found")
+        assert len(found) == 1 and "zebra" in str(found.first().render())
+        # far back, the page ends with the match, and says so
+        assert ("Newer messages are not shown" in screen_text(app)) == (position == 40)
+        # sending goes back to the end first: the newest messages are there again, the reply after them
+        app.screen.query_one("#prompt").text = "thanks"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not app.screen.streaming and app.screen._reply_worker is not None,
+                       what="the reply")
+        await settle(app, pilot)
+        shown = [type(w).__name__ if isinstance(w, StoredReply) else str(w.render())
+                 for w in app.screen.transcript.messages]
+        assert shown[-4:-1] == ["note number 298", "StoredReply", "thanks"]  # the newest stored, then ours
         no_unexpected_errors(app)
 
 

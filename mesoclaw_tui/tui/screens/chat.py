@@ -178,7 +178,8 @@ class ChatScreen(ChatDailyTools):  # screens/chat_daily.py: system prompt, prese
 
         return load
 
-    async def open_conversation(self, conversation_id: int | None) -> None:
+    async def open_conversation(self, conversation_id: int | None, at_message: int | None = None) -> None:
+        """Show a conversation (None: a new chat) at its end, or at one of its messages."""
         conversation = await self.service.conversation(conversation_id) if conversation_id else None
         self.conversation_id = conversation.id if conversation else None
         self.title_text = conversation.title if conversation else "New chat"
@@ -187,7 +188,10 @@ class ChatScreen(ChatDailyTools):  # screens/chat_daily.py: system prompt, prese
         self.next_model = None
         self.conversation_shown(conversation)
         self.query_one(AppBar).context = self.title_text
-        await self.transcript.show(self._loader(self.conversation_id) if self.conversation_id else None)
+        if self.conversation_id and at_message is not None:
+            await self.transcript.show_at(self._loader(self.conversation_id), at_message)
+        else:
+            await self.transcript.show(self._loader(self.conversation_id) if self.conversation_id else None)
         self._render_route()
         self._schedule_preview()
         await extras.show_usage(self)
@@ -532,12 +536,12 @@ class ChatScreen(ChatDailyTools):  # screens/chat_daily.py: system prompt, prese
                                                                     search=service.search_conversations))
         if choice is None:
             return
-        action, conversation_id = choice
+        action, conversation_id, *found = choice  # a search's pick names its matching message too
         chosen = next((c for c in conversations if c.id == conversation_id), None)
         if action == "new":
             await self.action_new_chat()
         elif action == "open":
-            await self.open_conversation(conversation_id)
+            await self.open_conversation(conversation_id, *found)
         elif action == "rename" and chosen is not None:
             await self._rename(chosen)
         elif action == "delete" and chosen is not None:

@@ -83,7 +83,7 @@ class ConversationPicker(Dialog):
         option_list = self.query_one(OptionList)
         if option_list.highlighted is None:
             return None
-        return int(option_list.get_option_at_index(option_list.highlighted).id or 0)
+        return _opened(option_list.get_option_at_index(option_list.highlighted).id)[1]
 
     def action_choose(self, action: str) -> None:
         if action == "new":
@@ -99,7 +99,7 @@ class ConversationPicker(Dialog):
 
     @on(OptionList.OptionSelected)
     def _on_selected(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(("open", int(event.option.id or 0)))
+        self.dismiss(_opened(event.option.id))
 
     # search ----------------------------------------------------------------------------------------------
 
@@ -123,7 +123,8 @@ class ConversationPicker(Dialog):
         result = await self.search(query)
         if query != self._query:  # typed on meanwhile: a newer search follows
             return
-        options.set_options([Option(_hit_line(hit), id=str(hit.conversation_id)) for hit in result.hits])
+        options.set_options([Option(_hit_line(hit), id=f"{hit.conversation_id}:{hit.message_id}")
+                             for hit in result.hits])
         if result.hits:
             options.highlighted = 0
         shown = result.note or ("" if result.hits else f"no conversation holds {query.strip()!r}")
@@ -141,7 +142,14 @@ class ConversationPicker(Dialog):
         """Enter in the search box opens the best match (once the search has run)."""
         options = self.query_one(OptionList)
         if options.option_count and self._query.strip():
-            self.dismiss(("open", int(options.get_option_at_index(options.highlighted or 0).id or 0)))
+            self.dismiss(_opened(options.get_option_at_index(options.highlighted or 0).id))
+
+
+def _opened(option_id: str | None) -> tuple[str, int] | tuple[str, int, int]:
+    """What picking a row asks for: ("open", conversation), or for a search's match ("open",
+    conversation, the matching message), which opens there."""
+    conversation, _, message = (option_id or "0").partition(":")
+    return ("open", int(conversation), int(message)) if message else ("open", int(conversation))
 
 
 def _hit_line(hit: Any) -> Text:

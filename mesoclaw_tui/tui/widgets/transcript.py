@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING, Any
 from textual.containers import VerticalScroll
 from textual.widget import Widget
 
+from ..keys import key_of
 from .messages import AssistantMessage, Notice, StoredReply, UserMessage
 
 PAGE = 30
 MAX_MOUNTED = 120  # beyond this, the widgets furthest from what is visible are removed
+NEWER_NOT_SHOWN = "Newer messages are not shown: send one, or open the conversation again ({key}), to go back to the end."
 
 if TYPE_CHECKING:
     from ...service import TranscriptEntry, TranscriptPage
@@ -45,6 +47,7 @@ class Transcript(VerticalScroll, can_focus=True):
         scrollbar-size-vertical: 1;
     }
     Transcript:focus { background-tint: $foreground 3%; }
+    Transcript > .found { border-left: thick $warning; }
     """
 
     def __init__(self, **kwargs: Any) -> None:
@@ -72,6 +75,35 @@ class Transcript(VerticalScroll, can_focus=True):
         self.anchor()
         # a page of short messages may not fill a tall terminal: then there is nothing to scroll up to
         self.call_after_refresh(self._fill_if_short)
+
+    async def show_at(self, loader: Loader, message_id: int) -> bool:
+        """Open a conversation at one of its messages (a search's match), marked and scrolled to the
+        top. Among the newest MAX_MOUNTED messages it is found by paging up from the end, as scrolling
+        up would; further back, the page that ends with it is shown instead, and the newer messages come
+        back when the user sends one (as after paging far up). False when it is not in the conversation."""
+        await self.show(loader)
+        while self._widget_of(message_id) is None and self.has_older and len(self.messages) + PAGE <= MAX_MOUNTED:
+            if not await self.load_older():
+                break
+        if self._widget_of(message_id) is None:
+            page = await loader(message_id + 1)  # the messages before the next id: ending with this one
+            if not page.entries or page.entries[-1].id != message_id:
+                return False
+            with self.app.batch_update():
+                await self.remove_children()
+                newer = NEWER_NOT_SHOWN.format(key=key_of(self.app, "conversations"))
+                await self.mount_all([*(message_widget(e) for e in page.entries), Notice(newer)])
+            self.has_older, self.pruned_bottom = page.has_older, True
+        widget = self._widget_of(message_id)
+        if widget is None:
+            return False
+        widget.add_class("found")
+        self.release_anchor()
+        self.call_after_refresh(self.scroll_to_widget, widget, animate=False, top=True)
+        return True
+
+    def _widget_of(self, message_id: int) -> Widget | None:
+        return next((w for w in self.messages if getattr(w, "message_id", None) == message_id), None)
 
     def _fill_if_short(self, tries: int = 10) -> None:
         if not self.has_older:
