@@ -206,6 +206,14 @@ async def test_typing_in_the_conversation_list_searches_every_message(server) ->
         await wait_for(pilot, lambda: type(app.screen).__name__ == "ConversationPicker", what="the list")
         await pilot.press("slash", *"zebra")
         await wait_for(pilot, lambda: "no conversation holds 'zebra'" in screen_text(app), what="no match")
+        await pilot.press(*["backspace"] * 5, *"pasteis")  # r on a result renames that conversation
+        await wait_for(pilot, lambda: "1 match" in screen_text(app), what="the search")
+        await pilot.press("down", "r")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "TextPrompt", what="the rename dialog")
+        await pilot.press(*["backspace"] * 4, *"Lisbon", "enter")
+        await settle(app, pilot)
+        async with await RouterService.open(None) as service:
+            assert (await service.conversation(lisbon)).title == "Lisbon"
         no_unexpected_errors(app)
 
 
