@@ -64,43 +64,53 @@ class Transcript(VerticalScroll, can_focus=True):
 
     async def show(self, loader: Loader | None) -> None:
         """Replace the content by the latest page of a conversation (None: an empty new chat)."""
+        await self._show_page(loader, await loader(None) if loader else None)
+
+    async def _show_page(self, loader: Loader | None, page: TranscriptPage | None, *, notice: str = "") -> None:
         self._loader = loader
-        self.pruned_bottom = False
-        page = await loader(None) if loader else None
+        self.pruned_bottom = bool(notice)
         entries, self.has_older = (page.entries, page.has_older) if page else ([], False)
+        widgets = [message_widget(e) for e in entries] + ([Notice(notice)] if notice else [])
         with self.app.batch_update():
             await self.remove_children()
-            if entries:
-                await self.mount_all([message_widget(e) for e in entries])
+            if widgets:
+                await self.mount_all(widgets)
         self.anchor()
         # a page of short messages may not fill a tall terminal: then there is nothing to scroll up to
         self.call_after_refresh(self._fill_if_short)
 
     async def show_at(self, loader: Loader, message_id: int) -> bool:
-        """Open a conversation at one of its messages (a search's match), marked and scrolled to the
-        top. Among the newest MAX_MOUNTED messages it is found by paging up from the end, as scrolling
-        up would; further back, the page that ends with it is shown instead, and the newer messages come
-        back when the user sends one (as after paging far up). False when it is not in the conversation."""
-        await self.show(loader)
-        while self._widget_of(message_id) is None and self.has_older and len(self.messages) + PAGE <= MAX_MOUNTED:
-            if not await self.load_older():
-                break
-        if self._widget_of(message_id) is None:
+        """Open a conversation at one of its messages (a search's match), marked and scrolled into view:
+        in the latest page, that page; further back, the page that ends with it, saying that the newer
+        messages come back when the user sends one or reopens the conversation (as after paging far up).
+        False, with the latest page shown, when the message is not in the conversation."""
+        latest = await loader(None)
+        if not any(entry.id == message_id for entry in latest.entries):
             page = await loader(message_id + 1)  # the messages before the next id: ending with this one
-            if not page.entries or page.entries[-1].id != message_id:
-                return False
-            with self.app.batch_update():
-                await self.remove_children()
+            if page.entries and page.entries[-1].id == message_id:
                 newer = NEWER_NOT_SHOWN.format(key=key_of(self.app, "conversations"))
-                await self.mount_all([*(message_widget(e) for e in page.entries), Notice(newer)])
-            self.has_older, self.pruned_bottom = page.has_older, True
+                await self._show_page(loader, page, notice=newer)
+            else:
+                await self._show_page(loader, latest)
+        else:
+            await self._show_page(loader, latest)
         widget = self._widget_of(message_id)
         if widget is None:
             return False
         widget.add_class("found")
-        self.release_anchor()
-        self.call_after_refresh(self.scroll_to_widget, widget, animate=False, top=True)
+        self.call_after_refresh(self._bring_into_view, widget)
         return True
+
+    def _bring_into_view(self, widget: Widget, tries: int = 10) -> None:
+        # as in _fill_if_short: only once the layout has run (scrolling before it measured against the
+        # previous content and could leave the view above its top)
+        if self.virtual_size.height < len(self.messages):
+            if tries:
+                self.call_after_refresh(self._bring_into_view, widget, tries - 1)
+            return
+        if self.max_scroll_y > 0:  # (when all of it fits, it stays as show() anchored it)
+            self.release_anchor()
+            self.scroll_to_widget(widget, animate=False, top=True)
 
     def _widget_of(self, message_id: int) -> Widget | None:
         return next((w for w in self.messages if getattr(w, "message_id", None) == message_id), None)
