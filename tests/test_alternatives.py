@@ -96,13 +96,9 @@ async def test_a_request_refused_before_it_is_sent_replaces_nothing(engine, serv
     assert (after.prompt_id, after.count, after.reply.content) == (exchange.prompt_id, 1, provider_server.reply)
 
 
-async def test_the_budget_check_reads_recorded_usage_and_is_cached_until_the_database_changes(
-        engine, service, provider_server, isolated_env) -> None:
-    isolated_env.mkdir(parents=True, exist_ok=True)
-    (isolated_env / "config.toml").write_text("[budget]\ndaily = 1\n")
-    from mesoclaw_tui.core.types import RoutingProfile
-
-    calls = []
+def count_spend_reads(service) -> list[tuple]:
+    """The arguments of every spend query the service makes from now on (the query still runs)."""
+    calls: list[tuple] = []
     original = service.store.spend_by_profile
 
     async def counting(*args):
@@ -110,6 +106,16 @@ async def test_the_budget_check_reads_recorded_usage_and_is_cached_until_the_dat
         return await original(*args)
 
     service.store.spend_by_profile = counting
+    return calls
+
+
+async def test_the_budget_check_reads_recorded_usage_and_is_cached_until_the_database_changes(
+        engine, service, provider_server, isolated_env) -> None:
+    isolated_env.mkdir(parents=True, exist_ok=True)
+    (isolated_env / "config.toml").write_text("[budget]\ndaily = 1\n")
+    from mesoclaw_tui.core.types import RoutingProfile
+
+    calls = count_spend_reads(service)
     assert (await service.budget_check(RoutingProfile.BALANCED)).level.value == "ok"
     await service.budget_check(RoutingProfile.BALANCED)
     assert len(calls) == 1  # cached
@@ -128,13 +134,6 @@ async def test_the_budget_check_reads_recorded_usage_and_is_cached_until_the_dat
 
 async def test_without_a_budget_the_spend_is_never_read(service) -> None:
     """`router status` lists the budgets; with none set it reads no spend (a query on every status)."""
-    calls = []
-    original = service.store.spend_by_profile
-
-    async def counting(*args):
-        calls.append(args)
-        return await original(*args)
-
-    service.store.spend_by_profile = counting
+    calls = count_spend_reads(service)
     assert await service.budget_lines() == []
     assert (await service.budget_report())["limits"] == [] and calls == []
