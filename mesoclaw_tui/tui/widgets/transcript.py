@@ -77,37 +77,27 @@ class Transcript(VerticalScroll, can_focus=True):
                 await self.mount_all(widgets)
         self.anchor()
         # a page of short messages may not fill a tall terminal: then there is nothing to scroll up to
-        self.call_after_refresh(self._fill_if_short)
+        self.call_after_refresh(self._once_laid_out, self._fill_if_short)
 
     async def show_at(self, loader: Loader, message_id: int) -> bool:
         """Open a conversation at one of its messages (a search's match), marked and scrolled into view:
         in the latest page, that page; further back, the page that ends with it, saying that the newer
         messages come back when the user sends one or reopens the conversation (as after paging far up).
         False, with the latest page shown, when the message is not in the conversation."""
-        latest = await loader(None)
-        if not any(entry.id == message_id for entry in latest.entries):
-            page = await loader(message_id + 1)  # the messages before the next id: ending with this one
-            if page.entries and page.entries[-1].id == message_id:
-                newer = NEWER_NOT_SHOWN.format(key=key_of(self.app, "conversations"))
-                await self._show_page(loader, page, notice=newer)
-            else:
-                await self._show_page(loader, latest)
-        else:
-            await self._show_page(loader, latest)
+        page, notice = await loader(None), ""
+        if not any(entry.id == message_id for entry in page.entries):
+            older = await loader(message_id + 1)  # the messages before the next id: ending with this one
+            if older.entries and older.entries[-1].id == message_id:
+                page, notice = older, NEWER_NOT_SHOWN.format(key=key_of(self.app, "conversations"))
+        await self._show_page(loader, page, notice=notice)
         widget = self._widget_of(message_id)
         if widget is None:
             return False
         widget.add_class("found")
-        self.call_after_refresh(self._bring_into_view, widget)
+        self.call_after_refresh(self._once_laid_out, lambda: self._bring_into_view(widget))
         return True
 
-    def _bring_into_view(self, widget: Widget, tries: int = 10) -> None:
-        # as in _fill_if_short: only once the layout has run (scrolling before it measured against the
-        # previous content and could leave the view above its top)
-        if self.virtual_size.height < len(self.messages):
-            if tries:
-                self.call_after_refresh(self._bring_into_view, widget, tries - 1)
-            return
+    def _bring_into_view(self, widget: Widget) -> None:
         if self.max_scroll_y > 0:  # (when all of it fits, it stays as show() anchored it)
             self.release_anchor()
             self.scroll_to_widget(widget, animate=False, top=True)
@@ -115,18 +105,20 @@ class Transcript(VerticalScroll, can_focus=True):
     def _widget_of(self, message_id: int) -> Widget | None:
         return next((w for w in self.messages if getattr(w, "message_id", None) == message_id), None)
 
-    def _fill_if_short(self, tries: int = 10) -> None:
-        if not self.has_older:
-            return
-        # Every message is at least a line tall: a smaller virtual height means the layout has not run
-        # since they were mounted (Textual runs this callback at once when another batch_update holds
-        # the refresh, e.g. the prompt replacing its slot), and "nothing to scroll" would be wrong.
+    def _fill_if_short(self) -> None:
+        if self.has_older and self.max_scroll_y == 0:
+            self.request_older()
+
+    def _once_laid_out(self, callback: Callable[[], Any], tries: int = 10) -> None:
+        """Call back once the layout has run since the messages were mounted. Every message is at least a
+        line tall, so a smaller virtual height means it has not (Textual runs after-refresh callbacks at
+        once while another batch_update holds the refresh, e.g. the prompt replacing its slot), and a
+        scroll measured then is wrong: "nothing to scroll", or a view left above its top."""
         if self.virtual_size.height < len(self.messages):
             if tries:
-                self.call_after_refresh(self._fill_if_short, tries - 1)
+                self.call_after_refresh(self._once_laid_out, callback, tries - 1)
             return
-        if self.max_scroll_y == 0:
-            self.request_older()
+        callback()
 
     def request_older(self) -> None:
         if self.has_older and not self._loading_older:
